@@ -1,0 +1,160 @@
+"""Running shell commands for the student and the oracle: timeout, process group, clean env, capped output."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Fixtures must not flake on the host's locale, timezone or hash seed (DESIGN.md section 7).
+DETERMINISTIC_ENV = {"TZ": "UTC", "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+# Variables a toolchain needs to be found; everything else (tokens, secrets) stays in the parent.
+PASSED_THROUGH = ("PATH", "RUSTUP_HOME", "CARGO_HOME", "RUSTUP_TOOLCHAIN", "VIRTUAL_ENV")
+DEFAULT_OUTPUT_CAP = 64 * 1024
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    exit_code: int | None  # None when the command was killed for its timeout
+    output: str
+    seconds: float
+    timed_out: bool = False
+    truncated_bytes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    def tail(self, chars: int = 2000) -> str:
+        return self.output if len(self.output) <= chars else "…" + self.output[-chars:]
+
+    def describe(self) -> str:
+        if self.timed_out:
+            return f"timed out after {self.seconds:.0f}s"
+        return f"exit code {self.exit_code}"
+
+
+def toolchain_env() -> dict[str, str]:
+    """The pass-through part of the environment, with rustup/cargo homes made explicit.
+
+    HOME is replaced for commands, so cargo would otherwise look for its toolchain there.
+    """
+    env = {key: os.environ[key] for key in PASSED_THROUGH if key in os.environ}
+    home = Path.home()
+    for key, default in (("CARGO_HOME", home / ".cargo"), ("RUSTUP_HOME", home / ".rustup")):
+        if key not in env and default.is_dir():
+            env[key] = str(default)
+    env.setdefault("PATH", os.defpath)
+    return env
+
+
+def command_env(home: Path, tmp: Path) -> dict[str, str]:
+    env = toolchain_env()
+    env.update(DETERMINISTIC_ENV)
+    env.update(
+        HOME=str(home), TMPDIR=str(tmp), TERM="dumb", NO_COLOR="1", CARGO_TERM_COLOR="never",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+class _CappedReader(threading.Thread):
+    """Drains a pipe keeping the head and the tail of the output (the verdict of a test run is at
+    its end) within ``cap`` bytes: a command printing gigabytes neither fills memory nor blocks."""
+
+    def __init__(self, stream, cap: int) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(daemon=True)
+        self.stream, self.half = stream, cap // 2
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def run(self) -> None:
+        while chunk := self.stream.read(65536):
+            room = self.half - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+                chunk = chunk[room:]
+            self.tail += chunk
+            excess = len(self.tail) - self.half
+            if excess > 0:
+                del self.tail[:excess]
+                self.dropped += excess
+
+    def text(self) -> str:
+        middle = f"\n[output truncated: {self.dropped} bytes omitted]\n" if self.dropped else ""
+        raw = self.head.decode("utf-8", errors="replace") + middle + self.tail.decode("utf-8", errors="replace")
+        return raw.replace("\x00", "\\0")
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_command(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    timeout_s: float,
+    output_cap: int = DEFAULT_OUTPUT_CAP,
+    display: str | None = None,
+) -> CommandResult:
+    """Run ``argv`` in its own process group; stdout and stderr merged, decoded leniently.
+
+    The whole group is killed when the command ends or times out, so a background process a
+    student starts cannot outlive its turn.
+    """
+    started = time.monotonic()
+    display = display or " ".join(argv)
+    try:
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    except OSError as exc:
+        return CommandResult(display, 127, f"cannot start command: {exc}", time.monotonic() - started)
+    reader = _CappedReader(proc.stdout, output_cap)
+    reader.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        _kill_group(proc)
+        proc.wait()
+    reader.join(timeout=5)
+    return CommandResult(
+        display, None if timed_out else proc.returncode, reader.text(), time.monotonic() - started,
+        timed_out=timed_out, truncated_bytes=reader.dropped,
+    )
+
+
+def private_dirs(prefix: str) -> tuple[Path, Path]:
+    """A throwaway HOME and TMPDIR for commands, outside the workspace so they never show in diffs."""
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    home, tmp = base / "home", base / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    return home, tmp
+
+
+def run_shell(
+    command: str, *, cwd: Path, home: Path, tmp: Path, timeout_s: float,
+    output_cap: int = DEFAULT_OUTPUT_CAP,
+) -> CommandResult:
+    """A shell command line (student ``shell`` tool, oracle, compliance) in the workspace."""
+    return run_command(
+        ["bash", "-c", command], cwd=cwd, env=command_env(home, tmp), timeout_s=timeout_s,
+        output_cap=output_cap, display=command,
+    )

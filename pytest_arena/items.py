@@ -1,0 +1,199 @@
+"""Fixtures as pytest collectors and items: one item per fixture x student x temperature x seed."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from .commands import toolchain_env
+from .corpus import FixtureError, FixtureSpec, load_fixture
+from .oracle import fixture_compliance
+from .outcomes import DriverError
+from .options import OPTIONS_KEY, ArenaOptions
+from .provenance import provenance
+from .results import ItemRecord, file_scores, trajectory_payload, write_trajectory
+from .session import Session, SessionResult, SessionSettings
+from .students.base import Student, StudentConfig, StudentError
+from .students.builtin import student_label
+from .tools import Toolbox
+from .workspace import Workspace, iter_files
+
+POOL_KEY = pytest.StashKey[Any]()
+RUN_DIR_KEY = pytest.StashKey[Any]()
+
+
+class ArenaFailure(Exception):
+    """An item whose outcome is not OraclePassed; its text reads like a failed assertion."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class ArenaSetupError(Exception):
+    """An item that cannot start (its student cannot load); one line, no traceback."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    student_spec: str
+    temperature: float
+    seed: int
+
+    @property
+    def label(self) -> str:
+        return f"{student_label(self.student_spec)}-t{self.temperature:g}-s{self.seed}"
+
+
+class ArenaFile(pytest.File):
+    """A fixture's ``meta.toml``: a broken one is a collection error for this fixture only."""
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        try:
+            spec = load_fixture(self.path.parent)
+        except FixtureError as exc:
+            raise self.CollectError(str(exc)) from None
+        options: ArenaOptions = self.config.stash[OPTIONS_KEY]
+        for student in options.students:
+            for temperature in options.temperatures:
+                for seed in options.seeds:
+                    variant = Variant(student, temperature, seed)
+                    yield ArenaItem.from_parent(self, name=f"{spec.id}[{variant.label}]", spec=spec,
+                                                variant=variant)
+
+
+class ArenaItem(pytest.Item):
+    def __init__(self, *, spec: FixtureSpec, variant: Variant, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec, self.variant = spec, variant
+        self.student: Student | None = None
+        self.session_result: SessionResult | None = None
+        self.add_marker(pytest.mark.arena)
+        self.add_marker(getattr(pytest.mark, spec.fixture_class))
+        # `-k two_sum` should find leetcode__01-two-sum: ids use '-', Python words use '_'.
+        self.extra_keyword_matches.update({spec.id.replace("-", "_"), variant.label.replace("-", "_")})
+
+    @property
+    def options(self) -> ArenaOptions:
+        return self.config.stash[OPTIONS_KEY]
+
+    def setup(self) -> None:
+        problem = missing_program(self.spec)
+        if problem is None:
+            try:
+                self.student = self.config.stash[POOL_KEY].get(self.variant.student_spec)
+            except StudentError as exc:
+                problem = f"student '{self.variant.student_spec}' cannot run: {exc}"
+        if problem is not None:
+            # Recorded like any outcome, so reports and gates count it as a harness failure.
+            self._record(SessionResult(outcome=DriverError(message=problem, turn=0)), self._settings().config)
+            raise ArenaSetupError(problem)
+
+    def _settings(self) -> SessionSettings:
+        opts = self.options
+        config = StudentConfig(temperature=self.variant.temperature, seed=self.variant.seed,
+                               constrained=opts.constrain, max_tokens=opts.max_tokens or self.spec.max_tokens)
+        return SessionSettings(config=config, max_turns=opts.max_turns, text_loop_limit=opts.text_loop_limit,
+                               compliance_enforced=opts.compliance_enforced)
+
+    def runtest(self) -> None:
+        assert self.student is not None
+        hook = self.config.hook
+        settings = self._settings()
+        ws = Workspace(self.spec.repo_dir, self.spec.protected, prefix=f"arena-{self.spec.id}-")
+        try:
+            extra_tools = tuple(t for tools in hook.pytest_arena_tools(config=self.config, fixture=self.spec)
+                                if tools for t in tools)
+            checks = fixture_compliance(self.spec) + [
+                c for found in hook.pytest_arena_compliance(config=self.config, fixture=self.spec, workspace=ws)
+                if found for c in found
+            ]
+            session = Session(self.spec, ws, self.student, settings, Toolbox(ws, extra_tools), checks)
+            result = session.run()
+        finally:
+            if self.options.keep_workspaces:
+                print(f"workspace kept: {ws.root}")
+            else:
+                ws.cleanup()
+        self.session_result = result
+        self._record(result, settings.config)
+        self.add_marker(pytest.mark.arena_outcome(result.outcome.name))
+        hook.pytest_arena_session_finish(item=self, result=result)
+        if not result.outcome.passed:
+            raise ArenaFailure(self._failure_text(result))
+
+    def _record(self, result: SessionResult, config: StudentConfig) -> None:
+        reference = iter_files(self.spec.solution_dir) if self.spec.solution_dir.is_dir() else []
+        recall, precision = file_scores(result.files_touched, reference)
+        tokens = result.tokens()
+        verdict = result.verdict
+        described = self.student.describe() if self.student is not None else {}
+        info = {k: v for k, v in described.items() if isinstance(v, str | int | float | bool)}
+        run_dir = self.config.stash.get(RUN_DIR_KEY, None)
+        record = ItemRecord(
+            item=self.name, run_id=run_dir.name if run_dir else "",
+            fixture=self.spec.id, fixture_class=self.spec.fixture_class, difficulty=self.spec.difficulty,
+            student=student_label(self.variant.student_spec), student_spec=self.variant.student_spec,
+            **config.record(),
+            outcome=result.outcome.name, outcome_fields=json.dumps(result.outcome.fields()),
+            passed=result.outcome.passed, failed_clause=(verdict.failed_clause or "") if verdict else "",
+            turns=len(result.turns), text_turns=result.text_turns, strict_calls=result.strict_calls,
+            salvaged_calls=result.salvaged_calls, truncated_turns=result.truncated_turns,
+            tokens_prompt=tokens["prompt"], tokens_prefill=tokens["prefill"],
+            tokens_completion=tokens["completion"], generation_s=round(result.generation_s, 4),
+            tools_s=round(result.tools_s, 4), oracle_s=round(result.oracle_s, 4), wall_s=round(result.wall_s, 4),
+            recovery_observed=result.recovery_observed, files_touched=",".join(result.files_touched),
+            solution_files=",".join(reference), file_recall=recall, file_precision=precision,
+            restored_protected=",".join(result.restored), diff=result.diff[:20000],
+            **provenance(self.config.rootpath), student_info=info,
+        )
+        if run_dir is not None:
+            explain = verdict.explain() if verdict else ""
+            path = write_trajectory(run_dir, self.name, trajectory_payload(record, result.turns, explain))
+            record.trajectory = path.relative_to(run_dir).as_posix()
+        self.user_properties.extend(record.to_properties())
+
+    def _failure_text(self, result: SessionResult) -> str:
+        outcome = result.outcome
+        lines = [f"arena outcome {outcome.status_word}: {outcome.summary()}"]
+        if result.verdict is not None and not result.verdict.passed:
+            lines.append(result.verdict.explain())
+        elif result.turns:
+            last = result.turns[-1]
+            lines.append(f"last turn ({last.index}) said: {last.text[:600]!r}")
+        if result.restored:
+            lines.append(f"protected files restored before the oracle: {', '.join(result.restored)}")
+        return "\n".join(lines)
+
+    def repr_failure(self, excinfo, style=None):  # type: ignore[no-untyped-def,override]
+        if isinstance(excinfo.value, (ArenaFailure, ArenaSetupError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):  # type: ignore[no-untyped-def]
+        return self.path, None, f"arena {self.spec.id} [{self.variant.label}]"
+
+
+SHELL_WORDS = frozenset({"cd", "export", "set", "source", ".", "exec", "if", "for", "while", "(", "{", "!"})
+INSTALL_HINTS = {
+    "cargo": "install Rust (apt-get install cargo rust-clippy rustfmt, or rustup) or run ./run setup",
+    "python": "install Python 3.11+",
+}
+
+
+def missing_program(spec: FixtureSpec) -> str | None:
+    """The oracle's program, looked up before any student time is spent on the fixture."""
+    try:
+        words = shlex.split(spec.oracle_cmd, posix=True)
+    except ValueError:
+        words = spec.oracle_cmd.split()
+    program = words[0] if words else ""
+    if not program or program in SHELL_WORDS or "=" in program or shutil.which(program, path=toolchain_env()["PATH"]) is not None:
+        return None
+    hint = INSTALL_HINTS.get(program, f"install '{program}' or fix oracle_cmd")
+    return f"{spec.directory / 'meta.toml'}: key 'oracle_cmd': program '{program}' not found on PATH. Fix: {hint}"

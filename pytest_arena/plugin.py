@@ -1,0 +1,167 @@
+"""pytest hooks of the arena: options, collection, markers, report status, terminal summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import hookspecs
+from .corpus import META, is_inside_fixture
+from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile
+from .options import OPTIONS_KEY, OptionError, add_options, read_options
+from .outcomes import BY_NAME
+from .results import ItemRecord, RunWriter, new_run_id
+from .students import builtin
+from .students.pool import StudentPool
+
+KNOWN_CLASSES = ("leetcode", "oo", "transpile", "unix", "refactor")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "arena: an arena item (fixture x student x settings)")
+    config.addinivalue_line("markers", "arena_outcome(name): the outcome an arena item ended with")
+    for name in KNOWN_CLASSES:
+        config.addinivalue_line("markers", f"{name}: arena fixtures of class {name}")
+    if not config.pluginmanager.has_plugin("arena-builtin-students"):
+        config.pluginmanager.register(builtin, "arena-builtin-students")
+    try:
+        options = read_options(config)
+    except OptionError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[OPTIONS_KEY] = options
+    if not options.enabled:
+        return
+    # A broken meta.toml fails collection of that fixture only; the others still run.
+    config.option.continue_on_collection_errors = True
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        # `pytest --arena` alone runs the corpus, not the project's own tests.
+        config.args = [str(options.root)]
+    config.stash[POOL_KEY] = StudentPool(lambda spec: config.hook.pytest_arena_make_student(config=config, spec=spec))
+    if _is_worker(config):
+        run_id = config.workerinput["arena_run_id"]  # type: ignore[attr-defined]
+        config.stash[RUN_DIR_KEY] = options.reports / run_id
+    else:
+        recorder = RunRecorder(RunWriter(options.reports, new_run_id()))
+        config.pluginmanager.register(recorder, "arena-recorder")
+        config.stash[RUN_DIR_KEY] = recorder.writer.run_dir
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: workers write trajectories into the controller's run folder."""
+    run_dir = node.config.stash.get(RUN_DIR_KEY, None)
+    if run_dir is not None:
+        node.workerinput["arena_run_id"] = run_dir.name
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    pool = config.stash.get(POOL_KEY, None)
+    if pool is not None:
+        pool.release()
+    recorder = config.pluginmanager.get_plugin("arena-recorder")
+    if recorder is not None:
+        recorder.writer.close()
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Nothing inside a fixture folder is a test of this project (a Python fixture's own tests
+    included); with --arena its meta.toml is the one thing collected there."""
+    if not is_inside_fixture(collection_path):
+        return None
+    options = config.stash.get(OPTIONS_KEY, None)
+    wanted = options is not None and options.enabled and collection_path.name == META
+    return None if wanted else True
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    options = parent.config.stash.get(OPTIONS_KEY, None)
+    if options is not None and options.enabled and file_path.name == META:
+        return ArenaFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    spec = getattr(item, "spec", None)
+    if spec is not None and spec.fixture_class not in KNOWN_CLASSES:
+        item.config.addinivalue_line("markers", f"{spec.fixture_class}: arena fixtures of class {spec.fixture_class}")
+
+
+def _arena_outcome(report: pytest.TestReport) -> str | None:
+    for key, value in report.user_properties:
+        if key == "arena.outcome":
+            return str(value)
+    return None
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    if report.when != "call":
+        return None
+    name = _arena_outcome(report)
+    outcome = BY_NAME.get(name or "")
+    if outcome is None:
+        return None
+    if outcome.passed:
+        return "passed", ".", ("PASSED", {"green": True})
+    return "failed", outcome.letter, (outcome.status_word, {"red": True})
+
+
+class RunRecorder:
+    """Registered in the process that owns the run (the controller under xdist): records each
+    finished item once, from the properties its report carries, and prints the summary."""
+
+    def __init__(self, writer: RunWriter) -> None:
+        self.writer = writer
+        self.records: list[ItemRecord] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        finished = report.when == "call" or (report.when == "setup" and report.failed)
+        if not finished or _arena_outcome(report) is None:
+            return
+        record = ItemRecord.from_properties(report.user_properties)
+        self.records.append(record)
+        self.writer.append(record)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.records:
+            return
+        terminalreporter.section("arena")
+        counts = Counter(r.outcome for r in self.records)
+        terminalreporter.write_line("outcomes: " + ", ".join(f"{n} {name}" for name, n in counts.most_common()))
+        by_student: dict[str, list[ItemRecord]] = {}
+        for record in self.records:
+            by_student.setdefault(record.student, []).append(record)
+        for student, items in by_student.items():
+            passed = sum(r.passed for r in items)
+            clean = sum(r.outcome != "DriverError" for r in items)
+            clean_rate = f"{passed / clean:.0%}" if clean else "n/a"
+            terminalreporter.write_line(
+                f"{student}: {passed}/{len(items)} passed ({passed / len(items):.0%}); "
+                f"without DriverError {passed}/{clean} ({clean_rate})"
+            )
+        terminalreporter.write_line(f"results: {self.writer.path}")
+
+
+@pytest.fixture(scope="session")
+def arena_student_pool(pytestconfig: pytest.Config) -> StudentPool:
+    """The per-process student pool: a model is loaded once per worker and reused across items."""
+    pool = pytestconfig.stash.get(POOL_KEY, None)
+    if pool is None:
+        pool = StudentPool(lambda spec: pytestconfig.hook.pytest_arena_make_student(config=pytestconfig, spec=spec))
+        pytestconfig.stash[POOL_KEY] = pool
+    return pool

@@ -1,0 +1,166 @@
+"""The per-item result record: built from a session, carried as ``arena.*`` user properties,
+written as JSONL and trajectories under ``reports/<run-id>/``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PREFIX = "arena."
+MAX_DIFF_CHARS = 20000
+Scalar = str | int | float | bool | None
+
+
+class ItemRecord(BaseModel):
+    """Everything measured about one item (DESIGN.md section 7), flat so JUnit can carry it."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    item: str
+    run_id: str = ""
+    fixture: str
+    fixture_class: str = Field(alias="class")
+    difficulty: int | None = None
+    student: str
+    student_spec: str
+    temperature: float
+    top_k: int
+    top_p: float
+    min_p: float
+    repeat_penalty: float
+    seed: int
+    max_tokens: int
+    constrained: bool
+    outcome: str
+    outcome_fields: str = "{}"  # JSON of the outcome's fields
+    passed: bool
+    failed_clause: str = ""
+    turns: int = 0
+    text_turns: int = 0
+    strict_calls: int = 0
+    salvaged_calls: int = 0
+    truncated_turns: int = 0
+    tokens_prompt: int = 0
+    tokens_prefill: int = 0
+    tokens_completion: int = 0
+    generation_s: float = 0.0
+    tools_s: float = 0.0
+    oracle_s: float = 0.0
+    wall_s: float = 0.0
+    recovery_observed: bool = False
+    files_touched: str = ""
+    solution_files: str = ""
+    file_recall: float | None = None
+    file_precision: float | None = None
+    restored_protected: str = ""
+    diff: str = ""
+    trajectory: str = ""
+    git_commit: str = ""
+    git_dirty: bool = False
+    arena_version: str = ""
+    pytest_version: str = ""
+    llama_cpp_version: str = ""
+    student_info: dict[str, Scalar] = Field(default_factory=dict)
+
+    def to_properties(self) -> list[tuple[str, Scalar]]:
+        data = self.model_dump(by_alias=True)
+        info = data.pop("student_info")
+        props = [(PREFIX + key, value) for key, value in data.items() if value is not None]
+        props.extend((f"{PREFIX}student.{key}", value) for key, value in info.items() if value is not None)
+        return props
+
+    @classmethod
+    def from_properties(cls, props: list[tuple[str, Any]] | dict[str, Any]) -> ItemRecord:
+        pairs = props.items() if isinstance(props, dict) else props
+        data: dict[str, Any] = {}
+        info: dict[str, Any] = {}
+        for key, value in pairs:
+            if not key.startswith(PREFIX):
+                continue
+            name = key[len(PREFIX):]
+            if name.startswith("student."):
+                info[name[len("student."):]] = value
+            else:
+                data[name] = value
+        data["student_info"] = info
+        return cls.model_validate(data)
+
+    @property
+    def outcome_details(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads(self.outcome_fields))
+        except (json.JSONDecodeError, TypeError, ValueError):
+            return {}
+
+
+def file_scores(touched: list[str], reference: list[str]) -> tuple[float | None, float | None]:
+    """(recall, precision) of the files a student changed against the reference solution's."""
+    if not reference:
+        return None, None
+    hit = len(set(touched) & set(reference))
+    recall = hit / len(reference)
+    precision = hit / len(touched) if touched else 0.0
+    return round(recall, 4), round(precision, 4)
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def safe_name(item_name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=-]+", "_", item_name)[:180]
+
+
+class RunWriter:
+    """Owns ``reports/<run-id>/results.jsonl``: one whole line per finished item, flushed at once,
+    so a run killed halfway keeps every finished result."""
+
+    def __init__(self, reports: Path, run_id: str) -> None:
+        self.run_dir = reports / run_id
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "trajectories").mkdir(exist_ok=True)
+        self.path = self.run_dir / "results.jsonl"
+        self._handle = self.path.open("a", encoding="utf-8")
+        _point_latest(reports, run_id)
+
+    def append(self, record: ItemRecord) -> None:
+        self._handle.write(record.model_dump_json(by_alias=True) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _point_latest(reports: Path, run_id: str) -> None:
+    latest = reports / "latest"
+    temporary = reports / f".latest-{run_id}"
+    try:
+        if temporary.is_symlink():
+            temporary.unlink()
+        temporary.symlink_to(run_id)
+        os.replace(temporary, latest)
+    except OSError:  # a file system without links still gets the run folder
+        pass
+
+
+def write_trajectory(run_dir: Path, item_name: str, payload: dict[str, Any]) -> Path:
+    """One JSON file per item, written whole (by whichever process ran the item)."""
+    path = run_dir / "trajectories" / f"{safe_name(item_name)}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def trajectory_payload(record: ItemRecord, turns: list[Any], verdict_text: str) -> dict[str, Any]:
+    return {"record": record.model_dump(by_alias=True), "oracle": verdict_text, "turns": [asdict(t) for t in turns]}

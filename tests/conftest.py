@@ -1,0 +1,66 @@
+"""Shared helpers for the project's tests: the real corpus, scripted students, pytest in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "fixtures" / "under-contract"
+STARTERS = ("leetcode__01-two-sum", "oo__01-bank-account", "transpile__02-csv-to-jsonl", "unix__01-wc")
+FINISH = '<tool_call>\n{"name": "finish", "input": {}}\n</tool_call>'
+
+requires_cargo = pytest.mark.skipif(
+    shutil.which("cargo") is None, reason="cargo not found: install Rust (./run setup does it)"
+)
+
+
+def call(name: str, **args: object) -> str:
+    return "<tool_call>\n" + json.dumps({"name": name, "input": args}) + "\n</tool_call>"
+
+
+def write_script(path: Path, turns: dict[str, list[str]]) -> Path:
+    path.write_text(json.dumps(turns), encoding="utf-8")
+    return path
+
+
+@dataclass
+class PytestRun:
+    returncode: int
+    output: str
+
+
+def run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 900) -> PytestRun:
+    """pytest in a subprocess, as a user would type it (the plugin loads from its entry point)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd, env=env,
+        capture_output=True, text=True, timeout=timeout,
+    )
+    return PytestRun(proc.returncode, proc.stdout + proc.stderr)
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Content hash of every file under root (ignoring build output), to prove nothing changed."""
+    import hashlib
+
+    digests = {}
+    for path in sorted(root.rglob("*")):
+        if "target" in path.relative_to(root).parts:
+            continue
+        if path.is_file() or path.is_symlink():
+            data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+            digests[path.relative_to(root).as_posix()] = hashlib.sha256(data).hexdigest()
+    return digests
+
+
+@pytest.fixture
+def reports_dir(tmp_path: Path) -> Path:
+    return tmp_path / "reports"

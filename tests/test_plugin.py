@@ -1,0 +1,164 @@
+"""pytest --arena as users type it, in a subprocess: selection, status words, JUnit, xdist."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from junitparser import JUnitXml
+
+from .conftest import CORPUS, FINISH, STARTERS, requires_cargo, run_pytest, tree_digest, write_script
+
+pytestmark = requires_cargo
+
+
+def copy_corpus(dest: Path, ids: tuple[str, ...] = STARTERS) -> Path:
+    for fixture_id in ids:
+        shutil.copytree(CORPUS / fixture_id, dest / fixture_id, ignore=shutil.ignore_patterns("target"))
+    return dest
+
+
+def starter_paths() -> list[str]:
+    return [str(CORPUS / s) for s in STARTERS]
+
+
+def outcomes_in(junit: Path) -> dict[str, dict[str, str]]:
+    found = {}
+    for suite in JUnitXml.fromfile(str(junit)):
+        for case in suite:
+            props = {p.name: p.value for p in case.properties()} if case.properties() else {}
+            found[case.name] = props
+    return found
+
+
+def test_reference_passes_every_starter_and_junit_carries_properties(tmp_path: Path) -> None:
+    before = tree_digest(CORPUS)
+    junit = tmp_path / "junit.xml"
+    run = run_pytest("--arena", "--arena-student", "reference", f"--junitxml={junit}",
+                     f"--arena-reports={tmp_path / 'reports'}", "-v", *starter_paths())
+    assert run.returncode == 0, run.output
+    assert f"{len(STARTERS)} passed" in run.output
+    cases = outcomes_in(junit)
+    assert len(cases) == len(STARTERS)
+    for name, props in cases.items():
+        assert props["arena.outcome"] == "OraclePassed", name
+        assert props["arena.class"] == name.split("__")[0]
+        assert int(props["arena.turns"]) >= 2
+    results = list((tmp_path / "reports").glob("*/results.jsonl"))
+    assert len(results) == 1 and len(results[0].read_text().splitlines()) == len(STARTERS)
+    assert len(list(results[0].parent.glob("trajectories/*.json"))) == len(STARTERS)
+    assert tree_digest(CORPUS) == before
+
+
+def test_finish_only_fails_every_fixture_as_oracle_failed(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "finish.json", {"*": [FINISH]})
+    run = run_pytest("--arena", "--arena-student", f"scripted:{script}", "-v",
+                     f"--arena-reports={tmp_path}", *starter_paths())
+    assert run.returncode == 1
+    assert len(re.findall(r"ORACLE_FAILED", run.output)) >= len(STARTERS)
+    assert f"outcomes: {len(STARTERS)} OracleFailed" in run.output
+    assert "arena outcome ORACLE_FAILED" in run.output and "assert tests exit 0" in run.output
+
+
+def test_talk_only_fails_as_text_loop(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "talk.json", {"*": ["The bug is probably an off-by-one."]})
+    run = run_pytest("--arena", "--arena-student", f"scripted:{script}", "-v",
+                     f"--arena-reports={tmp_path}", str(CORPUS / STARTERS[0]))
+    assert run.returncode == 1
+    assert "TEXTLOOP" in run.output and "AgentTextLoop(consecutive_text_turns=4" in run.output
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [(["-k", "two_sum"], ["leetcode__01-two-sum"]), (["-m", "oo"], ["oo__01-bank-account"]),
+     (["-m", "unix or transpile"], ["transpile__02-csv-to-jsonl", "unix__01-wc"])],
+)
+def test_k_and_m_select_fixtures(tmp_path: Path, selection: list[str], expected: list[str]) -> None:
+    run = run_pytest("--arena", "--arena-student", "reference", "--collect-only", "-q",
+                     f"--arena-reports={tmp_path}", *selection, *starter_paths())
+    collected = sorted(re.findall(r"::(\S+)\[", run.output))
+    assert collected == expected, run.output
+
+
+def test_xdist_gives_the_same_outcomes(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "mixed.json", {
+        "leetcode__01-two-sum": [FINISH], "*": ["only talk"],
+    })
+    outcomes = {}
+    for workers in ("0", "2"):
+        junit = tmp_path / f"junit-{workers}.xml"
+        run = run_pytest("--arena", "-n", workers, "--arena-student", "reference", "--arena-student",
+                         f"scripted:{script}", f"--junitxml={junit}", f"--arena-reports={tmp_path / workers}",
+                         *starter_paths())
+        assert run.returncode == 1, run.output
+        outcomes[workers] = {k: v["arena.outcome"] for k, v in outcomes_in(junit).items()}
+        records = (tmp_path / workers).glob("*/results.jsonl")
+        assert sum(len(p.read_text().splitlines()) for p in records) == 2 * len(STARTERS)
+    assert outcomes["0"] == outcomes["2"]
+    assert sorted(set(outcomes["0"].values())) == ["AgentTextLoop", "OracleFailed", "OraclePassed"]
+
+
+def test_broken_meta_fails_only_that_fixture(tmp_path: Path) -> None:
+    corpus = copy_corpus(tmp_path / "corpus", ("unix__01-wc",))
+    broken = shutil.copytree(corpus / "unix__01-wc", corpus / "unix__09-broken")
+    meta = broken / "meta.toml"
+    meta.write_text(meta.read_text().replace('id = "unix__01-wc"', 'id = "unix__09-broken"')
+                    .replace("max_turns = 20", 'max_turns = "twenty"'))
+    run = run_pytest("--arena", "--arena-student", "reference", f"--arena-reports={tmp_path / 'r'}",
+                     str(corpus))
+    assert run.returncode == 1
+    assert "1 passed" in run.output and "1 error" in run.output
+    assert f"{meta}: key 'max_turns'" in run.output and "Fix:" in run.output
+    assert "Traceback" not in run.output
+
+
+def test_without_arena_meta_files_are_not_collected(tmp_path: Path) -> None:
+    corpus = copy_corpus(tmp_path / "corpus", ("unix__01-wc",))
+    run = run_pytest(str(corpus), cwd=tmp_path)
+    assert run.returncode == 5 and "no tests ran" in run.output
+
+
+def test_arena_alone_collects_the_arena_root_not_tests(tmp_path: Path) -> None:
+    copy_corpus(tmp_path / "fixtures", ("unix__01-wc",))
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_own.py").write_text("def test_own():\n    pass\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\ntestpaths = tests\n")
+    arena = run_pytest("--arena", "--collect-only", "-q", "--arena-student", "reference", cwd=tmp_path)
+    plain = run_pytest("--collect-only", "-q", cwd=tmp_path)
+    assert "unix__01-wc[reference-t0-s0]" in arena.output and "test_own" not in arena.output
+    assert "test_own" in plain.output and "unix__01-wc" not in plain.output
+
+
+def test_outcome_marker_and_session_finish_hook(tmp_path: Path) -> None:
+    copy_corpus(tmp_path / "fixtures", ("unix__01-wc",))
+    log = tmp_path / "seen.json"
+    (tmp_path / "conftest.py").write_text(
+        "import json\n"
+        "seen = []\n"
+        "def pytest_arena_session_finish(item, result):\n"
+        "    seen.append(['hook', result.outcome.name])\n"
+        "def pytest_runtest_teardown(item):\n"
+        "    seen.extend(['marker', m.args[0]] for m in item.iter_markers('arena_outcome'))\n"
+        f"    open({str(log)!r}, 'w').write(json.dumps(seen))\n"
+    )
+    run = run_pytest("--arena", "--arena-student", "reference", "-p", "no:xdist", cwd=tmp_path)
+    assert run.returncode == 0, run.output
+    assert json.loads(log.read_text()) == [["hook", "OraclePassed"], ["marker", "OraclePassed"]]
+
+
+def test_unknown_student_is_one_clear_setup_error(tmp_path: Path) -> None:
+    copy_corpus(tmp_path / "fixtures", ("unix__01-wc",))
+    run = run_pytest("--arena", "--arena-student", "nosuch:thing", "--arena-student", "scripted:missing.json",
+                     cwd=tmp_path)
+    assert run.returncode == 1 and "2 errors" in run.output
+    assert "no student backend understands 'nosuch:thing'" in run.output
+    assert "scripted student file not found" in run.output
+    assert "Traceback" not in run.output
+
+
+def test_bad_option_is_a_usage_error(tmp_path: Path) -> None:
+    run = run_pytest("--arena", "--arena-temperature", "hot", cwd=tmp_path)
+    assert run.returncode == 4 and "expected a comma list of numbers" in run.output

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pytest_arena.tools import Toolbox
+from pytest_arena.workspace import Workspace
+
+
+@pytest.fixture
+def pristine(tmp_path: Path) -> Path:
+    repo = tmp_path / "fixture" / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "tests").mkdir()
+    (repo / "src" / "lib.rs").write_text("pub fn one() -> i32 {\n    2\n}\n")
+    (repo / "tests" / "t.rs").write_text("#[test]\nfn t() {}\n")
+    (repo / "target").mkdir()
+    (repo / "target" / "junk").write_text("build output")
+    return repo
+
+
+@pytest.fixture
+def ws(pristine: Path):
+    workspace = Workspace(pristine, ["tests/**"])
+    yield workspace
+    workspace.cleanup()
+
+
+def test_copy_is_private_and_skips_build_output(ws: Workspace, pristine: Path) -> None:
+    assert (ws.root / "src" / "lib.rs").read_text() == (pristine / "src" / "lib.rs").read_text()
+    assert not (ws.root / "target").exists()
+    assert pristine not in ws.root.parents and ws.root != pristine
+
+
+def test_read_write_edit_glob_grep(ws: Workspace) -> None:
+    box = Toolbox(ws)
+    read = box.execute("file_read", {"path": "src/lib.rs"})
+    assert read.ok and "2|     2" in read.output
+    assert box.execute("file_edit", {"path": "src/lib.rs", "old": "    2\n", "new": "    1\n"}).ok
+    assert "    1" in (ws.root / "src/lib.rs").read_text()
+    wrote = box.execute("file_write", {"path": "src/new/mod.rs", "content": "// new\n"})
+    assert wrote.ok and wrote.path == "src/new/mod.rs"
+    assert box.execute("glob", {"pattern": "src/**/*.rs"}).output.splitlines() == ["src/lib.rs", "src/new/mod.rs"]
+    assert box.execute("grep", {"pattern": "pub fn"}).output == "src/lib.rs:1: pub fn one() -> i32 {"
+    assert ws.changed_files() == ["src/lib.rs", "src/new/mod.rs"]
+    assert "-    2\n+    1\n" in ws.diff()
+
+
+def test_edit_needs_a_single_occurrence(ws: Workspace) -> None:
+    box = Toolbox(ws)
+    (ws.root / "a.txt").write_text("x x")
+    assert "occurs 2 times" in box.execute("file_edit", {"path": "a.txt", "old": "x", "new": "y"}).output
+    assert "not found" in box.execute("file_edit", {"path": "a.txt", "old": "z", "new": "y"}).output
+
+
+@pytest.mark.parametrize("path", ["../outside.txt", "/tmp/arena-escape.txt", "src/../../x", "a\x00b"])
+def test_writes_outside_are_refused(ws: Workspace, path: str) -> None:
+    result = Toolbox(ws).execute("file_write", {"path": path, "content": "escape"})
+    assert not result.ok and result.output.startswith("error:")
+    assert not (ws.root.parent / "outside.txt").exists()
+    assert not Path("/tmp/arena-escape.txt").exists()
+    assert not (ws.root.parent / "x").exists()
+
+
+def test_symlink_made_with_shell_cannot_carry_a_write_out(ws: Workspace, tmp_path: Path) -> None:
+    outside = tmp_path / "victim"
+    outside.mkdir()
+    box = Toolbox(ws)
+    assert box.execute("shell", {"command": f"ln -s {outside} escape && ln -s {outside}/f.txt link.txt"}).ok
+    for path in ("escape/f.txt", "link.txt"):
+        result = box.execute("file_write", {"path": path, "content": "pwned"})
+        assert not result.ok and "outside the project" in result.output
+        assert not box.execute("file_read", {"path": path}).ok
+    assert list(outside.iterdir()) == []
+
+
+def test_absolute_path_inside_is_accepted(ws: Workspace) -> None:
+    result = Toolbox(ws).execute("file_read", {"path": str(ws.root / "src" / "lib.rs")})
+    assert result.ok
+
+
+def test_bad_inputs_are_tool_errors(ws: Workspace) -> None:
+    box = Toolbox(ws)
+    assert "missing key(s) content" in box.execute("file_write", {"path": "a"}).output
+    assert "'path' must be a string, got int" in box.execute("file_read", {"path": 3}).output
+    assert "input must be a JSON object" in box.execute("glob", ["*"]).output
+    assert "unknown tool 'rm'" in box.execute("rm", {}).output
+    assert "invalid regular expression" in box.execute("grep", {"pattern": "("}).output
+
+
+def test_binary_and_huge_reads(ws: Workspace) -> None:
+    (ws.root / "blob.bin").write_bytes(b"\x00\x01" * 100)
+    (ws.root / "big.txt").write_text("line\n" * 100_000)
+    box = Toolbox(ws)
+    assert "binary file" in box.execute("file_read", {"path": "blob.bin"}).output
+    big = box.execute("file_read", {"path": "big.txt"}).output
+    assert "[truncated: file has 500000 bytes" in big and big.count("\n") < 500
+
+
+def test_device_files_are_refused(ws: Workspace) -> None:
+    os.symlink("/dev/zero", ws.root / "zero")
+    assert not Toolbox(ws).execute("file_read", {"path": "zero"}).ok
+
+
+def test_shell_runs_in_workspace_with_scrubbed_env(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_TEST_SECRET", "hunter2")
+    result = Toolbox(ws).execute("shell", {"command": "pwd; echo HOME=$HOME; env"})
+    assert result.ok and result.exit_code == 0
+    assert str(ws.root) in result.output
+    assert "hunter2" not in result.output and "TZ=UTC" in result.output
+    failing = Toolbox(ws).execute("shell", {"command": "exit 3"})
+    assert not failing.ok and failing.exit_code == 3 and failing.output.startswith("exit code 3")
+
+
+def test_protected_files_are_restored(ws: Workspace) -> None:
+    (ws.root / "tests" / "t.rs").write_text("// tests deleted\n")
+    (ws.root / "tests" / "extra.rs").write_text("// added\n")
+    assert ws.restore_protected() == ["tests/extra.rs", "tests/t.rs"]
+    assert (ws.root / "tests" / "t.rs").read_text() == "#[test]\nfn t() {}\n"
+    assert not (ws.root / "tests" / "extra.rs").exists()
+    assert ws.restore_protected() == []
+
+
+def test_cleanup_removes_read_only_trees(pristine: Path) -> None:
+    ws = Workspace(pristine, [])
+    (ws.root / "locked").mkdir()
+    (ws.root / "locked" / "f").write_text("x")
+    (ws.root / "locked").chmod(0o500)
+    ws.cleanup()
+    assert not ws.base.exists()
+
+
+def test_glob_semantics() -> None:
+    from pytest_arena.workspace import matches_any
+
+    assert matches_any("tests/a/b.rs", ["tests/**"]) and matches_any("Cargo.toml", ["Cargo.toml"])
+    assert matches_any("src/lib.rs", ["src/**/*.rs"]) and matches_any("src/a/b.rs", ["**/*.rs"])
+    assert not matches_any("src/lib.rs", ["*.rs"]) and not matches_any("xtests/a", ["tests/**"])
