@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -51,6 +52,10 @@ def toolchain_env() -> dict[str, str]:
         if key not in env and default.is_dir():
             env[key] = str(default)
     env.setdefault("PATH", os.defpath)
+    # Python fixtures' `python -m pytest`, ruff and mypy resolve to the arena's own environment.
+    interpreter_bin = str(Path(sys.executable).parent)
+    if interpreter_bin not in env["PATH"].split(os.pathsep):
+        env["PATH"] = interpreter_bin + os.pathsep + env["PATH"]
     return env
 
 
