@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import pytest
+
+from pytest_arena.stats import Rate, group_by, wilson
+
+
+def test_wilson_known_values() -> None:
+    low, high = wilson(8, 10)
+    assert low == pytest.approx(0.4902, abs=1e-3) and high == pytest.approx(0.9433, abs=1e-3)
+    assert wilson(0, 10)[0] == 0.0 and wilson(0, 10)[1] == pytest.approx(0.2775, abs=1e-3)
+    assert wilson(10, 10)[1] == 1.0 and wilson(0, 0) == (0.0, 1.0)
+
+
+def test_rate_text_and_grouping() -> None:
+    assert str(Rate(1, 4)).startswith("1/4 = 25% [")
+    assert str(Rate(0, 0)) == "n/a"
+    assert group_by([1, 2, 3, 4], lambda n: "odd" if n % 2 else "even") == {"odd": [1, 3], "even": [2, 4]}
