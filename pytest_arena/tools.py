@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,6 +175,12 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
 )
 
 
+def call_schema(specs: Iterable[ToolSpec]) -> str:
+    """JSON schema of one tool call among ``specs`` (for constrained decoding)."""
+    schemas = [spec.json_schema() for spec in specs]
+    return json.dumps({"oneOf": schemas} if len(schemas) > 1 else schemas[0])
+
+
 class Toolbox:
     """The tools of one session, bound to its workspace."""
 
@@ -183,9 +189,7 @@ class Toolbox:
         self.specs = {spec.name: spec for spec in (*BUILTIN_TOOLS, *extra)}
 
     def call_schema(self) -> str:
-        """JSON schema of one tool call of this session (for constrained decoding)."""
-        schemas = [spec.json_schema() for spec in self.specs.values()]
-        return json.dumps({"oneOf": schemas} if len(schemas) > 1 else schemas[0])
+        return call_schema(self.specs.values())
 
     def execute(self, name: str, args: Any) -> ToolOutcome:
         started = time.monotonic()
