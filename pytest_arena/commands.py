@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .sandbox import Sandbox, release_cgroup
+
 # Fixtures must not flake on the host's locale, timezone or hash seed (DESIGN.md section 7).
 DETERMINISTIC_ENV = {"TZ": "UTC", "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
 # Variables a toolchain needs to be found; everything else (tokens, secrets) stays in the parent.
@@ -113,6 +115,7 @@ def run_command(
     timeout_s: float,
     output_cap: int = DEFAULT_OUTPUT_CAP,
     display: str | None = None,
+    sandbox: Sandbox | None = None,
 ) -> CommandResult:
     """Run ``argv`` in its own process group; stdout and stderr merged, decoded leniently.
 
@@ -121,12 +124,16 @@ def run_command(
     """
     started = time.monotonic()
     display = display or " ".join(argv)
+    sandbox = sandbox or Sandbox(kind="none")
+    argv, env = sandbox.wrap(argv, cwd, env)
+    preexec, cgroup = sandbox.preexec()
     try:
         proc = subprocess.Popen(
             argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec,
         )
     except OSError as exc:
+        release_cgroup(cgroup)
         return CommandResult(display, 127, f"cannot start command: {exc}", time.monotonic() - started)
     reader = _CappedReader(proc.stdout, output_cap)
     reader.start()
@@ -139,6 +146,7 @@ def run_command(
         _kill_group(proc)
         proc.wait()
     reader.join(timeout=5)
+    release_cgroup(cgroup)
     return CommandResult(
         display, None if timed_out else proc.returncode, reader.text(), time.monotonic() - started,
         timed_out=timed_out, truncated_bytes=reader.dropped,
@@ -156,10 +164,10 @@ def private_dirs(prefix: str) -> tuple[Path, Path]:
 
 def run_shell(
     command: str, *, cwd: Path, home: Path, tmp: Path, timeout_s: float,
-    output_cap: int = DEFAULT_OUTPUT_CAP,
+    output_cap: int = DEFAULT_OUTPUT_CAP, sandbox: Sandbox | None = None,
 ) -> CommandResult:
     """A shell command line (student ``shell`` tool, oracle, compliance) in the workspace."""
     return run_command(
         ["bash", "-c", command], cwd=cwd, env=command_env(home, tmp), timeout_s=timeout_s,
-        output_cap=output_cap, display=command,
+        output_cap=output_cap, display=command, sandbox=sandbox,
     )

@@ -98,7 +98,7 @@ def _read_junit_file(path: Path, collector: _Collector) -> Source:
     try:
         xml = JUnitXml.fromfile(str(path))
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        raise InputError(f"{path}: no such file or folder") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not a JUnit XML file (a run folder needs {RESULTS})") from None
     except OSError as exc:
@@ -113,7 +113,8 @@ def _read_junit_file(path: Path, collector: _Collector) -> Source:
     for suite in xml:
         for case in suite:
             source.cases += 1
-            pairs = [(p.name or "", p.value) for p in case.properties()]
+            # pytest writes the xunit2 flavour: its test cases carry <properties>
+            pairs = [(p.name or "", p.value) for p in case.properties()]  # type: ignore[attr-defined]
             if not any(name.startswith(PREFIX) for name, _ in pairs):
                 continue
             try:

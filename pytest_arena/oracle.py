@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .commands import CommandResult, run_shell
+from .commands import CommandResult
 from .corpus import FixtureSpec
 from .workspace import Workspace
 
@@ -84,11 +84,7 @@ def fixture_compliance(spec: FixtureSpec) -> list[ComplianceCheck]:
     if not spec.compliance_cmd:
         return []
     command = spec.compliance_cmd
-    return [ComplianceCheck(COMPLIANCE_CHECK, lambda ws, timeout: shell_in(ws, command, timeout))]
-
-
-def shell_in(ws: Workspace, command: str, timeout_s: float) -> CommandResult:
-    return run_shell(command, cwd=ws.root, home=ws.home, tmp=ws.tmp, timeout_s=timeout_s)
+    return [ComplianceCheck(COMPLIANCE_CHECK, lambda ws, timeout: ws.run(command, timeout))]
 
 
 def run_compliance(
@@ -104,7 +100,7 @@ def run_compliance(
 
 def judge(spec: FixtureSpec, ws: Workspace, checks: Sequence[ComplianceCheck]) -> Verdict:
     """Run the oracle on the workspace as it is (protected files already restored)."""
-    tests = shell_in(ws, spec.oracle_cmd, spec.oracle_timeout_s)
+    tests = ws.run(spec.oracle_cmd, spec.oracle_timeout_s)
     found = bool(re.search(spec.expected_pattern, tests.output, re.MULTILINE))
     verdict = Verdict(tests, spec.expected_pattern, found)
     if verdict.tests_passed:  # compliance only decides between passed and ComplianceFailed

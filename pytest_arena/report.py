@@ -108,7 +108,7 @@ def _by(records: list[ItemRecord], key: Callable[[ItemRecord], str]) -> list[tup
 
 
 def _students(records: list[ItemRecord]) -> list[str]:
-    return list(dict.fromkeys(r.student for r in records))
+    return sorted({r.student for r in records})
 
 
 # ---------------------------------------------------------------- charts
@@ -124,12 +124,13 @@ def outcome_chart(records: list[ItemRecord]) -> Chart:
     groups = sorted(group_by(records, lambda r: f"{r.student}\n{_temp(r.temperature)}").items(),
                     key=lambda kv: (kv[1][0].student, kv[1][0].temperature))
     labels = [label for label, _ in groups]
-    fig = Figure(figsize=(max(6.0, 1.2 * len(labels) + 3), 4.5))
+    fig = Figure(figsize=(max(5.0, 1.1 * len(labels) + 2.5), 4.5))
     ax = fig.add_subplot()
     bottoms = [0] * len(groups)
     for index, name in enumerate(_outcome_names(records)):
         counts = [sum(r.outcome == name for r in runs) for _, runs in groups]
-        bars = ax.bar(range(len(groups)), counts, bottom=bottoms, label=name, color=_colour(name, index))
+        bars = ax.bar(range(len(groups)), counts, width=0.6, bottom=bottoms, label=name,
+                      color=_colour(name, index))
         ax.bar_label(bars, labels=[str(c) if c else "" for c in counts], label_type="center", color="white",
                      fontsize=8)
         bottoms = [b + c for b, c in zip(bottoms, counts, strict=True)]
@@ -172,6 +173,8 @@ def temperature_chart(records: list[ItemRecord]) -> Chart:
             ax.errorbar(xs, ys, yerr=[low, high], fmt=style, capsize=4, label=label,
                         alpha=1.0 if clean_only else 0.5)
     ax.set_ylim(-0.05, 1.05)
+    ax.set_xticks(temperatures, [f"{t:g}" for t in temperatures])
+    ax.set_xlim(min(temperatures) - 0.15 * width, max(temperatures) + 0.15 * width)
     ax.set_xlabel("temperature")
     ax.set_ylabel("pass rate")
     ax.set_title("Pass rate vs temperature (95% Wilson intervals)")
@@ -212,12 +215,12 @@ def fixture_chart(records: list[ItemRecord]) -> Chart:
 
 def student_table(records: list[ItemRecord]) -> Table:
     rows = []
-    for student, runs in _by(records, lambda r: r.student):
+    for student, runs in sorted(_by(records, lambda r: r.student)):
         info = runs[0].student_info
         model = ", ".join(f"{k}={info[k]}" for k in ("backend", "gguf_name", "gguf_architecture") if info.get(k))
         specs = ", ".join(sorted({r.student_spec for r in runs}))
         rows.append([student, specs, model, *_rate_cells(runs)])
-    return Table("Students", ["student", "spec", "model", *RATE_HEADERS], rows)
+    return Table("Pass rate per student", ["student", "spec", "model", *RATE_HEADERS], rows)
 
 
 def outcome_table(records: list[ItemRecord]) -> Table:
@@ -335,7 +338,7 @@ def model_table(records: list[ItemRecord]) -> Table:
     keys = ("model_file", "model_sha256", "chat_template", "chat_template_sha256", "n_ctx", "n_gpu_layers",
             "grammar", "url", "model")
     rows = []
-    for student, runs in _by(records, lambda r: r.student):
+    for student, runs in sorted(_by(records, lambda r: r.student)):
         info = runs[0].student_info
         details = "; ".join(f"{k}={str(info[k])[:80]}" for k in keys if info.get(k) not in (None, ""))
         sampling = ", ".join(sorted({f"t={r.temperature:g} top_k={r.top_k} top_p={r.top_p:g} min_p={r.min_p:g} "
@@ -352,14 +355,13 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
     students = _students(records)
     run_ids = sorted({r.run_id for r in records if r.run_id})
     report = Report("pytest-arena report" + (f": {', '.join(run_ids)}" if run_ids else ""))
-    report.overview = [
-        f"{len(records)} runs: {len({r.fixture for r in records})} fixtures x {len(students)} students "
-        f"({', '.join(students)}), temperatures {', '.join(f'{t:g}' for t in sorted({r.temperature for r in records}))}, "
-        f"seeds {', '.join(str(s) for s in sorted({r.seed for r in records}))}.",
-        f"Overall pass rate: {_rate(records)} over all runs; {_rate(_clean(records))} without DriverError "
-        f"({_driver(records)} DriverError).",
-        "Read from: " + "; ".join(s.describe() for s in evidence.sources) + ".",
-    ]
+    temperatures = ", ".join(f"{t:g}" for t in sorted({r.temperature for r in records}))
+    seeds = ", ".join(str(s) for s in sorted({r.seed for r in records}))
+    shape = (f"{len(records)} runs: {len({r.fixture for r in records})} fixtures x {len(students)} students "
+             f"({', '.join(students)}), temperatures {temperatures}, seeds {seeds}.")
+    overall = (f"Overall pass rate: {_rate(records)} over all runs; {_rate(_clean(records))} without "
+               f"DriverError ({_driver(records)} DriverError).")
+    report.overview = [shape, overall, "Read from: " + "; ".join(s.describe() for s in evidence.sources) + "."]
     if evidence.replaced:
         report.overview.append(f"{evidence.replaced} earlier result(s) replaced by a later one of the same item "
                                "(latest wins: later input, then later in the file).")

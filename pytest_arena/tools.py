@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .commands import run_shell
 from .workspace import PathRefused, Workspace, iter_files, matches_any
 
 MAX_READ_BYTES = 256 * 1024
@@ -146,10 +145,7 @@ def grep_tool(ws: Workspace, args: dict[str, Any]) -> str:
 
 
 def shell_tool(ws: Workspace, args: dict[str, Any]) -> ToolOutcome:
-    result = run_shell(
-        args["command"], cwd=ws.root, home=ws.home, tmp=ws.tmp, timeout_s=SHELL_TIMEOUT_S,
-        output_cap=SHELL_OUTPUT_CAP,
-    )
+    result = ws.run(args["command"], SHELL_TIMEOUT_S, SHELL_OUTPUT_CAP)
     return ToolOutcome("shell", result.ok, f"{result.describe()}\n{result.output}", exit_code=result.exit_code)
 
 

@@ -11,7 +11,8 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .commands import private_dirs
+from .commands import DEFAULT_OUTPUT_CAP, CommandResult, private_dirs, run_shell
+from .sandbox import Sandbox
 
 IGNORED_DIRS = frozenset({"target", ".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 MAX_DIFF_FILE_BYTES = 256 * 1024
@@ -66,7 +67,9 @@ def matches_any(relative: str, globs: list[str]) -> bool:
 class Workspace:
     """``repo/`` copied to a fresh temporary folder; the only place a student may touch."""
 
-    def __init__(self, pristine: Path, protected: list[str], *, prefix: str = "arena-") -> None:
+    def __init__(self, pristine: Path, protected: list[str], *, prefix: str = "arena-",
+                 sandbox: Sandbox | None = None) -> None:
+        self.sandbox = sandbox or Sandbox()
         self.pristine = pristine.resolve()
         self.protected = list(protected)
         self.base = Path(tempfile.mkdtemp(prefix=prefix))
@@ -102,6 +105,11 @@ class Workspace:
         if real.exists() and not (real.is_file() or real.is_dir()):
             raise PathRefused(f"{path}: not a regular file")
         return real
+
+    def run(self, command: str, timeout_s: float, output_cap: int = DEFAULT_OUTPUT_CAP) -> CommandResult:
+        """A shell command in the workspace, confined by the workspace's sandbox."""
+        return run_shell(command, cwd=self.root, home=self.home, tmp=self.tmp, timeout_s=timeout_s,
+                         output_cap=output_cap, sandbox=self.sandbox)
 
     def relative(self, real: Path) -> str:
         return real.relative_to(self.root).as_posix()

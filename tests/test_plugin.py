@@ -36,9 +36,10 @@ def test_reference_passes_every_starter_and_junit_carries_properties(tmp_path: P
         assert props["arena.outcome"] == "OraclePassed", name
         assert props["arena.class"] == name.split("__")[0]
         assert int(props["arena.turns"]) >= 2
-    results = list((tmp_path / "reports").glob("*/results.jsonl"))
-    assert len(results) == 1 and len(results[0].read_text().splitlines()) == len(STARTERS)
-    assert len(list(results[0].parent.glob("trajectories/*.json"))) == len(STARTERS)
+    runs = [p for p in (tmp_path / "reports").iterdir() if p.name != "latest"]
+    assert len(runs) == 1 and (tmp_path / "reports" / "latest").resolve() == runs[0].resolve()
+    assert len((runs[0] / "results.jsonl").read_text().splitlines()) == len(STARTERS)
+    assert len(list(runs[0].glob("trajectories/*.json"))) == len(STARTERS)
     assert tree_digest(CORPUS) == before
 
 
@@ -84,8 +85,8 @@ def test_xdist_gives_the_same_outcomes(tmp_path: Path) -> None:
                          *starter_paths())
         assert run.returncode == 1, run.output
         outcomes[workers] = {k: v["arena.outcome"] for k, v in junit_cases(junit).items()}
-        records = (tmp_path / workers).glob("*/results.jsonl")
-        assert sum(len(p.read_text().splitlines()) for p in records) == 2 * len(STARTERS)
+        records = (tmp_path / workers / "latest" / "results.jsonl").read_text().splitlines()
+        assert len(records) == 2 * len(STARTERS)
     assert outcomes["0"] == outcomes["2"]
     assert sorted(set(outcomes["0"].values())) == ["AgentTextLoop", "OracleFailed", "OraclePassed"]
 
