@@ -6,6 +6,7 @@ import json
 import shlex
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from .oracle import fixture_compliance
 from .outcomes import DriverError
 from .options import OPTIONS_KEY, ArenaOptions
 from .provenance import provenance
+from .sandbox import Sandbox, SandboxUnavailable
 from .results import ItemRecord, file_scores, trajectory_payload, write_trajectory
 from .session import Session, SessionResult, SessionSettings
 from .students.base import Student, StudentConfig, StudentError
@@ -82,13 +84,28 @@ class ArenaItem(pytest.Item):
     def options(self) -> ArenaOptions:
         return self.config.stash[OPTIONS_KEY]
 
-    def setup(self) -> None:
+    def sandbox(self) -> Sandbox:
+        opts = self.options
+        hidden = (opts.root, opts.reports, Path(self.config.rootpath) / ".git", self.spec.directory)
+        return Sandbox(kind=opts.sandbox, hidden=tuple(dict.fromkeys(p.resolve() for p in hidden)))
+
+    def _setup_problem(self) -> str | None:
+        """Why this item cannot start, checked in order of cost; None when it can."""
         problem = missing_program(self.spec)
-        if problem is None:
-            try:
-                self.student = self.config.stash[POOL_KEY].get(self.variant.student_spec)
-            except StudentError as exc:
-                problem = f"student '{self.variant.student_spec}' cannot run: {exc}"
+        if problem is not None:
+            return problem
+        try:
+            self.sandbox().check()
+        except SandboxUnavailable as exc:
+            return str(exc)
+        try:
+            self.student = self.config.stash[POOL_KEY].get(self.variant.student_spec)
+        except StudentError as exc:
+            return f"student '{self.variant.student_spec}' cannot run: {exc}"
+        return None
+
+    def setup(self) -> None:
+        problem = self._setup_problem()
         if problem is not None:
             # Recorded like any outcome, so reports and gates count it as a harness failure.
             self._record(SessionResult(outcome=DriverError(message=problem, turn=0)), self._settings().config)
@@ -105,7 +122,8 @@ class ArenaItem(pytest.Item):
         assert self.student is not None
         hook = self.config.hook
         settings = self._settings()
-        ws = Workspace(self.spec.repo_dir, self.spec.protected, prefix=f"arena-{self.spec.id}-")
+        ws = Workspace(self.spec.repo_dir, self.spec.protected, prefix=f"arena-{self.spec.id}-",
+                       sandbox=self.sandbox())
         try:
             extra_tools = tuple(t for tools in hook.pytest_arena_tools(config=self.config, fixture=self.spec)
                                 if tools for t in tools)

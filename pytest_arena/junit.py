@@ -140,6 +140,9 @@ def read_junit(paths: list[Path]) -> Evidence:
 
 def _no_records_text(evidence: Evidence) -> str:
     found = "; ".join(s.describe() for s in evidence.sources)
+    if all(s.kind == "results" for s in evidence.sources):
+        return (f"no arena results in {found}: the run finished no item (yet); "
+                "is it still running, or did it collect nothing?")
     return (f"no arena test cases in {found}. JUnit files from `pytest --arena --junitxml=FILE` carry "
             f"'{PREFIX}*' properties on every arena item; was --arena given?")
 

@@ -25,6 +25,7 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("arena-text-loop-limit", "text turns in a row that end a session (0 disables)", "string", "4"),
     ("arena-compliance-enforced", "run compliance after each write and feed it back", "bool", False),
     ("arena-constrain", "constrained decoding: every turn is one well-formed tool call", "bool", False),
+    ("arena-sandbox", "bwrap (default) or none: how student commands and oracles are confined", "string", "bwrap"),
     ("arena-reports", "folder for results.jsonl and trajectories", "string", "reports"),
     ("arena-keep-workspaces", "keep each item's workspace for inspection", "bool", False),
 )
@@ -67,6 +68,7 @@ class ArenaOptions:
     constrain: bool
     reports: Path
     keep_workspaces: bool
+    sandbox: str
 
 
 def _value(config: Any, name: str, kind: str) -> Any:
@@ -104,7 +106,14 @@ def read_options(config: Any) -> ArenaOptions:
         constrain=bool(raw["arena-constrain"]),
         reports=root_dir / str(raw["arena-reports"]),
         keep_workspaces=bool(raw["arena-keep-workspaces"]),
+        sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
     )
+
+
+def _sandbox_kind(raw: str) -> str:
+    if raw not in ("bwrap", "none"):
+        raise OptionError(f"--arena-sandbox={raw!r}: expected bwrap or none")
+    return raw
 
 
 def add_options(parser: Any) -> None:

@@ -47,6 +47,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[OPTIONS_KEY] = options
     if not options.enabled:
         return
+    if options.sandbox == "none" and not _is_worker(config):
+        config.issue_config_time_warning(pytest.PytestWarning(
+            "ARENA SANDBOX DISABLED (--arena-sandbox none): student shell commands and oracles run "
+            "unconfined, with your user's rights, network and files"), stacklevel=2)
     # A broken meta.toml fails collection of that fixture only; the others still run.
     config.option.continue_on_collection_errors = True
     if config.args_source != pytest.Config.ArgsSource.ARGS:

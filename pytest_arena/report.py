@@ -282,10 +282,11 @@ def teacher_tables(records: list[ItemRecord], teacher: str) -> list[Table]:
         both = teacher_only = student_only = neither = 0
         agreements = []
         for fixture in fixtures:
+            student_runs = [r for r in records if r.fixture == fixture and r.student == student]
+            if not student_runs:
+                continue  # this student did not run the fixture
             t_rate = _rate(_clean([r for r in records if r.fixture == fixture and r.student == teacher]))
-            s_rate = _rate(_clean([r for r in records if r.fixture == fixture and r.student == student]))
-            if not s_rate.total and not [r for r in records if r.fixture == fixture and r.student == student]:
-                continue
+            s_rate = _rate(_clean(student_runs))
             if t_rate.total and s_rate.total:
                 agreement = t_rate.value * s_rate.value + (1 - t_rate.value) * (1 - s_rate.value)
                 agreements.append(agreement)
