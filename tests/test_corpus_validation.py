@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_arena import outcomes as oc
+from pytest_arena.commands import toolchain_env
 from pytest_arena.corpus import FixtureSpec, discover, load_fixture
 from pytest_arena.oracle import fixture_compliance, judge, run_compliance
 from pytest_arena.session import Session, SessionSettings
@@ -28,7 +29,7 @@ NEEDS = {"cargo": "install Rust: cargo with clippy and rustfmt (./run setup does
 def _skip_without_toolchain(spec: FixtureSpec) -> None:
     for program, hint in NEEDS.items():
         commands = f"{spec.oracle_cmd} {spec.compliance_cmd or ''}"
-        if program in commands and shutil.which(program) is None:
+        if program in commands and shutil.which(program, path=toolchain_env()["PATH"]) is None:
             pytest.skip(f"{program} not found: {hint}")
 
 
@@ -61,9 +62,12 @@ def _workspace(spec: FixtureSpec, overlay: Path | None = None) -> Workspace:
 
 
 def test_corpus_is_complete() -> None:
-    ids = {d.name for d in FIXTURE_DIRS if d.parent.name == "under-contract"}
+    rust = {d.name for d in FIXTURE_DIRS if d.parent.name == "under-contract"}
+    python = {d.name for d in FIXTURE_DIRS if d.parent.name == "python"}
     for cls in ("leetcode", "oo", "transpile", "unix"):
-        assert len([i for i in ids if i.startswith(f"{cls}__")]) == 5, cls
+        assert len([i for i in rust if i.startswith(f"{cls}__")]) == 5, cls
+    for cls in ("leetcode", "oo", "transpile", "unix", "refactor"):
+        assert len([i for i in python if i.startswith(f"{cls}__")]) == 2, cls
     for d in FIXTURE_DIRS:
         spec = load_fixture(d)
         assert spec.difficulty in (1, 2, 3), f"{spec.id}: difficulty missing"
