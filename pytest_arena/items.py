@@ -18,10 +18,10 @@ from .outcomes import DriverError
 from .options import OPTIONS_KEY, ArenaOptions
 from .provenance import provenance
 from .sandbox import Sandbox, SandboxUnavailable
-from .results import ItemRecord, file_scores, trajectory_payload, write_trajectory
+from .results import ItemRecord, file_scores, trajectory_path, trajectory_payload, write_trajectory
 from .session import Session, SessionResult, SessionSettings
 from .students.base import Student, StudentConfig, StudentError
-from .students.builtin import student_label
+from .students.builtin import static_info, student_labels
 from .tools import Toolbox
 from .workspace import Workspace, iter_files
 
@@ -44,12 +44,13 @@ class ArenaSetupError(Exception):
 @dataclass(frozen=True)
 class Variant:
     student_spec: str
+    student: str  # the student's label, unique within the campaign
     temperature: float
     seed: int
 
     @property
     def label(self) -> str:
-        return f"{student_label(self.student_spec)}-t{self.temperature:g}-s{self.seed}"
+        return f"{self.student}-t{self.temperature:g}-s{self.seed}"
 
 
 class ArenaFile(pytest.File):
@@ -61,10 +62,11 @@ class ArenaFile(pytest.File):
         except FixtureError as exc:
             raise self.CollectError(str(exc)) from None
         options: ArenaOptions = self.config.stash[OPTIONS_KEY]
+        labels = student_labels(options.students)
         for student in options.students:
             for temperature in options.temperatures:
                 for seed in options.seeds:
-                    variant = Variant(student, temperature, seed)
+                    variant = Variant(student, labels[student], temperature, seed)
                     yield ArenaItem.from_parent(self, name=f"{spec.id}[{variant.label}]", spec=spec,
                                                 variant=variant)
 
@@ -150,13 +152,14 @@ class ArenaItem(pytest.Item):
         recall, precision = file_scores(result.files_touched, reference)
         tokens = result.tokens()
         verdict = result.verdict
-        described = self.student.describe() if self.student is not None else {}
+        described = (self.student.describe() if self.student is not None
+                     else static_info(self.config, self.variant.student_spec))
         info = {k: v for k, v in described.items() if isinstance(v, str | int | float | bool)}
         run_dir = self.config.stash.get(RUN_DIR_KEY, None)
         record = ItemRecord(
             item=self.name, run_id=run_dir.name if run_dir else "",
             fixture=self.spec.id, fixture_class=self.spec.fixture_class, difficulty=self.spec.difficulty,
-            student=student_label(self.variant.student_spec), student_spec=self.variant.student_spec,
+            student=self.variant.student, student_spec=self.variant.student_spec,
             **config.record(),
             outcome=result.outcome.name, outcome_fields=json.dumps(result.outcome.fields()),
             passed=result.outcome.passed, failed_clause=(verdict.failed_clause or "") if verdict else "",
@@ -171,9 +174,9 @@ class ArenaItem(pytest.Item):
             **provenance(self.config.rootpath), student_info=info,
         )
         if run_dir is not None:
+            record.trajectory = trajectory_path(run_dir, self.name).relative_to(run_dir).as_posix()
             explain = verdict.explain() if verdict else ""
-            path = write_trajectory(run_dir, self.name, trajectory_payload(record, result.turns, explain))
-            record.trajectory = path.relative_to(run_dir).as_posix()
+            write_trajectory(run_dir, self.name, trajectory_payload(record, result.turns, explain))
         self.user_properties.extend(record.to_properties())
 
     def _failure_text(self, result: SessionResult) -> str:

@@ -78,10 +78,18 @@ def _value(config: Any, name: str, kind: str) -> Any:
     return config.getini(name)
 
 
+def _path_option(config: Any, name: str) -> Path:
+    """A folder given on the command line is relative to where pytest was invoked; one from an
+    ini file (or the default) is relative to the rootdir, like pytest's own path options."""
+    cli = config.getoption(name.replace("-", "_"))
+    if cli:
+        return Path(config.invocation_params.dir) / cli
+    return Path(config.rootpath) / str(config.getini(name))
+
+
 def read_options(config: Any) -> ArenaOptions:
     """CLI beats ini beats default; relative paths are taken from the rootdir."""
     raw = {name: _value(config, name, kind) for name, _, kind, _ in OPTIONS}
-    root_dir = Path(config.rootpath)
     max_turns = _ints("arena-max-turns", str(raw["arena-max-turns"]))
     text_loop = _ints("arena-text-loop-limit", str(raw["arena-text-loop-limit"]))
     gpu = _ints("arena-gpu-layers", str(raw["arena-gpu-layers"]))
@@ -92,7 +100,7 @@ def read_options(config: Any) -> ArenaOptions:
     students = tuple(s.strip() for s in (raw["arena-student"] or []) if s.strip()) or (DEFAULT_STUDENT,)
     return ArenaOptions(
         enabled=bool(config.getoption("arena")),
-        root=root_dir / str(raw["arena-root"]),
+        root=_path_option(config, "arena-root"),
         students=tuple(dict.fromkeys(students)),
         temperatures=tuple(dict.fromkeys(temperatures)),
         seeds=tuple(dict.fromkeys(seeds)),
@@ -104,7 +112,7 @@ def read_options(config: Any) -> ArenaOptions:
         text_loop_limit=text_loop[0] if text_loop else 4,
         compliance_enforced=bool(raw["arena-compliance-enforced"]),
         constrain=bool(raw["arena-constrain"]),
-        reports=root_dir / str(raw["arena-reports"]),
+        reports=_path_option(config, "arena-reports"),
         keep_workspaces=bool(raw["arena-keep-workspaces"]),
         sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +9,12 @@ import pytest
 
 from . import hookspecs
 from .corpus import META, is_inside_fixture
-from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile
+from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
 from .outcomes import BY_NAME
 from .results import ItemRecord, RunWriter, new_run_id
 from .students import builtin
+from .summary import summary_lines
 from .students.pool import StudentPool
 
 KNOWN_CLASSES = ("leetcode", "oo", "transpile", "unix", "refactor")
@@ -106,6 +106,21 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.config.addinivalue_line("markers", f"{spec.fixture_class}: arena fixtures of class {spec.fixture_class}")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Student-major order: a worker (or the single process) loads each model once and keeps it
+    while its items run; xdist hands out contiguous runs of this order."""
+    arena = [(i, item) for i, item in enumerate(items) if isinstance(item, ArenaItem)]
+    if not arena:
+        return
+    first_seen: dict[str, int] = {}
+    for _, item in arena:
+        first_seen.setdefault(item.variant.student_spec, len(first_seen))
+    ordered = sorted((item for _, item in arena), key=lambda it: (
+        first_seen[it.variant.student_spec], it.variant.temperature, it.variant.seed))
+    for (slot, _), item in zip(arena, ordered):
+        items[slot] = item
+
+
 def _arena_outcome(report: pytest.TestReport) -> str | None:
     for key, value in report.user_properties:
         if key == "arena.outcome":
@@ -145,19 +160,8 @@ class RunRecorder:
         if not self.records:
             return
         terminalreporter.section("arena")
-        counts = Counter(r.outcome for r in self.records)
-        terminalreporter.write_line("outcomes: " + ", ".join(f"{n} {name}" for name, n in counts.most_common()))
-        by_student: dict[str, list[ItemRecord]] = {}
-        for record in self.records:
-            by_student.setdefault(record.student, []).append(record)
-        for student, items in by_student.items():
-            passed = sum(r.passed for r in items)
-            clean = sum(r.outcome != "DriverError" for r in items)
-            clean_rate = f"{passed / clean:.0%}" if clean else "n/a"
-            terminalreporter.write_line(
-                f"{student}: {passed}/{len(items)} passed ({passed / len(items):.0%}); "
-                f"without DriverError {passed}/{clean} ({clean_rate})"
-            )
+        for line in summary_lines(self.records):
+            terminalreporter.write_line(line)
         terminalreporter.write_line(f"results: {self.writer.path}")
 
 

@@ -124,20 +124,22 @@ class RunWriter:
     so a run killed halfway keeps every finished result."""
 
     def __init__(self, reports: Path, run_id: str) -> None:
-        self.run_dir = reports / run_id
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "trajectories").mkdir(exist_ok=True)
+        self.reports, self.run_dir = reports, reports / run_id
         self.path = self.run_dir / "results.jsonl"
-        self._handle = self.path.open("a", encoding="utf-8")
-        _point_latest(reports, run_id)
+        self._handle: Any = None  # opened with the first record: a run that finishes none leaves no folder
 
     def append(self, record: ItemRecord) -> None:
+        if self._handle is None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("a", encoding="utf-8")
+            _point_latest(self.reports, self.run_dir.name)
         self._handle.write(record.model_dump_json(by_alias=True) + "\n")
         self._handle.flush()
         os.fsync(self._handle.fileno())
 
     def close(self) -> None:
-        self._handle.close()
+        if self._handle is not None:
+            self._handle.close()
 
 
 def _point_latest(reports: Path, run_id: str) -> None:
@@ -152,9 +154,13 @@ def _point_latest(reports: Path, run_id: str) -> None:
         pass
 
 
+def trajectory_path(run_dir: Path, item_name: str) -> Path:
+    return run_dir / "trajectories" / f"{safe_name(item_name)}.json"
+
+
 def write_trajectory(run_dir: Path, item_name: str, payload: dict[str, Any]) -> Path:
     """One JSON file per item, written whole (by whichever process ran the item)."""
-    path = run_dir / "trajectories" / f"{safe_name(item_name)}.json"
+    path = trajectory_path(run_dir, item_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import pluggy
 
 from ..options import OPTIONS_KEY
-from .base import Student
+from .base import Student, StudentError
 from .scripted import ReferenceStudent, ScriptedStudent
 
 hookimpl = pluggy.HookimplMarker("pytest")
@@ -68,3 +69,35 @@ def student_label(spec: str) -> str:
     if scheme == "openai":
         return rest.rpartition("#")[2] or "openai"
     return "".join(ch if ch.isalnum() or ch in "._" else "-" for ch in spec).strip("-")
+
+
+def student_labels(specs: tuple[str, ...]) -> dict[str, str]:
+    """Labels for a campaign's students, made unique: two GGUFs or scripts with the same file name
+    in different folders must not share item ids, trajectories or JUnit names."""
+    labels = {spec: student_label(spec) for spec in specs}
+    counts: dict[str, int] = {}
+    for label in labels.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {spec: label if counts[label] == 1 else f"{label}-{hashlib.sha1(spec.encode()).hexdigest()[:6]}"
+            for spec, label in labels.items()}
+
+
+def static_info(config: Any, spec: str) -> dict[str, Any]:
+    """What can be said about a student without loading it (for items that fail at setup)."""
+    scheme, _, rest = spec.partition(":")
+    if scheme != "llama" and spec != "default":
+        return {}
+    from .gguf_meta import GGUFError, read_metadata
+
+    try:
+        if spec == "default":
+            from .llama_cpp import default_model_path
+
+            path = default_model_path()
+        else:
+            path = _path(config, rest)
+        meta = read_metadata(path)
+    except (GGUFError, OSError, StudentError):
+        return {"backend": "llama_cpp", "model_file": rest}
+    return {"backend": "llama_cpp", "model_file": str(path), "gguf_name": meta.get("general.name", ""),
+            "gguf_architecture": meta.get("general.architecture", "")}

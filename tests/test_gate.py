@@ -1,0 +1,284 @@
+"""arena-gate end to end: real arena runs (reference + a finish-only scripted student, xdist),
+their JUnit read back, gates decided, exit codes and messages as a CI job sees them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pytest_arena.gate import load_gates
+from pytest_arena.junit import load_inputs
+from pytest_arena.results import ItemRecord
+
+from .conftest import (
+    CORPUS,
+    FINISH,
+    ROOT,
+    STARTERS,
+    requires_cargo,
+    run_pytest,
+    write_script,
+)
+
+pytestmark = requires_cargo
+
+
+def two_starters() -> list[str]:
+    """Two starter fixtures that exist in this checkout (leetcode and unix first: the oldest)."""
+    present = [s for s in STARTERS if (CORPUS / s / "meta.toml").is_file()]
+    preferred = [s for s in present if s.startswith(("leetcode__", "unix__"))]
+    chosen = (preferred + [s for s in present if s not in preferred])[:2]
+    assert len(chosen) == 2, f"need two starter fixtures under {CORPUS}, found {present}"
+    return chosen
+
+
+@dataclass
+class Campaign:
+    junit: Path
+    fixtures: list[str]
+    tmp: Path
+
+
+@dataclass
+class Cli:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def gate(*args: str | Path, cwd: Path = ROOT) -> Cli:
+    proc = subprocess.run([sys.executable, "-m", "pytest_arena.gate", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120, check=False)
+    return Cli(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory: pytest.TempPathFactory) -> Campaign:
+    tmp = tmp_path_factory.mktemp("gate")
+    fixtures = two_starters()
+    script = write_script(tmp / "finish.json", {"*": [FINISH]})
+    junit = tmp / "junit.xml"
+    run = run_pytest("--arena", "-n", "2", "--arena-student", "reference", "--arena-student", f"scripted:{script}",
+                     "--arena-seed", "0,1", f"--junitxml={junit}", f"--arena-reports={tmp / 'reports'}",
+                     *(str(CORPUS / f) for f in fixtures))
+    assert run.returncode == 1, run.output  # the scripted student fails every item
+    assert "4 failed, 4 passed" in run.output, run.output
+    return Campaign(junit, fixtures, tmp)
+
+
+GATES = """
+[gates.reference_solves]
+description = "the reference student passes every fixture"
+min_runs = 4
+min_fixtures_passing = 2
+min_pass_at_1 = 1.0
+max_outcome_share = { AgentTextLoop = 0.5, DriverError = 0.0 }
+[gates.reference_solves.select]
+student = "^reference$"
+[gates.reference_solves.min_class_pass_at_1]
+{class_minimums}
+
+[gates.scripted_solves_one]
+min_fixtures_passing = 1
+select = { student_spec = "^scripted:" }
+
+[gates.nobody]
+min_fixtures_passing = 1
+select = { gguf_architecture = "^qwen3moe$" }
+
+[gates.any_student]
+aggregate = "any"
+min_pass_at_1 = 1.0
+
+[gates.each_student]
+aggregate = "each"
+min_pass_at_1 = 1.0
+"""
+
+
+@pytest.fixture(scope="module")
+def gates_file(campaign: Campaign) -> Path:
+    classes = sorted({f.split("__")[0] for f in campaign.fixtures})
+    path = campaign.tmp / "gates.toml"
+    minimums = "\n".join(f"{c} = 1.0" for c in classes)
+    path.write_text(GATES.replace("{class_minimums}", minimums), encoding="utf-8")
+    return path
+
+
+def test_gate_met_by_the_reference_exits_0(campaign: Campaign, gates_file: Path) -> None:
+    result = gate(campaign.junit, "--gates", gates_file, "--gate", "reference_solves")
+    assert result.returncode == 0, result.output
+    out = result.stdout
+    assert "GATE reference_solves: PASS" in out
+    assert str(campaign.junit) in out and "8 arena records of 8 test cases" in out
+    assert "4/4 = 100%" in out and "2 of 2 fixtures have pass rate > 0" in out
+    assert "[ok] max_outcome_share.AgentTextLoop" in out
+    assert "1 of 1 selected gate(s) hold; exit 0" in out
+
+
+def test_gate_on_the_finish_only_student_exits_1(campaign: Campaign, gates_file: Path) -> None:
+    result = gate(campaign.junit, "--gates", gates_file, "--gate", "scripted_solves_one")
+    assert result.returncode == 1, result.output
+    assert "GATE scripted_solves_one: FAIL" in result.stdout
+    assert "[FAIL] min_fixtures_passing: 0 of 2 fixtures have pass rate > 0 (need >= 1)" in result.stdout
+    assert "4 OracleFailed" in result.stdout
+
+
+def test_selected_gates_and_no_evidence_is_not_a_pass(campaign: Campaign, gates_file: Path) -> None:
+    result = gate(campaign.junit, "--gates", gates_file, "--gate", "reference_solves", "--gate",
+                  "scripted_solves_one", "--gate", "nobody")
+    assert result.returncode == 1, result.output
+    summary = result.stdout.split("SUMMARY", 1)[1]
+    assert [line.split()[:2] for line in summary.splitlines()[2:5]] == [
+        ["reference_solves", "PASS"], ["scripted_solves_one", "FAIL"], ["nobody", "NO"]]
+    assert "GATE nobody: NO EVIDENCE" in result.stdout
+    assert "no run matches gguf_architecture ~ '^qwen3moe$'" in result.stdout
+    assert "no record has 'gguf_architecture'" in result.stdout
+    assert "1 of 3 selected gate(s) hold; exit 1" in result.stdout
+    every = gate(campaign.junit, "--gates", gates_file)  # no --gate: every gate in the file
+    assert every.returncode == 1 and "2 of 5 selected gate(s) hold; exit 1" in every.stdout
+
+
+def test_any_and_each_student_aggregation(campaign: Campaign, gates_file: Path) -> None:
+    any_student = gate(campaign.junit, "--gates", gates_file, "--gate", "any_student")
+    assert any_student.returncode == 0, any_student.output
+    assert "  reference: PASS;" in any_student.stdout and "  scripted-finish: FAIL;" in any_student.stdout
+    each_student = gate(campaign.junit, "--gates", gates_file, "--gate", "each_student")
+    assert each_student.returncode == 1 and "GATE each_student: FAIL" in each_student.stdout
+
+
+def test_driver_errors_are_reported_not_counted_unless_asked(tmp_path: Path) -> None:
+    """A student that cannot load: DriverError at setup, before any cargo runs."""
+    junit = tmp_path / "driver.xml"
+    run = run_pytest("--arena", "--arena-student", f"scripted:{tmp_path / 'absent.json'}", f"--junitxml={junit}",
+                     f"--arena-reports={tmp_path / 'reports'}", str(CORPUS / two_starters()[0]))
+    assert run.returncode == 1, run.output
+    gates = tmp_path / "gates.toml"
+    gates.write_text('[gates.default]\nmin_fixtures_passing = 0\n\n'
+                     '[gates.counted]\ncount_driver_errors = true\nmin_fixtures_passing = 1\n\n'
+                     '[gates.share]\ncount_driver_errors = true\nmax_outcome_share = { DriverError = 0.0 }\n',
+                     encoding="utf-8")
+    default = gate(junit, "--gates", gates, "--gate", "default")
+    assert default.returncode == 1 and "GATE default: NO EVIDENCE" in default.stdout
+    assert "1 DriverError (reported, not counted)" in default.stdout
+    assert "every matched run ended in DriverError" in default.stdout
+    counted = gate(junit, "--gates", gates, "--gate", "counted", "--gate", "share")
+    assert counted.returncode == 1 and "GATE counted: FAIL" in counted.stdout
+    assert "1 DriverError (counted as failures)" in counted.stdout and "0/1 = 0%" in counted.stdout
+    assert "[FAIL] max_outcome_share.DriverError: DriverError 1/1 = 1.000 (need <= 0)" in counted.stdout
+
+
+def test_unknown_gate_name_exits_2(campaign: Campaign, gates_file: Path) -> None:
+    result = gate(campaign.junit, "--gates", gates_file, "--gate", "V9_999")
+    assert result.returncode == 2
+    assert "unknown gate 'V9_999'" in result.stderr and "reference_solves" in result.stderr
+
+
+def test_malformed_gates_file_names_file_gate_and_key(campaign: Campaign, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[gates.strict]\nmin_pass_at_1 = 1.5\n[gates.loose]\nmin_fixture_passing = 1\n', encoding="utf-8")
+    result = gate(campaign.junit, "--gates", bad)
+    assert result.returncode == 2
+    assert f"{bad}: gate 'strict': key 'min_pass_at_1'" in result.stderr
+    bad.write_text('[gates.loose]\nmin_fixture_passing = 1\n', encoding="utf-8")
+    result = gate(campaign.junit, "--gates", bad)
+    assert result.returncode == 2
+    assert f"{bad}: gate 'loose': key 'min_fixture_passing': unknown key" in result.stderr
+    bad.write_text('[gates.regex]\nselect = { gguf_name = "(" }\n', encoding="utf-8")
+    assert "'gguf_name': '(' is not a valid regular expression" in gate(campaign.junit, "--gates", bad).stderr
+    bad.write_text('[gates.broken\n', encoding="utf-8")
+    result = gate(campaign.junit, "--gates", bad)
+    assert result.returncode == 2 and f"{bad}: not valid TOML" in result.stderr
+    missing = tmp_path / "missing.toml"
+    assert gate(campaign.junit, "--gates", missing).returncode == 2
+
+
+def test_junit_without_arena_cases_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "test_plain.py").write_text("def test_one():\n    assert True\n", encoding="utf-8")
+    junit = tmp_path / "plain.xml"
+    run = run_pytest(str(tmp_path / "test_plain.py"), f"--junitxml={junit}", "--rootdir", str(tmp_path),
+                     cwd=tmp_path)
+    assert run.returncode == 0, run.output
+    result = gate(junit, "--gates", ROOT / "gates.toml")
+    assert result.returncode == 2
+    assert f"no arena test cases in {junit}" in result.stderr and "was --arena given?" in result.stderr
+
+
+def test_malformed_xml_exits_2_naming_the_file(campaign: Campaign, tmp_path: Path) -> None:
+    torn = tmp_path / "torn.xml"
+    text = campaign.junit.read_text(encoding="utf-8")
+    torn.write_text(text[: len(text) // 2], encoding="utf-8")
+    result = gate(campaign.junit, torn, "--gates", ROOT / "gates.toml")
+    assert result.returncode == 2
+    assert f"{torn}: not well-formed XML" in result.stderr
+    not_junit = tmp_path / "other.xml"
+    not_junit.write_text("<coverage/>", encoding="utf-8")
+    result = gate(not_junit, "--gates", ROOT / "gates.toml")
+    assert result.returncode == 2 and f"{not_junit}: not a JUnit report" in result.stderr
+    result = gate(tmp_path / "absent.xml", "--gates", ROOT / "gates.toml")
+    assert result.returncode == 2 and "absent.xml: no such file" in result.stderr
+
+
+def test_latest_wins_for_a_rerun_node_id(campaign: Campaign, tmp_path: Path) -> None:
+    """A rerun of one item, written to a second file: the later file decides that item."""
+    fixture = campaign.fixtures[0]
+    solution = CORPUS / fixture / "solution"
+    writes = [json.dumps({"name": "file_write", "input": {"path": p.relative_to(solution).as_posix(),
+                                                          "content": p.read_text(encoding="utf-8")}})
+              for p in sorted(solution.rglob("*")) if p.is_file()]
+    # Same file stem as the campaign's script, so the same student label and the same item id.
+    (tmp_path / "fixed").mkdir()
+    script = write_script(tmp_path / "fixed" / "finish.json", {
+        "*": [f"<tool_call>\n{w}\n</tool_call>" for w in writes] + [FINISH]})
+    rerun = tmp_path / "rerun.xml"
+    run = run_pytest("--arena", "--arena-student", f"scripted:{script}", "--arena-seed", "0",
+                     f"--junitxml={rerun}", f"--arena-reports={tmp_path / 'reports'}", str(CORPUS / fixture))
+    assert run.returncode == 0, run.output
+
+    later = gate(campaign.junit, rerun, "--gates", campaign.tmp / "gates.toml", "--gate", "scripted_solves_one")
+    assert later.returncode == 0, later.output
+    assert "1 earlier result(s) replaced by a later one of the same item" in later.stdout
+    assert "4 of 8 runs" in later.stdout and "1 of 2 fixtures have pass rate > 0" in later.stdout
+    assert "1/4 = 25%" in later.stdout  # still 8 items in all: the rerun replaced one, added none
+
+    earlier = gate(rerun, campaign.junit, "--gates", campaign.tmp / "gates.toml", "--gate", "scripted_solves_one")
+    assert earlier.returncode == 1, earlier.output
+    assert "0 of 2 fixtures have pass rate > 0" in earlier.stdout
+
+
+def test_shipped_gates_parse_and_v1_004_has_no_evidence_on_a_reference_run(tmp_path: Path) -> None:
+    gates = load_gates(ROOT / "gates.toml")
+    assert {"V1_004", "V1_004_amended"} <= set(gates)
+    assert gates["V1_004"].min_fixtures_passing == 1 and "gguf_name" in gates["V1_004"].select
+    assert gates["V1_004_amended"].select == {"gguf_architecture": ["^qwen3moe$"]}
+    junit = tmp_path / "reference.xml"
+    run = run_pytest("--arena", "--arena-student", "reference", f"--junitxml={junit}",
+                     f"--arena-reports={tmp_path / 'reports'}", str(CORPUS / two_starters()[0]))
+    assert run.returncode == 0, run.output
+    for name in ("V1_004", "V1_004_amended"):
+        result = gate(junit, "--gates", ROOT / "gates.toml", "--gate", name)
+        assert result.returncode == 1, result.output
+        assert f"GATE {name}: NO EVIDENCE" in result.stdout
+        assert "students present: reference" in result.stdout
+    # ./gates.toml is the default
+    assert "GATE V1_004: NO EVIDENCE" in gate(junit, cwd=ROOT).stdout
+    # what V1_004 (as written / amended) selects, on the reference's own record with model facts added
+    [record] = load_inputs([junit]).records
+
+    def student(**info: str) -> ItemRecord:
+        return record.model_copy(update={"student_info": info})
+
+    for name in ("Qwen3-Coder-30B-A3B-Instruct", "Qwen3 Coder 30B A3B Instruct", "qwen3-coder-30b-a3b-instruct"):
+        assert gates["V1_004"].matches(student(gguf_name=name, gguf_architecture="qwen3moe")), name
+    other = student(gguf_name="Qwen3 30B A3B Instruct 2507", gguf_architecture="qwen3moe")
+    assert not gates["V1_004"].matches(other) and gates["V1_004_amended"].matches(other)
+    assert not gates["V1_004_amended"].matches(student(gguf_name="Qwen3 Coder 30B", gguf_architecture="qwen3"))

@@ -1,0 +1,170 @@
+"""arena-report from a real small campaign (reference, a finish-only scripted student, a student
+that cannot load, two temperatures): report.html and summary.md, rendered in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from matplotlib import image as mpimg
+
+from pytest_arena.junit import InputError, load_inputs
+
+from .conftest import CORPUS, FINISH, ROOT, requires_cargo, run_pytest, write_script
+from .test_gate import Cli, two_starters
+
+pytestmark = requires_cargo
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+
+def report(*args: str | Path, cwd: Path = ROOT) -> Cli:
+    proc = subprocess.run([sys.executable, "-m", "pytest_arena.report", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=180, check=False)
+    return Cli(proc.returncode, proc.stdout, proc.stderr)
+
+
+@dataclass
+class Run:
+    reports: Path
+    run_dir: Path
+    junit: Path
+    fixtures: list[str]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    tmp = tmp_path_factory.mktemp("report")
+    fixtures = two_starters()
+    script = write_script(tmp / "finish.json", {"*": [FINISH]})
+    junit = tmp / "junit.xml"
+    result = run_pytest(
+        "--arena", "-n", "2", "--arena-student", "reference", "--arena-student", f"scripted:{script}",
+        "--arena-student", f"scripted:{tmp / 'absent.json'}", "--arena-temperature", "0,0.7",
+        f"--junitxml={junit}", f"--arena-reports={tmp / 'reports'}", *(str(CORPUS / f) for f in fixtures))
+    assert result.returncode == 1, result.output
+    run_dirs = [p for p in (tmp / "reports").iterdir() if p.is_dir() and not p.is_symlink()]
+    assert len(run_dirs) == 1, run_dirs
+    return Run(tmp / "reports", run_dirs[0], junit, fixtures)
+
+
+@pytest.fixture(scope="module")
+def written(run: Run) -> Run:
+    result = report(run.run_dir)
+    assert result.returncode == 0, result.output
+    assert "report.html" in result.stderr and "summary.md" in result.stderr
+    return run
+
+
+def test_summary_tables(written: Run) -> None:
+    summary = (written.run_dir / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith(f"# pytest-arena report: {written.run_dir.name}")
+    assert "12 runs: 2 fixtures x 3 students (reference, scripted-absent, scripted-finish)" in summary
+    for heading in ("Outcomes per student and temperature", "Pass rate per student and temperature",
+                    "Pass rate per class", "Pass rate per fixture", "Pass rate per difficulty",
+                    "Teacher (reference) vs students, per fixture", "Harness failures (DriverError)", "Provenance"):
+        assert f"### {heading}" in summary, heading
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")) for line in summary.splitlines()
+            if line.startswith("|")}
+    fixture, fixture_class = written.fixtures[0], written.fixtures[0].split("__")[0]
+    # per fixture: all runs and without DriverError side by side
+    assert (fixture, fixture_class, "1", "reference", "2", "2/2 = 100% [34%, 100%]", "0",
+            "2/2 = 100% [34%, 100%]") in rows
+    assert (fixture, fixture_class, "1", "scripted-absent", "2", "0/2 = 0% [0%, 66%]", "2", "n/a") in rows
+    # per class
+    assert (fixture_class, "scripted-finish", "1", "2", "0/2 = 0% [0%, 66%]", "0", "0/2 = 0% [0%, 66%]") in rows
+    # temperatures
+    assert ("reference", "t=0.7", "2", "2/2 = 100% [34%, 100%]", "0", "2/2 = 100% [34%, 100%]") in rows
+    # teacher vs student, per fixture: teacher pass, student pass, agreement
+    assert (fixture, "2/2 = 100% [34%, 100%]", "scripted-finish", "0/2 = 0% [0%, 66%]", "0%") in rows
+    assert (fixture, "2/2 = 100% [34%, 100%]", "scripted-absent", "n/a", "n/a") in rows
+    assert ("scripted-finish", "2", "0", "2", "0", "0", "0%") in rows
+    # the student that could not load is a harness failure, reported beside accuracy
+    assert any(r[0] == "scripted-absent" and r[1] == "4" and "absent.json" in r[2] for r in rows)
+    assert "Overall pass rate: 4/12 = 33%" in summary and "4/8 = 50%" in summary
+
+
+def test_html_is_self_contained_with_charts(written: Run) -> None:
+    page = (written.run_dir / "report.html").read_text(encoding="utf-8")
+    images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert [alt for alt, _ in images] == ["Outcomes per student and temperature", "Pass rate vs temperature",
+                                         "Pass rate per fixture"]
+    for alt, data in images:
+        pixels = mpimg.imread(io.BytesIO(base64.b64decode(data)), format="png")
+        height, width = pixels.shape[:2]
+        assert height > 200 and width > 300, alt
+        assert pixels[..., :3].std() > 0.05, f"{alt}: a blank chart"
+    lowered = page.lower()
+    for external in ('src="http', "src='http", 'href="http', "<script", "<link", "@import", "url("):
+        assert external not in lowered, external
+    assert "Teacher (reference) vs students, per fixture" in page and "scripted-finish" in page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: apt-get install chromium")
+def test_report_renders_in_headless_chromium(written: Run, tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    assert CHROMIUM is not None
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2000",
+         (written.run_dir / "report.html").as_uri()],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert shot.is_file(), proc.stdout + proc.stderr
+    pixels = mpimg.imread(str(shot))
+    assert pixels.shape[:2] == (2000, 1280)
+    rgb = pixels[..., :3]
+    non_white = (rgb < 0.95).any(axis=-1).mean()
+    assert rgb.std() > 0.05 and non_white > 0.03, (rgb.std(), non_white)
+    # the charts' colours made it to the screen: green (passed) and red (failed) bars
+    green = ((rgb[..., 1] > 0.4) & (rgb[..., 0] < 0.3) & (rgb[..., 2] < 0.3)).mean()
+    red = ((rgb[..., 0] > 0.6) & (rgb[..., 1] < 0.3) & (rgb[..., 2] < 0.3)).mean()
+    assert green > 0.002 and red > 0.002, (green, red)
+
+
+def test_junit_input_writes_to_reports_by_default(run: Run, tmp_path: Path) -> None:
+    result = report(run.junit, cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    summary = (tmp_path / "reports" / "summary.md").read_text(encoding="utf-8")
+    assert (tmp_path / "reports" / "report.html").is_file()
+    assert f"{run.junit} (junit: 12 arena records of 12 test cases)" in summary
+    out = tmp_path / "elsewhere"
+    assert report(run.junit, "--out", out).returncode == 0
+    assert (out / "summary.md").read_text(encoding="utf-8").split("Read from")[0] == summary.split("Read from")[0]
+
+
+def test_latest_and_reports_folder_work_as_run_dir(run: Run, tmp_path: Path) -> None:
+    for given in (run.reports / "latest", run.reports):
+        out = tmp_path / given.name
+        result = report(given, "--out", out)
+        assert result.returncode == 0, result.output
+        assert "12 runs" in (out / "summary.md").read_text(encoding="utf-8")
+    missing = report(tmp_path / "nothing-here")
+    assert missing.returncode == 2 and "nothing-here: no such file or folder" in missing.stderr
+    assert report(run.run_dir, "--teacher", "nobody").returncode == 2
+
+
+def test_torn_last_line_is_skipped_other_bad_lines_are_named(run: Run, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(run.run_dir, copy)
+    results = copy / "results.jsonl"
+    lines = results.read_text(encoding="utf-8").splitlines(keepends=True)
+    results.write_text("".join(lines) + lines[0][: len(lines[0]) // 2], encoding="utf-8")
+    evidence = load_inputs([copy])
+    assert len(evidence.records) == 12
+    assert "line 13 (the last) is incomplete, skipped" in evidence.warnings[0]
+    result = report(copy, "--out", tmp_path / "out")
+    assert result.returncode == 0 and "incomplete, skipped" in result.stderr
+
+    results.write_text(lines[0] + "{not json\n" + "".join(lines[1:]), encoding="utf-8")
+    with pytest.raises(InputError, match=r"results.jsonl: line 2 is not a result record"):
+        load_inputs([copy])
+    result = report(copy)
+    assert result.returncode == 2 and f"{results}: line 2" in result.stderr
