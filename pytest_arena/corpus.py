@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 from collections.abc import Iterator
@@ -147,6 +148,16 @@ def load_fixture(directory: Path | str) -> FixtureSpec:
         raise FixtureError(directory / PROMPT, None, "missing prompt.md", "write the task the student reads")
     spec._directory = directory
     return spec
+
+
+def fixture_digest(directory: Path) -> str:
+    """sha256 over every file of a fixture (names and contents): a result recorded for one version
+    of a fixture is never reused for another."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file() and "target" not in p.parts):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def discover(root: Path) -> Iterator[Path]:

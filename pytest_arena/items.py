@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from .commands import toolchain_env
-from .corpus import FixtureError, FixtureSpec, load_fixture
+from .corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
 from .oracle import fixture_compliance
 from .outcomes import DriverError
 from .options import OPTIONS_KEY, ArenaOptions
 from .provenance import provenance
+from .resume import ResumeKey, settings_digest
 from .sandbox import Sandbox, SandboxUnavailable
 from .results import ItemRecord, file_scores, trajectory_path, trajectory_payload, write_trajectory
 from .session import Session, SessionResult, SessionSettings
@@ -63,18 +64,19 @@ class ArenaFile(pytest.File):
             raise self.CollectError(str(exc)) from None
         options: ArenaOptions = self.config.stash[OPTIONS_KEY]
         labels = student_labels(options.students)
+        digest = fixture_digest(spec.directory)
         for student in options.students:
             for temperature in options.temperatures:
                 for seed in options.seeds:
                     variant = Variant(student, labels[student], temperature, seed)
                     yield ArenaItem.from_parent(self, name=f"{spec.id}[{variant.label}]", spec=spec,
-                                                variant=variant)
+                                                variant=variant, fixture_sha256=digest)
 
 
 class ArenaItem(pytest.Item):
-    def __init__(self, *, spec: FixtureSpec, variant: Variant, **kwargs: Any) -> None:
+    def __init__(self, *, spec: FixtureSpec, variant: Variant, fixture_sha256: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.spec, self.variant = spec, variant
+        self.spec, self.variant, self.fixture_sha256 = spec, variant, fixture_sha256
         self.student: Student | None = None
         self.session_result: SessionResult | None = None
         self.add_marker(pytest.mark.arena)
@@ -109,14 +111,23 @@ class ArenaItem(pytest.Item):
     def setup(self) -> None:
         problem = self._setup_problem()
         if problem is not None:
-            # Recorded like any outcome, so reports and gates count it as a harness failure.
-            self._record(SessionResult(outcome=DriverError(message=problem, turn=0)), self._settings().config)
+            # Recorded like any outcome, so reports, gates and session_finish observers see it.
+            self._finish(SessionResult(outcome=DriverError(message=problem, turn=0)), self._settings().config)
             raise ArenaSetupError(problem)
+
+    @property
+    def resume_key(self) -> ResumeKey:
+        settings = self._settings()
+        recorded = {"student": self.variant.student_spec, **settings.config.record(),
+                    "max_turns": settings.max_turns or self.spec.max_turns, "sandbox": self.options.sandbox,
+                    "text_loop_limit": settings.text_loop_limit, "enforced": settings.compliance_enforced}
+        return self.name, self.fixture_sha256, settings_digest(recorded)
 
     def _settings(self) -> SessionSettings:
         opts = self.options
         config = StudentConfig(temperature=self.variant.temperature, seed=self.variant.seed,
-                               constrained=opts.constrain, max_tokens=opts.max_tokens or self.spec.max_tokens)
+                               constrained=opts.constrain, max_tokens=opts.max_tokens or self.spec.max_tokens,
+                               turn_timeout_s=opts.turn_timeout_s)
         return SessionSettings(config=config, max_turns=opts.max_turns, text_loop_limit=opts.text_loop_limit,
                                compliance_enforced=opts.compliance_enforced)
 
@@ -135,17 +146,25 @@ class ArenaItem(pytest.Item):
             ]
             session = Session(self.spec, ws, self.student, settings, Toolbox(ws, extra_tools), checks)
             result = session.run()
+        except Exception as exc:
+            # A harness or plugin bug still leaves a record of this item (and a traceback).
+            self._finish(SessionResult(outcome=DriverError(message=f"harness error: {type(exc).__name__}: {exc}",
+                                                          turn=0)), settings.config)
+            raise
         finally:
             if self.options.keep_workspaces:
                 print(f"workspace kept: {ws.root}")
             else:
                 ws.cleanup()
-        self.session_result = result
-        self._record(result, settings.config)
-        self.add_marker(pytest.mark.arena_outcome(result.outcome.name))
-        hook.pytest_arena_session_finish(item=self, result=result)
+        self._finish(result, settings.config)
         if not result.outcome.passed:
             raise ArenaFailure(self._failure_text(result))
+
+    def _finish(self, result: SessionResult, config: StudentConfig) -> None:
+        self.session_result = result
+        self._record(result, config)
+        self.add_marker(pytest.mark.arena_outcome(result.outcome.name))
+        self.config.hook.pytest_arena_session_finish(item=self, result=result)
 
     def _record(self, result: SessionResult, config: StudentConfig) -> None:
         reference = iter_files(self.spec.solution_dir) if self.spec.solution_dir.is_dir() else []
@@ -160,6 +179,7 @@ class ArenaItem(pytest.Item):
             item=self.name, run_id=run_dir.name if run_dir else "",
             fixture=self.spec.id, fixture_class=self.spec.fixture_class, difficulty=self.spec.difficulty,
             student=self.variant.student, student_spec=self.variant.student_spec,
+            fixture_sha256=self.fixture_sha256, settings_sha256=self.resume_key[2],
             **config.record(),
             outcome=result.outcome.name, outcome_fields=json.dumps(result.outcome.fields()),
             passed=result.outcome.passed, failed_clause=(verdict.failed_clause or "") if verdict else "",

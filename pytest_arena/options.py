@@ -22,11 +22,14 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("arena-n-ctx", "context size for llama students (0: the model's, capped at 32768)", "string", "0"),
     ("arena-max-turns", "override every fixture's turn budget", "string", ""),
     ("arena-max-tokens", "cap on tokens generated per turn (default: the fixture's max_tokens)", "string", ""),
+    ("arena-turn-timeout", "seconds a student may take for one turn before the session fails", "string", "600"),
     ("arena-text-loop-limit", "text turns in a row that end a session (0 disables)", "string", "4"),
     ("arena-compliance-enforced", "run compliance after each write and feed it back", "bool", False),
     ("arena-constrain", "constrained decoding: every turn is one well-formed tool call", "bool", False),
     ("arena-sandbox", "bwrap (default) or none: how student commands and oracles are confined", "string", "bwrap"),
     ("arena-reports", "folder for results.jsonl and trajectories", "string", "reports"),
+    ("arena-resume", "an earlier run folder: items already recorded there are not rerun, new records "
+     "are appended to it", "string", ""),
     ("arena-keep-workspaces", "keep each item's workspace for inspection", "bool", False),
 )
 
@@ -63,12 +66,14 @@ class ArenaOptions:
     n_ctx: int
     max_turns: int | None
     max_tokens: int | None
+    turn_timeout_s: float
     text_loop_limit: int
     compliance_enforced: bool
     constrain: bool
     reports: Path
     keep_workspaces: bool
     sandbox: str
+    resume: Path | None
 
 
 def _value(config: Any, name: str, kind: str) -> Any:
@@ -80,11 +85,15 @@ def _value(config: Any, name: str, kind: str) -> Any:
 
 def _path_option(config: Any, name: str) -> Path:
     """A folder given on the command line is relative to where pytest was invoked; one from an
-    ini file (or the default) is relative to the rootdir, like pytest's own path options."""
+    ini file (or the default) is relative to that file's folder. Not the rootdir: pytest derives
+    it from arguments, and option values that are existing paths (`--arena-resume reports/x`)
+    can move it away from the project."""
     cli = config.getoption(name.replace("-", "_"))
+    invoked = Path(config.invocation_params.dir)
     if cli:
-        return Path(config.invocation_params.dir) / cli
-    return Path(config.rootpath) / str(config.getini(name))
+        return invoked / cli
+    base = Path(config.inipath).parent if config.inipath else invoked
+    return base / str(config.getini(name))
 
 
 def read_options(config: Any) -> ArenaOptions:
@@ -109,13 +118,23 @@ def read_options(config: Any) -> ArenaOptions:
         n_ctx=(_ints("arena-n-ctx", str(raw["arena-n-ctx"])) or (0,))[0],
         max_turns=max_turns[0] if max_turns else None,
         max_tokens=(_ints("arena-max-tokens", str(raw["arena-max-tokens"])) or (None,))[0],
+        turn_timeout_s=(_floats("arena-turn-timeout", str(raw["arena-turn-timeout"])) or (600.0,))[0],
         text_loop_limit=text_loop[0] if text_loop else 4,
         compliance_enforced=bool(raw["arena-compliance-enforced"]),
         constrain=bool(raw["arena-constrain"]),
         reports=_path_option(config, "arena-reports"),
         keep_workspaces=bool(raw["arena-keep-workspaces"]),
         sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
+        resume=_resume_dir(_path_option(config, "arena-resume")) if raw["arena-resume"] else None,
     )
+
+
+def _resume_dir(path: Path) -> Path:
+    real = path.resolve()  # reports/latest is a link; records go to the folder it names
+    if not real.is_dir():
+        raise OptionError(f"--arena-resume={path}: no such run folder (expected reports/<run-id> "
+                          "or reports/latest from an earlier `pytest --arena`)")
+    return real
 
 
 def _sandbox_kind(raw: str) -> str:

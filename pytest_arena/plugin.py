@@ -12,7 +12,8 @@ from .corpus import META, is_inside_fixture
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
 from .outcomes import BY_NAME
-from .results import ItemRecord, RunWriter, new_run_id
+from .results import ItemRecord, RunWriter, crash_record, new_run_id
+from .resume import completed
 from .students import builtin
 from .summary import summary_lines
 from .students.pool import StudentPool
@@ -61,7 +62,8 @@ def pytest_configure(config: pytest.Config) -> None:
         run_id = config.workerinput["arena_run_id"]  # type: ignore[attr-defined]
         config.stash[RUN_DIR_KEY] = options.reports / run_id
     else:
-        recorder = RunRecorder(RunWriter(options.reports, new_run_id()))
+        run_dir = options.resume or options.reports / new_run_id()
+        recorder = RunRecorder(RunWriter(run_dir.parent, run_dir.name))
         config.pluginmanager.register(recorder, "arena-recorder")
         config.stash[RUN_DIR_KEY] = recorder.writer.run_dir
 
@@ -106,9 +108,17 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.config.addinivalue_line("markers", f"{spec.fixture_class}: arena fixtures of class {spec.fixture_class}")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Student-major order: a worker (or the single process) loads each model once and keeps it
-    while its items run; xdist hands out contiguous runs of this order."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drops items an --arena-resume run already holds, then orders student-major: a worker (or the
+    single process) loads each model once and keeps it while its items run; xdist hands out
+    contiguous runs of this order."""
+    options = config.stash.get(OPTIONS_KEY, None)
+    if options is not None and options.resume is not None:
+        done = completed(options.resume)
+        skipped = [it for it in items if isinstance(it, ArenaItem) and it.resume_key in done]
+        if skipped:
+            config.hook.pytest_deselected(items=skipped)
+            items[:] = [it for it in items if it not in skipped]
     arena = [(i, item) for i, item in enumerate(items) if isinstance(item, ArenaItem)]
     if not arena:
         return
@@ -149,6 +159,12 @@ class RunRecorder:
         self.records: list[ItemRecord] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "???" and "meta.toml::" in report.nodeid:
+            # pytest-xdist's report for an item whose worker died (killed, segfault in a backend).
+            record = crash_record(report.nodeid, f"the process running this item died: {report.longreprtext[:500]}")
+            self.records.append(record)
+            self.writer.append(record)
+            return
         finished = report.when == "call" or (report.when == "setup" and report.failed)
         if not finished or _arena_outcome(report) is None:
             return

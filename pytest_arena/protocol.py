@@ -172,3 +172,18 @@ NUDGE = (
     "No tool call found in your reply. Reply with a tool call such as\n"
     '<tool_call>\n{"name": "file_read", "input": {"path": "src/lib.rs"}}\n</tool_call>'
 )
+
+
+def nudge_for(text: str) -> str:
+    """What to tell a student whose turn had no usable tool call: the JSON error when it tried."""
+    for body in _TOOL_CALL.findall(text[:MAX_PARSED_CHARS])[:1]:
+        start = body.find("{")
+        if start == -1:
+            return "Your <tool_call> block holds no JSON object. " + NUDGE
+        try:
+            value = json.loads(body[start:body.rfind("}") + 1] or "{")
+        except (json.JSONDecodeError, RecursionError) as exc:
+            return f"Your <tool_call> JSON does not parse ({exc}). " + NUDGE
+        if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+            return 'Your <tool_call> JSON needs a string "name" and an "input" object. ' + NUDGE
+    return NUDGE

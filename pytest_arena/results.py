@@ -39,6 +39,9 @@ class ItemRecord(BaseModel):
     seed: int
     max_tokens: int
     constrained: bool
+    turn_timeout_s: float = 0.0
+    fixture_sha256: str = ""
+    settings_sha256: str = ""  # student spec and every setting that shapes a session
     outcome: str
     outcome_fields: str = "{}"  # JSON of the outcome's fields
     passed: bool
@@ -99,6 +102,21 @@ class ItemRecord(BaseModel):
             return dict(json.loads(self.outcome_fields))
         except (json.JSONDecodeError, TypeError, ValueError):
             return {}
+
+
+def crash_record(nodeid: str, message: str) -> ItemRecord:
+    """The record of an item whose process died under it (pytest-xdist reports only the node id)."""
+    item = nodeid.rpartition("::")[2]
+    fixture, _, variant = item.partition("[")
+    found = re.fullmatch(r"(?P<label>.*)-t(?P<t>[0-9.e+-]+)-s(?P<s>-?\d+)\]", variant)
+    label, temperature, seed = (found["label"], float(found["t"]), int(found["s"])) if found else (
+        variant.rstrip("]") or "?", 0.0, 0)
+    return ItemRecord(
+        item=item, fixture=fixture, fixture_class=fixture.partition("__")[0], student=label,
+        student_spec="", temperature=temperature, top_k=0, top_p=0, min_p=0,
+        repeat_penalty=0, seed=seed, max_tokens=0, constrained=False, outcome="DriverError",
+        outcome_fields=json.dumps({"message": message, "turn": 0}), passed=False,
+    )
 
 
 def file_scores(touched: list[str], reference: list[str]) -> tuple[float | None, float | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -11,12 +12,13 @@ from typing import Any
 from . import outcomes as oc
 from .corpus import FixtureSpec
 from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance
-from .protocol import NUDGE, clean_chat_output, parse_tool_calls, render_tool_result, system_prompt, task_message
-from .students.base import Message, Student, StudentConfig, StudentError
+from .protocol import clean_chat_output, nudge_for, parse_tool_calls, render_tool_result, system_prompt, task_message
+from .students.base import GenerationResult, Message, Student, StudentConfig, StudentError
 from .tools import ToolOutcome, Toolbox
 from .workspace import Workspace, iter_files
 
 RESULT_CHARS_IN_TRAJECTORY = 4000
+TURN_GRACE_S = 5.0  # backends that enforce the timeout themselves get to return first
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ class Session:
             if elapsed > self.wall_budget:
                 return oc.WallTimeout(elapsed_s=round(elapsed, 3), turn=index), index - 1, False
             try:
-                generation = self.student.generate(messages, config)
+                generation = self._generate(messages, config)
             except StudentError as exc:
                 return oc.DriverError(message=str(exc), turn=index), index, False
             text = clean_chat_output(generation.text)
@@ -173,7 +175,7 @@ class Session:
                 limit = self.settings.text_loop_limit
                 if limit and consecutive_text >= limit:
                     return oc.AgentTextLoop(consecutive_text, text[:200]), index, False
-                messages.append({"role": "user", "content": NUDGE})
+                messages.append({"role": "user", "content": nudge_for(text)})
                 continue
             consecutive_text = 0
             early, finished = self._act(turn, calls, messages)
@@ -185,6 +187,29 @@ class Session:
             if elapsed > self.wall_budget:
                 return oc.WallTimeout(elapsed_s=round(elapsed, 3), turn=index), index, False
         return None, self.max_turns, False
+
+    def _generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult:
+        """One turn, bounded in time even for a backend that hangs (the per-turn timeout). A daemon
+        thread, not an executor: a hung call must not keep the process from exiting."""
+        if config.turn_timeout_s <= 0:
+            return self.student.generate(messages, config)
+        box: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                box["result"] = self.student.generate(list(messages), config)
+            except BaseException as exc:  # handed to the session thread, which re-raises it
+                box["error"] = exc
+
+        worker = threading.Thread(target=call, name="arena-turn", daemon=True)
+        worker.start()
+        worker.join(config.turn_timeout_s + TURN_GRACE_S)
+        if worker.is_alive():
+            raise StudentError(f"student '{self.student.name}' gave no answer within "
+                               f"{config.turn_timeout_s:g}s (per-turn timeout, --arena-turn-timeout)")
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
 
     def _account(self, turn: Turn, calls: list[Any]) -> None:
         result = self.result

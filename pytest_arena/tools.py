@@ -182,7 +182,12 @@ class Toolbox:
 
     def __init__(self, workspace: Workspace, extra: tuple[ToolSpec, ...] = ()) -> None:
         self.workspace = workspace
-        self.specs = {spec.name: spec for spec in (*BUILTIN_TOOLS, *extra)}
+        self.specs: dict[str, ToolSpec] = {}
+        for spec in (*BUILTIN_TOOLS, *extra):
+            if spec.name in self.specs:
+                raise ToolError(f"two tools are named '{spec.name}' (a plugin's pytest_arena_tools "
+                                "clashes with a built-in or another plugin); rename one")
+            self.specs[spec.name] = spec
 
     def call_schema(self) -> str:
         return call_schema(self.specs.values())
@@ -204,11 +209,15 @@ class Toolbox:
             return ToolOutcome(name, False, f"error: {exc}", time.monotonic() - started)
         except (OSError, UnicodeError) as exc:
             return ToolOutcome(name, False, f"error: {type(exc).__name__}: {exc}", time.monotonic() - started)
+        except Exception as exc:  # a plugin tool's bug is reported to the student, not a crash of the item
+            return ToolOutcome(name, False, f"error: tool {name} failed internally: {type(exc).__name__}: {exc}",
+                               time.monotonic() - started)
 
     def _written_path(self, spec: ToolSpec, args: dict[str, Any]) -> str | None:
-        if not spec.writes:
+        path = args.get("path")
+        if not spec.writes or not isinstance(path, str):
             return None
-        return self.workspace.relative(self.workspace.resolve(args["path"]))
+        return self.workspace.relative(self.workspace.resolve(path))
 
     @staticmethod
     def _check_input(spec: ToolSpec, args: Any) -> None:

@@ -29,12 +29,14 @@ class StudentConfig:
     stop: tuple[str, ...] = STOP_MARKERS
     constrained: bool = False
     tool_schema: str = ""  # JSON schema of one tool call, set by the session for constrained decoding
+    turn_timeout_s: float = 600.0  # a backend that does not answer within this fails the session
 
     def record(self) -> dict[str, Any]:
         return {
             "temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p,
             "min_p": self.min_p, "repeat_penalty": self.repeat_penalty, "seed": self.seed,
             "max_tokens": self.max_tokens, "constrained": self.constrained,
+            "turn_timeout_s": self.turn_timeout_s,
         }
 
 

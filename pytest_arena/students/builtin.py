@@ -68,6 +68,8 @@ def student_label(spec: str) -> str:
         return Path(rest).stem.lower()
     if scheme == "openai":
         return rest.rpartition("#")[2] or "openai"
+    if "/" in rest or "." in Path(rest).name:  # a plugin scheme naming a file: scheme-stem
+        return f"{scheme}-{Path(rest.partition('#')[0]).stem}"
     return "".join(ch if ch.isalnum() or ch in "._" else "-" for ch in spec).strip("-")
 
 

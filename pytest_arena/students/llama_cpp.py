@@ -94,6 +94,7 @@ class LlamaCppStudent:
         self._formatter = self._make_formatter(template)
         self._grammar: ToolGrammar | None = None
         self._seed = 0
+        self._generated = False
 
     def _trained_context(self) -> int:
         try:
@@ -150,13 +151,18 @@ class LlamaCppStudent:
                                f"{self.llm.n_ctx()}")
         max_tokens = min(config.max_tokens, room)
         grammar = self._grammar.grammar if self._grammar and self._grammar.compiled else None
-        before = self._perf()
+        # llama.cpp clamps its counters to >= 1: on a fresh context the true "before" is zero.
+        before = self._perf() if self._generated else (0, 0)
+        self._generated = True
         started = time.monotonic()
+        deadline = started + config.turn_timeout_s if config.turn_timeout_s > 0 else float("inf")
+        # Checked after every token: a turn that runs past its budget stops by itself.
+        out_of_time = self._llama_cpp.StoppingCriteriaList([lambda _ids, _logits: time.monotonic() > deadline])
         try:
             out = self.llm.create_completion(
                 prompt=prompt, max_tokens=max_tokens, temperature=config.temperature, top_k=config.top_k,
                 top_p=config.top_p, min_p=config.min_p, repeat_penalty=config.repeat_penalty,
-                seed=self._seed, stop=list(config.stop), grammar=grammar,
+                seed=self._seed, stop=list(config.stop), grammar=grammar, stopping_criteria=out_of_time,
             )
         except (ValueError, RuntimeError) as exc:
             raise StudentError(f"generation failed: {exc}") from None
@@ -165,13 +171,17 @@ class LlamaCppStudent:
         choice = out["choices"][0]
         usage = out.get("usage", {})
         completion = int(usage.get("completion_tokens", 0))
-        # llama.cpp's own counters: every token decoded in this call, minus the generated ones fed
-        # back (all but the last), is what the prompt cost after KV-cache reuse.
+        # llama.cpp's own counters: every token decoded in this call, minus the generated tokens fed
+        # back (the cache now holds the prompt plus exactly those), is what the prompt cost after
+        # KV-cache reuse.
         decoded = (after[0] - before[0]) + (after[1] - before[1])
-        prefill = max(decoded - max(completion - 1, 0), 0)
+        fed_back = max(self.llm.n_tokens - prompt_tokens, 0)
+        prefill = max(decoded - fed_back, 0)
         finish = choice.get("finish_reason") or "stop"
         if finish == "length" and max_tokens < config.max_tokens:
             finish = "context"
+        if time.monotonic() > deadline:
+            finish = "timeout"
         return GenerationResult(
             text=choice["text"], finish_reason=finish, prompt_tokens=int(usage.get("prompt_tokens", prompt_tokens)),
             prefill_tokens=prefill, completion_tokens=completion, seconds=seconds,

@@ -57,21 +57,22 @@ class OpenAIStudent:
             payload["grammar"] = self._grammar
         return payload
 
-    def _post(self, payload: dict[str, Any]) -> httpx.Response:
+    def _post(self, payload: dict[str, Any], timeout_s: float) -> httpx.Response:
         last: Exception | None = None
+        timeout = httpx.Timeout(timeout_s, connect=10.0) if timeout_s > 0 else self.client.timeout
         for attempt in range(self.retries):
             try:
-                return self.client.post(self.url, json=payload)
+                return self.client.post(self.url, json=payload, timeout=timeout)
             except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
                 last = exc
                 time.sleep(0.5 * 2**attempt)
             except httpx.TimeoutException:
-                raise StudentError(f"{self.url}: no answer within {self.client.timeout.read:.0f}s") from None
+                raise StudentError(f"{self.url}: no answer within {timeout.read:.0f}s (per-turn timeout)") from None
         raise StudentError(f"{self.url}: cannot connect after {self.retries} attempts ({last})")
 
     def generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult:
         started = time.monotonic()
-        response = self._post(self._payload(messages, config))
+        response = self._post(self._payload(messages, config), config.turn_timeout_s)
         if response.status_code != 200:
             raise StudentError(f"{self.url}: HTTP {response.status_code}: {response.text[:300]}")
         try:
