@@ -82,7 +82,7 @@ class ArenaItem(pytest.Item):
         self.add_marker(pytest.mark.arena)
         self.add_marker(getattr(pytest.mark, spec.fixture_class))
         # `-k two_sum` should find leetcode__01-two-sum: ids use '-', Python words use '_'.
-        self.extra_keyword_matches.update({spec.id.replace("-", "_"), variant.label.replace("-", "_")})
+        self.extra_keyword_matches.add(spec.id.replace("-", "_"))
 
     @property
     def options(self) -> ArenaOptions:
