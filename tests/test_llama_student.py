@@ -89,6 +89,14 @@ def test_kv_cache_reuse_keeps_prefill_to_the_new_tokens(student: LlamaCppStudent
         assert turn.prefill_tokens < turn.prompt_tokens / 2
 
 
+@requires_cargo
+def test_token_cap_is_recorded_as_truncation(student: LlamaCppStudent) -> None:
+    """A model that never emits EOS is cut at max_tokens and the turn says so."""
+    result = session(student, temperature=0.0, seed=0, max_tokens=6, max_turns=2)
+    assert [t.finish_reason for t in result.turns] == ["length", "length"]
+    assert result.truncated_turns == 2 and all(t.completion_tokens == 6 for t in result.turns)
+
+
 def test_not_a_gguf_is_a_clear_error(tmp_path: Path) -> None:
     fake = tmp_path / "model.gguf"
     fake.write_bytes(b"PK\x03\x04 not a model")

@@ -152,3 +152,36 @@ def test_unknown_student_is_one_clear_setup_error(tmp_path: Path) -> None:
 def test_bad_option_is_a_usage_error(tmp_path: Path) -> None:
     run = run_pytest("--arena", "--arena-temperature", "hot", cwd=tmp_path)
     assert run.returncode == 4 and "expected a comma list of numbers" in run.output
+
+
+@pytest.mark.parametrize(
+    ("selection", "count", "prefix"),
+    [(["-m", "unix", "--arena-root=fixtures/under-contract"], 5, "unix__"),
+     (["-k", "transpile__05"], 1, "transpile__05-regex-to-glob"),
+     (["-k", "t0.2 and two_sum"], 1, "leetcode__01-two-sum")],
+)
+def test_selection_over_the_whole_corpus(tmp_path: Path, selection: list[str], count: int, prefix: str) -> None:
+    run = run_pytest("--arena", "--arena-student", "reference", "--arena-temperature", "0,0.2", "--arena-seed",
+                     "0,3", "--collect-only", "-q", f"--arena-reports={tmp_path}", *selection)
+    names = re.findall(r"::(\S+\[\S+\])", run.output)
+    temperatures = 1 if "t0.2" in " ".join(selection) else 2
+    assert len(names) == count * temperatures * 2, run.output
+    assert all(n.startswith(prefix) for n in names)
+    if temperatures == 1:
+        assert sorted(names) == [f"leetcode__01-two-sum[reference-t0.2-s{s}]" for s in (0, 3)]
+
+
+def test_python_corpus_reference_and_finish_only(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "finish.json", {"*": [FINISH]})
+    junit = tmp_path / "junit.xml"
+    run = run_pytest("--arena", "--arena-root=fixtures/python", "-n", "2", "--arena-student", "reference",
+                     "--arena-student", f"scripted:{script}", f"--junitxml={junit}", f"--arena-reports={tmp_path}")
+    outcomes = [(name.split("[")[1].split("-t")[0], props["arena.outcome"]) for name, props in junit_cases(junit).items()]
+    assert sorted(outcomes) == [("reference", "OraclePassed")] * 10 + [("scripted-finish", "OracleFailed")] * 10, run.output
+
+
+def test_sandbox_none_warns_loudly(tmp_path: Path) -> None:
+    run = run_pytest("--arena", "--arena-student", "reference", "--arena-sandbox", "none", "-k", "two_sum",
+                     f"--arena-reports={tmp_path}")
+    assert run.returncode == 0, run.output
+    assert "ARENA SANDBOX DISABLED" in run.output

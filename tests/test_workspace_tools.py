@@ -138,3 +138,12 @@ def test_glob_semantics() -> None:
     assert matches_any("tests/a/b.rs", ["tests/**"]) and matches_any("Cargo.toml", ["Cargo.toml"])
     assert matches_any("src/lib.rs", ["src/**/*.rs"]) and matches_any("src/a/b.rs", ["**/*.rs"])
     assert not matches_any("src/lib.rs", ["*.rs"]) and not matches_any("xtests/a", ["tests/**"])
+
+
+def test_missing_bwrap_is_a_clear_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_arena.sandbox import Sandbox, SandboxUnavailable
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(SandboxUnavailable, match=r"bwrap not found: install bubblewrap .* --arena-sandbox none"):
+        Sandbox(kind="bwrap").check()
+    Sandbox(kind="none").check()
