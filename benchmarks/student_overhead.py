@@ -34,10 +34,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a plain script from a checkout
-    sys.path.insert(0, str(ROOT))
-
 from pytest_arena.corpus import load_fixture
 from pytest_arena.protocol import (
     ToolCall,
@@ -51,6 +47,7 @@ from pytest_arena.students.llama_cpp import LlamaCppStudent, default_model_path
 from pytest_arena.tools import BUILTIN_TOOLS, file_read
 from pytest_arena.workspace import iter_files
 
+ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FIXTURE = ROOT / "fixtures" / "under-contract" / "leetcode__01-two-sum"
 
 # -- the scripted history (part 2) ----------------------------------------------------------------
@@ -186,14 +183,20 @@ def scripted_exchanges(repo: Path) -> list[tuple[str, str]]:
     ws = _PristineRepo(repo)
     test = ToolCall("shell", {"command": "cargo test --offline 2>&1 | tail -20"}).to_text()
     return [
-        (ToolCall("file_read", {"path": "src/lib.rs"}).to_text(),
-         render_tool_result("file_read", file_read(ws, {"path": "src/lib.rs"}))),  # type: ignore[arg-type]
+        (
+            ToolCall("file_read", {"path": "src/lib.rs"}).to_text(),
+            render_tool_result("file_read", file_read(ws, {"path": "src/lib.rs"})),
+        ),  # type: ignore[arg-type]
         (test, render_tool_result("shell", f"exit code 0\n{tail(CARGO_TEST_FAILING, 20)}")),
-        (ToolCall("file_edit", {"path": "src/lib.rs", "old": BUGGY_LOOP, "new": FIXED_LOOP}).to_text(),
-         render_tool_result("file_edit", "edited src/lib.rs")),
+        (
+            ToolCall("file_edit", {"path": "src/lib.rs", "old": BUGGY_LOOP, "new": FIXED_LOOP}).to_text(),
+            render_tool_result("file_edit", "edited src/lib.rs"),
+        ),
         (test, render_tool_result("shell", f"exit code 0\n{tail(CARGO_TEST_PASSING, 20)}")),
-        (ToolCall("shell", {"command": "cargo clippy --offline --all-targets -- -D warnings 2>&1"}).to_text(),
-         render_tool_result("shell", f"exit code 0\n{CLIPPY_CLEAN}")),
+        (
+            ToolCall("shell", {"command": "cargo clippy --offline --all-targets -- -D warnings 2>&1"}).to_text(),
+            render_tool_result("shell", f"exit code 0\n{CLIPPY_CLEAN}"),
+        ),
     ]
 
 
@@ -230,7 +233,7 @@ class Bench:
             return len(tokens)
         cached = llm.input_ids[: llm.n_tokens].tolist()
         common = 0
-        for a, b in zip(cached, tokens):
+        for a, b in zip(cached, tokens, strict=False):
             if a != b:
                 break
             common += 1
@@ -244,20 +247,39 @@ class Bench:
         wall, cpu = time.perf_counter(), time.process_time()
         result = self.student.generate(messages, self.config)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        return {"wall": wall, "cpu": cpu, "completion": result.completion_tokens, "text": result.text,
-                "prompt": result.prompt_tokens, "prefill": result.prefill_tokens, "finish": result.finish_reason}
+        return {
+            "wall": wall,
+            "cpu": cpu,
+            "completion": result.completion_tokens,
+            "text": result.text,
+            "prompt": result.prompt_tokens,
+            "prefill": result.prefill_tokens,
+            "finish": result.finish_reason,
+        }
 
     def direct(self, prompt: str) -> dict[str, Any]:
         c = self.config
         wall, cpu = time.perf_counter(), time.process_time()
         out = self.llm.create_completion(
-            prompt=prompt, max_tokens=c.max_tokens, temperature=c.temperature, top_k=c.top_k, top_p=c.top_p,
-            min_p=c.min_p, repeat_penalty=c.repeat_penalty, seed=c.seed, stop=list(c.stop),
+            prompt=prompt,
+            max_tokens=c.max_tokens,
+            temperature=c.temperature,
+            top_k=c.top_k,
+            top_p=c.top_p,
+            min_p=c.min_p,
+            repeat_penalty=c.repeat_penalty,
+            seed=c.seed,
+            stop=list(c.stop),
         )
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        return {"wall": wall, "cpu": cpu, "completion": int(out["usage"]["completion_tokens"]),
-                "text": out["choices"][0]["text"], "prompt": int(out["usage"]["prompt_tokens"]),
-                "finish": out["choices"][0]["finish_reason"]}
+        return {
+            "wall": wall,
+            "cpu": cpu,
+            "completion": int(out["usage"]["completion_tokens"]),
+            "text": out["choices"][0]["text"],
+            "prompt": int(out["usage"]["prompt_tokens"]),
+            "finish": out["choices"][0]["finish_reason"],
+        }
 
 
 def med(values: list[float]) -> float:
@@ -288,15 +310,18 @@ def part_one(bench: Bench, messages: list[Message], repeats: int) -> None:
     tokens = bench.tokens(prompt)
     c = bench.config
     print("== 1. One turn: arena (LlamaCppStudent.generate) vs direct (Llama.create_completion) ==")
-    print(f"prompt: system_prompt(BUILTIN_TOOLS) + task_message, {len(prompt)} chars, {len(tokens)} tokens; "
-          f"max_tokens {c.max_tokens}, temperature {c.temperature:g}, seed {c.seed}, same Llama object; "
-          f"cold = llm.reset() first, warm = same prompt right after")
+    print(
+        f"prompt: system_prompt(BUILTIN_TOOLS) + task_message, {len(prompt)} chars, {len(tokens)} tokens; "
+        f"max_tokens {c.max_tokens}, temperature {c.temperature:g}, seed {c.seed}, same Llama object; "
+        f"cold = llm.reset() first, warm = same prompt right after"
+    )
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {
         (p, s): [] for p in ("arena", "direct") for s in ("cold", "warm")
     }
     engine: list[tuple[float, float]] = []  # (prefill tok/s, decode tok/s) from llama.cpp's timers, cold calls
     paths: dict[str, Callable[[], dict[str, Any]]] = {
-        "arena": lambda: bench.arena(messages), "direct": lambda: bench.direct(prompt),
+        "arena": lambda: bench.arena(messages),
+        "direct": lambda: bench.direct(prompt),
     }
     for repeat in range(repeats):
         order = ("arena", "direct") if repeat % 2 == 0 else ("direct", "arena")  # alternate: no order bias
@@ -310,12 +335,16 @@ def part_one(bench: Bench, messages: list[Message], repeats: int) -> None:
                 run["exact"] = exact
                 runs[(path, state)].append(run)
                 if state == "cold" and after.n_p_eval > before.n_p_eval and after.n_eval > before.n_eval:
-                    engine.append((
-                        rate(after.n_p_eval - before.n_p_eval, (after.t_p_eval_ms - before.t_p_eval_ms) / 1e3),
-                        rate(after.n_eval - before.n_eval, (after.t_eval_ms - before.t_eval_ms) / 1e3),
-                    ))
-    print(f"{'':14}{'completion':>11}{'arena s':>9}{'direct s':>9}{'arena tok/s':>12}{'direct tok/s':>13}"
-          f"{'arena/direct':>13}{'cpu s a/d':>12}{'cpu ratio':>10}")
+                    engine.append(
+                        (
+                            rate(after.n_p_eval - before.n_p_eval, (after.t_p_eval_ms - before.t_p_eval_ms) / 1e3),
+                            rate(after.n_eval - before.n_eval, (after.t_eval_ms - before.t_eval_ms) / 1e3),
+                        )
+                    )
+    print(
+        f"{'':14}{'completion':>11}{'arena s':>9}{'direct s':>9}{'arena tok/s':>12}{'direct tok/s':>13}"
+        f"{'arena/direct':>13}{'cpu s a/d':>12}{'cpu ratio':>10}"
+    )
     for state, label in (("cold", "cold (reset)"), ("warm", "warm (cached)")):
         a_runs, d_runs = runs[("arena", state)], runs[("direct", state)]
         completion = int(med([r["completion"] for r in a_runs]))
@@ -323,15 +352,21 @@ def part_one(bench: Bench, messages: list[Message], repeats: int) -> None:
         a_cpu, d_cpu = med([r["cpu"] for r in a_runs]), med([r["cpu"] for r in d_runs])
         a_rate = med([rate(r["completion"], r["wall"]) for r in a_runs])
         d_rate = med([rate(r["completion"], r["wall"]) for r in d_runs])
-        print(f"{label:14}{completion:>11}{a_wall:>9.3f}{d_wall:>9.3f}{a_rate:>12.1f}{d_rate:>13.1f}"
-              f"{a_rate / d_rate:>13.3f}{f'{a_cpu:.2f}/{d_cpu:.2f}':>12}{d_cpu / a_cpu:>10.3f}")
+        print(
+            f"{label:14}{completion:>11}{a_wall:>9.3f}{d_wall:>9.3f}{a_rate:>12.1f}{d_rate:>13.1f}"
+            f"{a_rate / d_rate:>13.3f}{f'{a_cpu:.2f}/{d_cpu:.2f}':>12}{d_cpu / a_cpu:>10.3f}"
+        )
     texts = {r["text"] for rs in runs.values() for r in rs}
     finishes = sorted({r["finish"] for rs in runs.values() for r in rs})
-    print(f"same text on every call, both paths: {'yes' if len(texts) == 1 else f'NO ({len(texts)} variants)'}; "
-          f"finish: {', '.join(finishes)}")
+    print(
+        f"same text on every call, both paths: {'yes' if len(texts) == 1 else f'NO ({len(texts)} variants)'}; "
+        f"finish: {', '.join(finishes)}"
+    )
     if engine:
-        print(f"llama.cpp timers, cold calls (median): prefill {med([e[0] for e in engine]):.0f} tok/s, "
-              f"decode {med([e[1] for e in engine]):.1f} tok/s")
+        print(
+            f"llama.cpp timers, cold calls (median): prefill {med([e[0] for e in engine]):.0f} tok/s, "
+            f"decode {med([e[1] for e in engine]):.1f} tok/s"
+        )
     # The arena's own work per call, outside create_completion: template rendering and the token count.
     render_s, tokenize_s = [], []
     for _ in range(max(20, repeats)):
@@ -344,22 +379,33 @@ def part_one(bench: Bench, messages: list[Message], repeats: int) -> None:
         tokenize_s.append(t2 - t1)
     warm_wall = med([r["wall"] for r in runs[("arena", "warm")]])
     extra = med(render_s) + med(tokenize_s)
-    print(f"arena-only work per call (median of {len(render_s)}): render {med(render_s) * 1e3:.2f} ms + "
-          f"tokenize {med(tokenize_s) * 1e3:.2f} ms = {extra * 1e3:.2f} ms "
-          f"({100 * extra / warm_wall:.2f}% of a warm turn)")
+    print(
+        f"arena-only work per call (median of {len(render_s)}): render {med(render_s) * 1e3:.2f} ms + "
+        f"tokenize {med(tokenize_s) * 1e3:.2f} ms = {extra * 1e3:.2f} ms "
+        f"({100 * extra / warm_wall:.2f}% of a warm turn)"
+    )
     for state in ("cold", "warm"):
         reported = [r["prefill"] for r in runs[("arena", state)]]
         exacts = [r["exact"] for r in runs[("arena", state)]]
         flag = "ok" if reported == exacts else "MISMATCH"
         print(f"student-reported prefill, {state} arena calls in order: {reported}; exact: {exacts}  [{flag}]")
     if runs[("arena", "cold")] and runs[("arena", "cold")][0]["prefill"] < runs[("arena", "cold")][0]["exact"]:
-        print("  (the very first call on a fresh context reads llama_perf_context's counters, which are "
-              "clamped to >= 1, as its baseline: it under-counts)")
+        print(
+            "  (the very first call on a fresh context reads llama_perf_context's counters, which are "
+            "clamped to >= 1, as its baseline: it under-counts)"
+        )
     print()
 
 
-def run_history(bench: Bench, base: list[Message], exchanges: list[tuple[str, str]], turns: int, *,
-                defeat_cache: bool, own_replies: bool) -> list[dict[str, Any]]:
+def run_history(
+    bench: Bench,
+    base: list[Message],
+    exchanges: list[tuple[str, str]],
+    turns: int,
+    *,
+    defeat_cache: bool,
+    own_replies: bool,
+) -> list[dict[str, Any]]:
     """One session of ``turns`` generate calls over a growing history; the cache is reset first."""
     llm = bench.llm
     messages = list(base)
@@ -387,16 +433,20 @@ def run_history(bench: Bench, base: list[Message], exchanges: list[tuple[str, st
     return rows
 
 
-def part_two(bench: Bench, messages: list[Message], repo: Path, turns: int, repeats: int,
-             session_style: bool) -> None:
+def part_two(bench: Bench, messages: list[Message], repo: Path, turns: int, repeats: int, session_style: bool) -> None:
     exchanges = scripted_exchanges(repo)
-    print(f"== 2. Prefill vs new tokens over a {turns}-turn scripted history "
-          f"(assistant = fixed tool calls, user = tool results) ==")
-    kv_runs = [run_history(bench, messages, exchanges, turns, defeat_cache=False, own_replies=False)
-               for _ in range(repeats)]
+    print(
+        f"== 2. Prefill vs new tokens over a {turns}-turn scripted history "
+        f"(assistant = fixed tool calls, user = tool results) =="
+    )
+    kv_runs = [
+        run_history(bench, messages, exchanges, turns, defeat_cache=False, own_replies=False) for _ in range(repeats)
+    ]
     rows = kv_runs[0]
-    print(f"{'turn':>4}{'prompt':>8}{'new':>7}{'prefill':>9}{'exact':>7}{'prefill/new':>13}{'completion':>12}"
-          f"{'finish':>8}{'gen s':>8}")
+    print(
+        f"{'turn':>4}{'prompt':>8}{'new':>7}{'prefill':>9}{'exact':>7}{'prefill/new':>13}{'completion':>12}"
+        f"{'finish':>8}{'gen s':>8}"
+    )
     previous = 0
     for i, row in enumerate(rows):
         new = row["prompt"] - previous
@@ -404,16 +454,22 @@ def part_two(bench: Bench, messages: list[Message], repo: Path, turns: int, repe
         seconds = med([run[i]["wall"] for run in kv_runs])
         off = row["prefill"] - row["exact"]
         flag = f"  <- student off by {off:+d}" if off else ""
-        print(f"{i + 1:>4}{row['prompt']:>8}{new:>7}{row['prefill']:>9}{row['exact']:>7}"
-              f"{rate(row['prefill'], new):>13.3f}{row['completion']:>12}{row['finish']:>8}{seconds:>8.2f}{flag}")
+        print(
+            f"{i + 1:>4}{row['prompt']:>8}{new:>7}{row['prefill']:>9}{row['exact']:>7}"
+            f"{rate(row['prefill'], new):>13.3f}{row['completion']:>12}{row['finish']:>8}{seconds:>8.2f}{flag}"
+        )
     off_stop = sorted({row["finish"] for row in rows if row["prefill"] != row["exact"]})
     if off_stop:
-        print(f"student off on turns that ended with finish {'/'.join(off_stop)} "
-              "(known: generated tokens fed back are assumed to be completion-1; after an end-of-generation "
-              "token they are completion)")
+        print(
+            f"student off on turns that ended with finish {'/'.join(off_stop)} "
+            "(known: generated tokens fed back are assumed to be completion-1; after an end-of-generation "
+            "token they are completion)"
+        )
     disagree = [i + 1 for i, row in enumerate(rows) if row["counted"] != row["exact"]]
-    print("llama.cpp counters minus the generated tokens fed back (decoded - (llm.n_tokens - prompt)) "
-          + (f"DISAGREE with the exact count on turns {disagree}" if disagree else "= exact on every turn"))
+    print(
+        "llama.cpp counters minus the generated tokens fed back (decoded - (llm.n_tokens - prompt)) "
+        + (f"DISAGREE with the exact count on turns {disagree}" if disagree else "= exact on every turn")
+    )
 
     def totals(label: str, runs: list[list[dict[str, Any]]]) -> tuple[float, float]:
         first = runs[0]
@@ -422,23 +478,27 @@ def part_two(bench: Bench, messages: list[Message], repo: Path, turns: int, repe
         exact = sum(r["exact"] for r in first)
         seconds = med([sum(r["wall"] for r in run) for run in runs])
         cpu = med([sum(r["cpu"] for r in run) for run in runs])
-        print(f"{label:38}{prompt:>7}{prefill:>9}{exact:>7}{100 * (1 - exact / prompt):>8.1f}%"
-              f"{seconds:>8.1f}{cpu:>8.1f}")
+        print(
+            f"{label:38}{prompt:>7}{prefill:>9}{exact:>7}{100 * (1 - exact / prompt):>8.1f}%{seconds:>8.1f}{cpu:>8.1f}"
+        )
         return seconds, cpu
 
-    defeated_runs = [run_history(bench, messages, exchanges, turns, defeat_cache=True, own_replies=False)
-                     for _ in range(repeats)]
+    defeated_runs = [
+        run_history(bench, messages, exchanges, turns, defeat_cache=True, own_replies=False) for _ in range(repeats)
+    ]
     print()
-    print(f"{'totals over the session':38}{'prompt':>7}{'prefill':>9}{'exact':>7}{'saved':>9}"
-          f"{'gen s':>8}{'cpu s':>8}")
+    print(f"{'totals over the session':38}{'prompt':>7}{'prefill':>9}{'exact':>7}{'saved':>9}{'gen s':>8}{'cpu s':>8}")
     kv_s, kv_cpu = totals("KV cache reused (arena default)", kv_runs)
     defeated_s, defeated_cpu = totals("KV cache defeated (reset every turn)", defeated_runs)
     if session_style:
-        own_runs = [run_history(bench, messages, exchanges, turns, defeat_cache=False, own_replies=True)
-                    for _ in range(repeats)]
+        own_runs = [
+            run_history(bench, messages, exchanges, turns, defeat_cache=False, own_replies=True) for _ in range(repeats)
+        ]
         totals("session-style (own replies, reused)", own_runs)
-    print(f"generation time reused / defeated: wall {kv_s / defeated_s:.3f}, cpu {kv_cpu / defeated_cpu:.3f} "
-          f"(medians of {repeats} session(s) each)")
+    print(
+        f"generation time reused / defeated: wall {kv_s / defeated_s:.3f}, cpu {kv_cpu / defeated_cpu:.3f} "
+        f"(medians of {repeats} session(s) each)"
+    )
     print()
 
 
@@ -457,15 +517,21 @@ def machine_facts(student: LlamaCppStudent, requested_gpu_layers: int) -> None:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print("== 3. Machine ==")
-    print(f"cpu: {os.cpu_count()} logical ({usable} usable), {cpu_model or platform.processor() or '?'}; "
-          f"load average now {load()}")
-    print(f"python {platform.python_version()}, llama-cpp-python {llama_cpp.__version__}, "
-          f"llama_supports_gpu_offload {bool(llama_cpp.llama_supports_gpu_offload())}, "
-          f"n_gpu_layers {info['n_gpu_layers']} (asked {requested_gpu_layers}), "
-          f"n_threads {llm.n_threads} (batch {llm.n_threads_batch}), n_ctx {info['n_ctx']}, n_batch {llm.n_batch}")
-    print(f"model: {info['gguf_name'] or '?'} ({info['gguf_architecture']}), {Path(info['model_file']).name}, "
-          f"sha256 {info['model_sha256'][:16]}..., chat template {info['chat_template']} "
-          f"{info['chat_template_sha256']}, load {info['load_s']:.2f} s")
+    print(
+        f"cpu: {os.cpu_count()} logical ({usable} usable), {cpu_model or platform.processor() or '?'}; "
+        f"load average now {load()}"
+    )
+    print(
+        f"python {platform.python_version()}, llama-cpp-python {llama_cpp.__version__}, "
+        f"llama_supports_gpu_offload {bool(llama_cpp.llama_supports_gpu_offload())}, "
+        f"n_gpu_layers {info['n_gpu_layers']} (asked {requested_gpu_layers}), "
+        f"n_threads {llm.n_threads} (batch {llm.n_threads_batch}), n_ctx {info['n_ctx']}, n_batch {llm.n_batch}"
+    )
+    print(
+        f"model: {info['gguf_name'] or '?'} ({info['gguf_architecture']}), {Path(info['model_file']).name}, "
+        f"sha256 {info['model_sha256'][:16]}..., chat template {info['chat_template']} "
+        f"{info['chat_template_sha256']}, load {info['load_s']:.2f} s"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -474,11 +540,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=6, help="turns of the scripted history (part 2; default 6)")
     parser.add_argument("--tokens", type=int, default=64, help="max_tokens per call (default 64)")
     parser.add_argument("--repeats", type=int, default=3, help="part 1 repeats; timings are medians (default 3)")
-    parser.add_argument("--history-repeats", type=int, default=1,
-                        help="sessions per part-2 variant; token counts are deterministic (default 1)")
-    parser.add_argument("--session-style", action="store_true",
-                        help="part 2 also runs with the model's own replies as assistant turns, as Session does")
-    parser.add_argument("--gpu-layers", type=int, default=-1, help="as --arena-gpu-layers (default -1: all if supported)")
+    parser.add_argument(
+        "--history-repeats",
+        type=int,
+        default=1,
+        help="sessions per part-2 variant; token counts are deterministic (default 1)",
+    )
+    parser.add_argument(
+        "--session-style",
+        action="store_true",
+        help="part 2 also runs with the model's own replies as assistant turns, as Session does",
+    )
+    parser.add_argument(
+        "--gpu-layers", type=int, default=-1, help="as --arena-gpu-layers (default -1: all if supported)"
+    )
     parser.add_argument("--n-ctx", type=int, default=0, help="as --arena-n-ctx (default 0: trained context, capped)")
     parser.add_argument("--fixture", type=Path, default=DEFAULT_FIXTURE, help="fixture folder for the prompt")
     args = parser.parse_args(argv)
@@ -493,9 +568,11 @@ def main(argv: list[str] | None = None) -> int:
         config = replace(StudentConfig(), max_tokens=args.tokens, temperature=0.0, seed=0)
         student.start(spec, config)
         bench = Bench(student, config)
-        print(f"student_overhead  {dt.datetime.now().astimezone().isoformat(timespec='seconds')}  "
-              f"fixture {spec.id}  turns {args.turns}  tokens {args.tokens}  repeats {args.repeats}/"
-              f"{args.history_repeats}  load average {load()}")
+        print(
+            f"student_overhead  {dt.datetime.now().astimezone().isoformat(timespec='seconds')}  "
+            f"fixture {spec.id}  turns {args.turns}  tokens {args.tokens}  repeats {args.repeats}/"
+            f"{args.history_repeats}  load average {load()}"
+        )
         print()
         part_one(bench, messages, args.repeats)
         part_two(bench, messages, spec.repo_dir, args.turns, args.history_repeats, args.session_style)

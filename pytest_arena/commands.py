@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from .sandbox import Sandbox, release_cgroup
 
@@ -65,7 +67,11 @@ def command_env(home: Path, tmp: Path) -> dict[str, str]:
     env = toolchain_env()
     env.update(DETERMINISTIC_ENV)
     env.update(
-        HOME=str(home), TMPDIR=str(tmp), TERM="dumb", NO_COLOR="1", CARGO_TERM_COLOR="never",
+        HOME=str(home),
+        TMPDIR=str(tmp),
+        TERM="dumb",
+        NO_COLOR="1",
+        CARGO_TERM_COLOR="never",
         PYTHONDONTWRITEBYTECODE="1",
     )
     return env
@@ -75,7 +81,7 @@ class _CappedReader(threading.Thread):
     """Drains a pipe keeping the head and the tail of the output (the verdict of a test run is at
     its end) within ``cap`` bytes: a command printing gigabytes neither fills memory nor blocks."""
 
-    def __init__(self, stream, cap: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream: IO[bytes], cap: int) -> None:
         super().__init__(daemon=True)
         self.stream, self.half = stream, cap // 2
         self.head = bytearray()
@@ -101,10 +107,8 @@ class _CappedReader(threading.Thread):
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def run_command(
@@ -129,12 +133,19 @@ def run_command(
     preexec, cgroup = sandbox.preexec()
     try:
         proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec,
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=preexec,
         )
     except OSError as exc:
         release_cgroup(cgroup)
         return CommandResult(display, 127, f"cannot start command: {exc}", time.monotonic() - started)
+    assert proc.stdout is not None  # stdout=PIPE
     reader = _CappedReader(proc.stdout, output_cap)
     reader.start()
     timed_out = False
@@ -148,8 +159,12 @@ def run_command(
     reader.join(timeout=5)
     release_cgroup(cgroup)
     return CommandResult(
-        display, None if timed_out else proc.returncode, reader.text(), time.monotonic() - started,
-        timed_out=timed_out, truncated_bytes=reader.dropped,
+        display,
+        None if timed_out else proc.returncode,
+        reader.text(),
+        time.monotonic() - started,
+        timed_out=timed_out,
+        truncated_bytes=reader.dropped,
     )
 
 
@@ -163,11 +178,22 @@ def private_dirs(prefix: str) -> tuple[Path, Path]:
 
 
 def run_shell(
-    command: str, *, cwd: Path, home: Path, tmp: Path, timeout_s: float,
-    output_cap: int = DEFAULT_OUTPUT_CAP, sandbox: Sandbox | None = None,
+    command: str,
+    *,
+    cwd: Path,
+    home: Path,
+    tmp: Path,
+    timeout_s: float,
+    output_cap: int = DEFAULT_OUTPUT_CAP,
+    sandbox: Sandbox | None = None,
 ) -> CommandResult:
     """A shell command line (student ``shell`` tool, oracle, compliance) in the workspace."""
     return run_command(
-        ["bash", "-c", command], cwd=cwd, env=command_env(home, tmp), timeout_s=timeout_s,
-        output_cap=output_cap, display=command, sandbox=sandbox,
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=command_env(home, tmp),
+        timeout_s=timeout_s,
+        output_cap=output_cap,
+        display=command,
+        sandbox=sandbox,
     )

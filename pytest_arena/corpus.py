@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - the project requires 3.11, tomli covers older interpreters
-    import tomli as tomllib
 
 META = "meta.toml"
 PROMPT = "prompt.md"
@@ -98,7 +93,7 @@ _FIXES = {
 }
 
 
-def _fix_for(error: dict[str, Any], key: str) -> str:
+def _fix_for(error: Any, key: str) -> str:
     allowed = ", ".join(sorted(f.alias or name for name, f in FixtureSpec.model_fields.items()))
     template = _FIXES.get(error["type"])
     if template:
@@ -139,7 +134,9 @@ def load_fixture(directory: Path | str) -> FixtureSpec:
         raise _validation_error(meta, exc) from None
     if spec.id != directory.name:
         raise FixtureError(
-            meta, "id", f"'{spec.id}' does not match the folder name '{directory.name}'",
+            meta,
+            "id",
+            f"'{spec.id}' does not match the folder name '{directory.name}'",
             f'set id = "{directory.name}" or rename the folder',
         )
     if not (directory / REPO).is_dir():

@@ -110,8 +110,9 @@ def export_sft(evidence: Evidence, records: list[ItemRecord], out: Path, assista
             duplicates += 1
             continue
         seen.add(key)
-        lines.append({"messages": t.messages, "item": t.record.item, "fixture": t.record.fixture,
-                      "student": t.record.student})
+        lines.append(
+            {"messages": t.messages, "item": t.record.item, "fixture": t.record.fixture, "student": t.record.student}
+        )
     _write_jsonl(out, lines)
     text = f"wrote {len(lines)} SFT conversation(s) to {out}"
     details = [f"{len(passing)} passing of {len(records)} runs"]
@@ -124,76 +125,112 @@ def export_sft(evidence: Evidence, records: list[ItemRecord], out: Path, assista
         if not records:
             text += ". Zero because no run was selected"
         elif not passing:
-            text += f". Zero because no run passed (outcomes: {_outcomes(records)}); SFT takes passing trajectories only"
+            text += (
+                f". Zero because no run passed (outcomes: {_outcomes(records)}); SFT takes passing trajectories only"
+            )
         else:
             text += ". Zero because no passing run has a readable trajectory"
     return len(lines), text
 
 
-def export_dpo(evidence: Evidence, records: list[ItemRecord], out: Path, assistant_text: str,
-               teacher: str | None = None, students: list[str] | None = None) -> tuple[int, str]:
+@dataclass
+class _PairTally:
+    """What happened while pairing, for the line that explains the count (and a zero count)."""
+
+    prompt_mismatch: int = 0
+    used_teacher: int = 0
+    passes_only: set[str] = field(default_factory=set)
+    fails_only: set[str] = field(default_factory=set)
+
+
+def _pairs_for(
+    fixture: str, student: str, own: list[Any], teacher_passes: list[Any], teacher: str | None, tally: _PairTally
+) -> list[dict[str, Any]]:
+    """DPO pairs of one student on one fixture: each failing trajectory against a passing one
+    (the student's own, else the teacher's) that started from the same prompt."""
+    passed = sorted((t for t in own if t.record.passed), key=_order)
+    failed = sorted((t for t in own if not t.record.passed), key=_order)
+    if not failed:
+        tally.passes_only.add(f"{student} on {fixture}")
+        return []
+    chosen_pool = passed or (teacher_passes if teacher and student != teacher else [])
+    if not chosen_pool:
+        tally.fails_only.add(f"{student} on {fixture}")
+        return []
+    pairs = []
+    for index, rejected in enumerate(failed):
+        chosen = chosen_pool[index % len(chosen_pool)]
+        if chosen.messages[: chosen.prompt_len] != rejected.messages[: rejected.prompt_len]:
+            tally.prompt_mismatch += 1
+            continue
+        tally.used_teacher += chosen.record.student != student
+        pairs.append(
+            {
+                "prompt": rejected.messages[: rejected.prompt_len],
+                "chosen": chosen.messages[chosen.prompt_len :],
+                "rejected": rejected.messages[rejected.prompt_len :],
+                "fixture": fixture,
+                "student": student,
+                "chosen_item": chosen.record.item,
+                "rejected_item": rejected.record.item,
+            }
+        )
+    return pairs
+
+
+def _zero_pairs_reason(usable: list[ItemRecord], tally: _PairTally, teacher: str | None) -> str:
+    reasons = []
+    if not usable:
+        reasons.append("no run without DriverError was selected")
+    if tally.passes_only:
+        reasons.append("only passing runs for " + ", ".join(sorted(tally.passes_only)))
+    if tally.fails_only:
+        reasons.append("only failing runs for " + ", ".join(sorted(tally.fails_only)))
+    if tally.prompt_mismatch:
+        reasons.append("the candidate pairs start from different prompts")
+    hint = (
+        ""
+        if teacher
+        else "; pass --teacher LABEL (e.g. reference) to pair a teacher's passing trajectory "
+        "with a student's failing one"
+    )
+    return (
+        ". Zero because no (fixture, student) has both a passing and a failing trajectory: "
+        + "; ".join(reasons or ["no readable trajectories"])
+        + hint
+    )
+
+
+def export_dpo(
+    evidence: Evidence,
+    records: list[ItemRecord],
+    out: Path,
+    assistant_text: str,
+    teacher: str | None = None,
+    students: list[str] | None = None,
+) -> tuple[int, str]:
     usable = [r for r in records if r.outcome != "DriverError"]
     loaded = load_trajectories(evidence, usable, assistant_text)
-    by_fixture = group_by(loaded.trajectories, lambda t: t.record.fixture)
-    lines = []
-    prompt_mismatch = 0
-    used_teacher = 0
-    passes_only: set[str] = set()
-    fails_only: set[str] = set()
-    for fixture in sorted(by_fixture):
-        trajectories = by_fixture[fixture]
-        teacher_passes = sorted((t for t in trajectories if teacher and t.record.student == teacher and t.record.passed),
-                                key=_order)
+    tally = _PairTally()
+    lines: list[dict[str, Any]] = []
+    for fixture, trajectories in sorted(group_by(loaded.trajectories, lambda t: t.record.fixture).items()):
+        teacher_passes = sorted(
+            (t for t in trajectories if teacher and t.record.student == teacher and t.record.passed), key=_order
+        )
         for student, own in sorted(group_by(trajectories, lambda t: t.record.student).items()):
-            if students and student not in students:
-                continue
-            passed = sorted((t for t in own if t.record.passed), key=_order)
-            failed = sorted((t for t in own if not t.record.passed), key=_order)
-            if not failed:
-                passes_only.add(f"{student} on {fixture}")
-                continue
-            chosen_pool = passed
-            if not chosen_pool and teacher and student != teacher:
-                chosen_pool = teacher_passes
-            if not chosen_pool:
-                fails_only.add(f"{student} on {fixture}")
-                continue
-            for index, rejected in enumerate(failed):
-                chosen = chosen_pool[index % len(chosen_pool)]
-                if chosen.messages[:chosen.prompt_len] != rejected.messages[:rejected.prompt_len]:
-                    prompt_mismatch += 1
-                    continue
-                used_teacher += chosen.record.student != student
-                lines.append({
-                    "prompt": rejected.messages[:rejected.prompt_len],
-                    "chosen": chosen.messages[chosen.prompt_len:],
-                    "rejected": rejected.messages[rejected.prompt_len:],
-                    "fixture": fixture, "student": student,
-                    "chosen_item": chosen.record.item, "rejected_item": rejected.record.item,
-                })
+            if not students or student in students:
+                lines.extend(_pairs_for(fixture, student, own, teacher_passes, teacher, tally))
     _write_jsonl(out, lines)
     details = [f"{len(usable)} runs without DriverError of {len(records)}"]
-    if used_teacher:
-        details.append(f"{used_teacher} with teacher '{teacher}' as chosen")
-    if prompt_mismatch:
-        details.append(f"{prompt_mismatch} skipped: chosen and rejected start from different prompts")
+    if tally.used_teacher:
+        details.append(f"{tally.used_teacher} with teacher '{teacher}' as chosen")
+    if tally.prompt_mismatch:
+        details.append(f"{tally.prompt_mismatch} skipped: chosen and rejected start from different prompts")
     if loaded.missing:
         details.append(f"{len(loaded.missing)} trajectory file(s) unreadable, first: {loaded.missing[0]}")
     text = f"wrote {len(lines)} DPO pair(s) to {out} (" + "; ".join(details) + ")"
     if not lines:
-        reasons = []
-        if not usable:
-            reasons.append("no run without DriverError was selected")
-        if passes_only:
-            reasons.append("only passing runs for " + ", ".join(sorted(passes_only)))
-        if fails_only:
-            reasons.append("only failing runs for " + ", ".join(sorted(fails_only)))
-        if prompt_mismatch:
-            reasons.append("the candidate pairs start from different prompts")
-        hint = "" if teacher else ("; pass --teacher LABEL (e.g. reference) to pair a teacher's passing trajectory "
-                                   "with a student's failing one")
-        text += (". Zero because no (fixture, student) has both a passing and a failing trajectory: "
-                 + "; ".join(reasons or ["no readable trajectories"]) + hint)
+        text += _zero_pairs_reason(usable, tally, teacher)
     return len(lines), text
 
 
@@ -204,12 +241,20 @@ def _write_jsonl(out: Path, lines: list[dict[str, Any]]) -> None:
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
-def run_export(evidence: Evidence, kind: str, out: Path | None, *, teacher: str | None = None,
-               students: list[str] | None = None, assistant_text: str = "clean") -> int:
+def run_export(
+    evidence: Evidence,
+    kind: str,
+    out: Path | None,
+    *,
+    teacher: str | None = None,
+    students: list[str] | None = None,
+    assistant_text: str = "clean",
+) -> int:
     """Writes the export and says on stderr how many and, at zero, why. Returns the count."""
     if not evidence.run_dirs:
-        raise ExportError("--export needs a run folder (reports/<run-id> with trajectories/); JUnit files "
-                          "carry no trajectories")
+        raise ExportError(
+            "--export needs a run folder (reports/<run-id> with trajectories/); JUnit files carry no trajectories"
+        )
     records = [r for r in evidence.records if r.item in evidence.run_dirs]
     if students:
         known = sorted({r.student for r in records})

@@ -193,8 +193,10 @@ class Assessment:
 
 
 def fixture_rates(runs: list[ItemRecord]) -> dict[str, Rate]:
-    return {fixture: Rate(sum(r.passed for r in items), len(items))
-            for fixture, items in sorted(group_by(runs, lambda r: r.fixture).items())}
+    return {
+        fixture: Rate(sum(r.passed for r in items), len(items))
+        for fixture, items in sorted(group_by(runs, lambda r: r.fixture).items())
+    }
 
 
 def pass_at_1(runs: list[ItemRecord]) -> float:
@@ -207,34 +209,55 @@ def assess(spec: GateSpec, label: str, runs: list[ItemRecord]) -> Assessment:
     counted = runs if spec.count_driver_errors else [r for r in runs if r.outcome != DRIVER_ERROR]
     if not counted:
         return Assessment(label, runs, counted, NO_EVIDENCE)
-    checks = [Check("min_runs", len(counted) >= spec.min_runs,
-                    f"{len(counted)} runs counted (need >= {spec.min_runs})")]
+    checks = [
+        Check("min_runs", len(counted) >= spec.min_runs, f"{len(counted)} runs counted (need >= {spec.min_runs})")
+    ]
     if spec.min_fixtures_passing is not None:
         rates = fixture_rates(counted)
         passing = sum(r.passed > 0 for r in rates.values())
-        checks.append(Check("min_fixtures_passing", passing >= spec.min_fixtures_passing,
-                            f"{passing} of {len(rates)} fixtures have pass rate > 0 "
-                            f"(need >= {spec.min_fixtures_passing})"))
+        checks.append(
+            Check(
+                "min_fixtures_passing",
+                passing >= spec.min_fixtures_passing,
+                f"{passing} of {len(rates)} fixtures have pass rate > 0 (need >= {spec.min_fixtures_passing})",
+            )
+        )
     if spec.min_pass_at_1 is not None:
         value = pass_at_1(counted)
-        checks.append(Check("min_pass_at_1", value >= spec.min_pass_at_1,
-                            f"pass@1 {value:.3f} (need >= {spec.min_pass_at_1:g})"))
+        checks.append(
+            Check("min_pass_at_1", value >= spec.min_pass_at_1, f"pass@1 {value:.3f} (need >= {spec.min_pass_at_1:g})")
+        )
     by_class = group_by(counted, lambda r: r.fixture_class)
     for name, minimum in spec.min_class_pass_at_1.items():
         items = by_class.get(name, [])
         if not items:
-            checks.append(Check(f"min_class_pass_at_1.{name}", False,
-                                f"no counted runs of class '{name}' (need pass@1 >= {minimum:g})"))
+            checks.append(
+                Check(
+                    f"min_class_pass_at_1.{name}",
+                    False,
+                    f"no counted runs of class '{name}' (need pass@1 >= {minimum:g})",
+                )
+            )
             continue
         value = pass_at_1(items)
-        checks.append(Check(f"min_class_pass_at_1.{name}", value >= minimum,
-                            f"class '{name}' pass@1 {value:.3f} over {len(items)} runs (need >= {minimum:g})"))
+        checks.append(
+            Check(
+                f"min_class_pass_at_1.{name}",
+                value >= minimum,
+                f"class '{name}' pass@1 {value:.3f} over {len(items)} runs (need >= {minimum:g})",
+            )
+        )
     for outcome, maximum in spec.max_outcome_share.items():
         population = runs if outcome == DRIVER_ERROR else counted
         hits = sum(r.outcome == outcome for r in population)
         share = hits / len(population)
-        checks.append(Check(f"max_outcome_share.{outcome}", share <= maximum,
-                            f"{outcome} {hits}/{len(population)} = {share:.3f} (need <= {maximum:g})"))
+        checks.append(
+            Check(
+                f"max_outcome_share.{outcome}",
+                share <= maximum,
+                f"{outcome} {hits}/{len(population)} = {share:.3f} (need <= {maximum:g})",
+            )
+        )
     status = PASS if all(c.ok for c in checks) else FAIL
     return Assessment(label, runs, counted, status, checks)
 
@@ -282,8 +305,10 @@ def evaluate(name: str, spec: GateSpec, records: list[ItemRecord]) -> GateResult
                 shown = ", ".join(repr(v) for v in seen[:8]) + (", ..." if len(seen) > 8 else "")
                 result.notes.append(f"values of '{key}' present: {shown}")
     elif all(p.status == NO_EVIDENCE for p in parts):
-        result.notes.append("every matched run ended in DriverError (a harness failure); "
-                            "set count_driver_errors = true to count them as failed runs")
+        result.notes.append(
+            "every matched run ended in DriverError (a harness failure); "
+            "set count_driver_errors = true to count them as failed runs"
+        )
     return result
 
 
@@ -296,8 +321,10 @@ def scoreboard(results: list[GateResult], evidence: Evidence, gates_path: Path) 
     lines = [f"arena-gate: {len(evidence.records)} arena runs from {len(evidence.sources)} file(s):"]
     lines += [f"  {source.describe()}" for source in evidence.sources]
     if evidence.replaced:
-        lines.append(f"  {evidence.replaced} earlier result(s) replaced by a later one of the same item "
-                     "(latest wins: later file, then later in the file)")
+        lines.append(
+            f"  {evidence.replaced} earlier result(s) replaced by a later one of the same item "
+            "(latest wins: later file, then later in the file)"
+        )
     lines += [f"  warning: {w}" for w in evidence.warnings]
     lines.append(f"gates: {gates_path}")
     for result in results:
@@ -309,17 +336,21 @@ def scoreboard(results: list[GateResult], evidence: Evidence, gates_path: Path) 
         students = sorted({r.student for r in result.matched})
         driver = sum(r.outcome == DRIVER_ERROR for r in result.matched)
         treatment = "counted as failures" if spec.count_driver_errors else "reported, not counted"
-        lines.append(f"  select {spec.select_text()}: {len(result.matched)} of {result.total} runs"
-                     + (f" (students: {', '.join(students)})" if students else "")
-                     + f"; {driver} DriverError ({treatment})")
+        lines.append(
+            f"  select {spec.select_text()}: {len(result.matched)} of {result.total} runs"
+            + (f" (students: {', '.join(students)})" if students else "")
+            + f"; {driver} DriverError ({treatment})"
+        )
         for note in result.notes:
             lines.append(f"  {note}")
         for part in result.parts:
             rates = fixture_rates(part.counted)
             passing = sum(r.passed > 0 for r in rates.values())
-            lines.append(f"  {part.label}: {part.status}; pass rate {part.rate}; "
-                         f"pass@1 {pass_at_1(part.counted):.3f}; fixtures passing {passing}/{len(rates)}; "
-                         f"outcomes: {_outcomes_text(part.runs)}")
+            lines.append(
+                f"  {part.label}: {part.status}; pass rate {part.rate}; "
+                f"pass@1 {pass_at_1(part.counted):.3f}; fixtures passing {passing}/{len(rates)}; "
+                f"outcomes: {_outcomes_text(part.runs)}"
+            )
             for check in part.checks:
                 lines.append(f"    [{'ok' if check.ok else 'FAIL'}] {check.requirement}: {check.detail}")
     lines.append("")
@@ -333,8 +364,10 @@ def scoreboard(results: list[GateResult], evidence: Evidence, gates_path: Path) 
     held = sum(r.status == PASS for r in results)
     exit_code = 0 if held == len(results) else 1
     lines.append("")
-    lines.append(f"{held} of {len(results)} selected gate(s) hold; exit {exit_code}"
-                 + ("" if exit_code == 0 else " (a gate with NO EVIDENCE does not hold)"))
+    lines.append(
+        f"{held} of {len(results)} selected gate(s) hold; exit {exit_code}"
+        + ("" if exit_code == 0 else " (a gate with NO EVIDENCE does not hold)")
+    )
     return "\n".join(lines)
 
 
@@ -342,16 +375,30 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arena-gate",
         description="Decide gates (gates.toml) from JUnit XML written by pytest --arena --junitxml. "
-                    "Exit 0: every selected gate holds; 1: one does not (FAIL or NO EVIDENCE); "
-                    "2: the input cannot support a decision.",
+        "Exit 0: every selected gate holds; 1: one does not (FAIL or NO EVIDENCE); "
+        "2: the input cannot support a decision.",
     )
-    parser.add_argument("inputs", nargs="+", type=Path, metavar="JUNIT",
-                        help="JUnit XML files (a run folder reports/<run-id> works too); "
-                             "for a repeated item the later file wins")
-    parser.add_argument("--gates", type=Path, default=Path("gates.toml"), metavar="PATH",
-                        help="gate definitions (default: ./gates.toml)")
-    parser.add_argument("--gate", action="append", default=[], metavar="NAME",
-                        help="evaluate this gate (repeatable; default: every gate in the file)")
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="JUNIT",
+        help="JUnit XML files (a run folder reports/<run-id> works too); for a repeated item the later file wins",
+    )
+    parser.add_argument(
+        "--gates",
+        type=Path,
+        default=Path("gates.toml"),
+        metavar="PATH",
+        help="gate definitions (default: ./gates.toml)",
+    )
+    parser.add_argument(
+        "--gate",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="evaluate this gate (repeatable; default: every gate in the file)",
+    )
     return parser
 
 
@@ -361,8 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         gates = load_gates(args.gates)
         unknown = [name for name in args.gate if name not in gates]
         if unknown:
-            raise GateConfigError(f"unknown gate '{unknown[0]}' (not in {args.gates}); "
-                                  f"defined: {', '.join(gates)}")
+            raise GateConfigError(f"unknown gate '{unknown[0]}' (not in {args.gates}); defined: {', '.join(gates)}")
         evidence = load_inputs(args.inputs)
     except (GateConfigError, InputError) as exc:
         print(f"arena-gate: error: {exc}", file=sys.stderr)

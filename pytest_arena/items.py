@@ -5,21 +5,23 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest._code.code import TerminalRepr, TracebackStyle
 
 from .commands import toolchain_env
 from .corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
+from .options import OPTIONS_KEY, ArenaOptions
 from .oracle import fixture_compliance
 from .outcomes import DriverError
-from .options import OPTIONS_KEY, ArenaOptions
 from .provenance import provenance
+from .results import ItemRecord, Scalar, file_scores, trajectory_path, trajectory_payload, write_trajectory
 from .resume import ResumeKey, settings_digest
 from .sandbox import Sandbox, SandboxUnavailable
-from .results import ItemRecord, file_scores, trajectory_path, trajectory_payload, write_trajectory
 from .session import Session, SessionResult, SessionSettings
 from .students.base import Student, StudentConfig, StudentError
 from .students.builtin import static_info, student_labels
@@ -57,7 +59,7 @@ class Variant:
 class ArenaFile(pytest.File):
     """A fixture's ``meta.toml``: a broken one is a collection error for this fixture only."""
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[pytest.Item]:
         try:
             spec = load_fixture(self.path.parent)
         except FixtureError as exc:
@@ -69,8 +71,9 @@ class ArenaFile(pytest.File):
             for temperature in options.temperatures:
                 for seed in options.seeds:
                     variant = Variant(student, labels[student], temperature, seed)
-                    yield ArenaItem.from_parent(self, name=f"{spec.id}[{variant.label}]", spec=spec,
-                                                variant=variant, fixture_sha256=digest)
+                    yield ArenaItem.from_parent(
+                        self, name=f"{spec.id}[{variant.label}]", spec=spec, variant=variant, fixture_sha256=digest
+                    )
 
 
 class ArenaItem(pytest.Item):
@@ -118,38 +121,55 @@ class ArenaItem(pytest.Item):
     @property
     def resume_key(self) -> ResumeKey:
         settings = self._settings()
-        recorded = {"student": self.variant.student_spec, **settings.config.record(),
-                    "max_turns": settings.max_turns or self.spec.max_turns, "sandbox": self.options.sandbox,
-                    "text_loop_limit": settings.text_loop_limit, "enforced": settings.compliance_enforced}
+        recorded = {
+            "student": self.variant.student_spec,
+            **settings.config.record(),
+            "max_turns": settings.max_turns or self.spec.max_turns,
+            "sandbox": self.options.sandbox,
+            "text_loop_limit": settings.text_loop_limit,
+            "enforced": settings.compliance_enforced,
+        }
         return self.name, self.fixture_sha256, settings_digest(recorded)
 
     def _settings(self) -> SessionSettings:
         opts = self.options
-        config = StudentConfig(temperature=self.variant.temperature, seed=self.variant.seed,
-                               constrained=opts.constrain, max_tokens=opts.max_tokens or self.spec.max_tokens,
-                               turn_timeout_s=opts.turn_timeout_s)
-        return SessionSettings(config=config, max_turns=opts.max_turns, text_loop_limit=opts.text_loop_limit,
-                               compliance_enforced=opts.compliance_enforced)
+        config = StudentConfig(
+            temperature=self.variant.temperature,
+            seed=self.variant.seed,
+            constrained=opts.constrain,
+            max_tokens=opts.max_tokens or self.spec.max_tokens,
+            turn_timeout_s=opts.turn_timeout_s,
+        )
+        return SessionSettings(
+            config=config,
+            max_turns=opts.max_turns,
+            text_loop_limit=opts.text_loop_limit,
+            compliance_enforced=opts.compliance_enforced,
+        )
 
     def runtest(self) -> None:
         assert self.student is not None
         hook = self.config.hook
         settings = self._settings()
-        ws = Workspace(self.spec.repo_dir, self.spec.protected, prefix=f"arena-{self.spec.id}-",
-                       sandbox=self.sandbox())
+        ws = Workspace(self.spec.repo_dir, self.spec.protected, prefix=f"arena-{self.spec.id}-", sandbox=self.sandbox())
         try:
-            extra_tools = tuple(t for tools in hook.pytest_arena_tools(config=self.config, fixture=self.spec)
-                                if tools for t in tools)
+            extra_tools = tuple(
+                t for tools in hook.pytest_arena_tools(config=self.config, fixture=self.spec) if tools for t in tools
+            )
             checks = fixture_compliance(self.spec) + [
-                c for found in hook.pytest_arena_compliance(config=self.config, fixture=self.spec, workspace=ws)
-                if found for c in found
+                c
+                for found in hook.pytest_arena_compliance(config=self.config, fixture=self.spec, workspace=ws)
+                if found
+                for c in found
             ]
             session = Session(self.spec, ws, self.student, settings, Toolbox(ws, extra_tools), checks)
             result = session.run()
         except Exception as exc:
             # A harness or plugin bug still leaves a record of this item (and a traceback).
-            self._finish(SessionResult(outcome=DriverError(message=f"harness error: {type(exc).__name__}: {exc}",
-                                                          turn=0)), settings.config)
+            self._finish(
+                SessionResult(outcome=DriverError(message=f"harness error: {type(exc).__name__}: {exc}", turn=0)),
+                settings.config,
+            )
             raise
         finally:
             if self.options.keep_workspaces:
@@ -171,27 +191,47 @@ class ArenaItem(pytest.Item):
         recall, precision = file_scores(result.files_touched, reference)
         tokens = result.tokens()
         verdict = result.verdict
-        described = (self.student.describe() if self.student is not None
-                     else static_info(self.config, self.variant.student_spec))
-        info = {k: v for k, v in described.items() if isinstance(v, str | int | float | bool)}
+        described = (
+            self.student.describe() if self.student is not None else static_info(self.config, self.variant.student_spec)
+        )
+        info: dict[str, Scalar] = {k: v for k, v in described.items() if isinstance(v, str | int | float | bool)}
         run_dir = self.config.stash.get(RUN_DIR_KEY, None)
         record = ItemRecord(
-            item=self.name, run_id=run_dir.name if run_dir else "",
-            fixture=self.spec.id, fixture_class=self.spec.fixture_class, difficulty=self.spec.difficulty,
-            student=self.variant.student, student_spec=self.variant.student_spec,
-            fixture_sha256=self.fixture_sha256, settings_sha256=self.resume_key[2],
+            item=self.name,
+            run_id=run_dir.name if run_dir else "",
+            fixture=self.spec.id,
+            fixture_class=self.spec.fixture_class,
+            difficulty=self.spec.difficulty,
+            student=self.variant.student,
+            student_spec=self.variant.student_spec,
+            fixture_sha256=self.fixture_sha256,
+            settings_sha256=self.resume_key[2],
             **config.record(),
-            outcome=result.outcome.name, outcome_fields=json.dumps(result.outcome.fields()),
-            passed=result.outcome.passed, failed_clause=(verdict.failed_clause or "") if verdict else "",
-            turns=len(result.turns), text_turns=result.text_turns, strict_calls=result.strict_calls,
-            salvaged_calls=result.salvaged_calls, truncated_turns=result.truncated_turns,
-            tokens_prompt=tokens["prompt"], tokens_prefill=tokens["prefill"],
-            tokens_completion=tokens["completion"], generation_s=round(result.generation_s, 4),
-            tools_s=round(result.tools_s, 4), oracle_s=round(result.oracle_s, 4), wall_s=round(result.wall_s, 4),
-            recovery_observed=result.recovery_observed, files_touched=",".join(result.files_touched),
-            solution_files=",".join(reference), file_recall=recall, file_precision=precision,
-            restored_protected=",".join(result.restored), diff=result.diff[:20000],
-            **provenance(self.config.rootpath), student_info=info,
+            outcome=result.outcome.name,
+            outcome_fields=json.dumps(result.outcome.fields()),
+            passed=result.outcome.passed,
+            failed_clause=(verdict.failed_clause or "") if verdict else "",
+            turns=len(result.turns),
+            text_turns=result.text_turns,
+            strict_calls=result.strict_calls,
+            salvaged_calls=result.salvaged_calls,
+            truncated_turns=result.truncated_turns,
+            tokens_prompt=tokens["prompt"],
+            tokens_prefill=tokens["prefill"],
+            tokens_completion=tokens["completion"],
+            generation_s=round(result.generation_s, 4),
+            tools_s=round(result.tools_s, 4),
+            oracle_s=round(result.oracle_s, 4),
+            wall_s=round(result.wall_s, 4),
+            recovery_observed=result.recovery_observed,
+            files_touched=",".join(result.files_touched),
+            solution_files=",".join(reference),
+            file_recall=recall,
+            file_precision=precision,
+            restored_protected=",".join(result.restored),
+            diff=result.diff[:20000],
+            **provenance(self.config.rootpath),
+            student_info=info,
         )
         if run_dir is not None:
             record.trajectory = trajectory_path(run_dir, self.name).relative_to(run_dir).as_posix()
@@ -211,12 +251,14 @@ class ArenaItem(pytest.Item):
             lines.append(f"protected files restored before the oracle: {', '.join(result.restored)}")
         return "\n".join(lines)
 
-    def repr_failure(self, excinfo, style=None):  # type: ignore[no-untyped-def,override]
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None
+    ) -> str | TerminalRepr:
         if isinstance(excinfo.value, (ArenaFailure, ArenaSetupError)):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 
-    def reportinfo(self):  # type: ignore[no-untyped-def]
+    def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"arena {self.spec.id} [{self.variant.label}]"
 
 
@@ -234,7 +276,12 @@ def missing_program(spec: FixtureSpec) -> str | None:
     except ValueError:
         words = spec.oracle_cmd.split()
     program = words[0] if words else ""
-    if not program or program in SHELL_WORDS or "=" in program or shutil.which(program, path=toolchain_env()["PATH"]) is not None:
+    if (
+        not program
+        or program in SHELL_WORDS
+        or "=" in program
+        or shutil.which(program, path=toolchain_env()["PATH"]) is not None
+    ):
         return None
     hint = INSTALL_HINTS.get(program, f"install '{program}' or fix oracle_cmd")
     return f"{spec.directory / 'meta.toml'}: key 'oracle_cmd': program '{program}' not found on PATH. Fix: {hint}"

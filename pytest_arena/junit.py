@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from xml.etree.ElementTree import ParseError
 
 from junitparser import JUnitXmlError
@@ -93,10 +93,10 @@ def _validation_text(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _read_junit_file(path: Path, collector: _Collector) -> Source:
-    source = Source(path, "junit")
+def _parse_junit(path: Path) -> JUnitXml:
+    """The XML tree of a JUnit file, or an InputError naming the file and what is wrong with it."""
     try:
-        xml = JUnitXml.fromfile(str(path))
+        return cast(JUnitXml, JUnitXml.fromfile(str(path)))  # fromfile is typed on the base class
     except FileNotFoundError:
         raise InputError(f"{path}: no such file or folder") from None
     except IsADirectoryError:
@@ -106,11 +106,16 @@ def _read_junit_file(path: Path, collector: _Collector) -> Source:
     except ParseError as exc:
         raise InputError(f"{path}: not well-formed XML ({exc})") from None
     except JUnitXmlError as exc:
-        raise InputError(f"{path}: not a JUnit report: the root element must be <testsuites> or "
-                         f"<testsuite> ({exc})") from None
+        raise InputError(
+            f"{path}: not a JUnit report: the root element must be <testsuites> or <testsuite> ({exc})"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - lxml, when installed, raises its own syntax errors
         raise InputError(f"{path}: not well-formed XML ({type(exc).__name__}: {exc})") from None
-    for suite in xml:
+
+
+def _read_junit_file(path: Path, collector: _Collector) -> Source:
+    source = Source(path, "junit")
+    for suite in _parse_junit(path):
         for case in suite:
             source.cases += 1
             # pytest writes the xunit2 flavour: its test cases carry <properties>
@@ -120,8 +125,10 @@ def _read_junit_file(path: Path, collector: _Collector) -> Source:
             try:
                 record = ItemRecord.from_properties(pairs)
             except ValidationError as exc:
-                raise InputError(f"{path}: test case '{case.name}' has arena properties that do not "
-                                 f"make a record ({_validation_text(exc)})") from None
+                raise InputError(
+                    f"{path}: test case '{case.name}' has arena properties that do not "
+                    f"make a record ({_validation_text(exc)})"
+                ) from None
             source.records += 1
             collector.add(record)
     return source
@@ -141,10 +148,14 @@ def read_junit(paths: list[Path]) -> Evidence:
 def _no_records_text(evidence: Evidence) -> str:
     found = "; ".join(s.describe() for s in evidence.sources)
     if all(s.kind == "results" for s in evidence.sources):
-        return (f"no arena results in {found}: the run finished no item (yet); "
-                "is it still running, or did it collect nothing?")
-    return (f"no arena test cases in {found}. JUnit files from `pytest --arena --junitxml=FILE` carry "
-            f"'{PREFIX}*' properties on every arena item; was --arena given?")
+        return (
+            f"no arena results in {found}: the run finished no item (yet); "
+            "is it still running, or did it collect nothing?"
+        )
+    return (
+        f"no arena test cases in {found}. JUnit files from `pytest --arena --junitxml=FILE` carry "
+        f"'{PREFIX}*' properties on every arena item; was --arena given?"
+    )
 
 
 def resolve_run_dir(path: Path) -> Path:
@@ -157,8 +168,10 @@ def resolve_run_dir(path: Path) -> Path:
     if (latest / RESULTS).is_file():
         return latest
     if path.is_dir():
-        raise InputError(f"{path}: not a run folder: no {RESULTS} in it (nor in {latest}); "
-                         "expected reports/<run-id> as written by `pytest --arena`")
+        raise InputError(
+            f"{path}: not a run folder: no {RESULTS} in it (nor in {latest}); "
+            "expected reports/<run-id> as written by `pytest --arena`"
+        )
     raise InputError(f"{path}: no such run folder")
 
 
@@ -182,8 +195,8 @@ def _read_results_file(run_dir: Path, collector: _Collector) -> Source:
             reason = _validation_text(exc) if isinstance(exc, ValidationError) else str(exc)
             if number == len(lines):
                 collector.evidence.warnings.append(
-                    f"{path}: line {number} (the last) is incomplete, skipped ({reason}); "
-                    "was the run interrupted?")
+                    f"{path}: line {number} (the last) is incomplete, skipped ({reason}); was the run interrupted?"
+                )
                 continue
             raise InputError(f"{path}: line {number} is not a result record ({reason})") from None
         source.records += 1
@@ -206,8 +219,7 @@ def is_run_input(path: Path) -> bool:
 def load_inputs(paths: list[Path]) -> Evidence:
     """Run folders (or their ``results.jsonl``) and JUnit XML files, in the order given."""
     if not paths:
-        raise InputError("no input given: pass a run folder (reports/<run-id>, reports/latest) "
-                         "or JUnit XML files")
+        raise InputError("no input given: pass a run folder (reports/<run-id>, reports/latest) or JUnit XML files")
     collector = _Collector()
     for path in paths:
         if is_run_input(path):
@@ -225,7 +237,7 @@ def record_value(record: ItemRecord, key: str) -> Any:
     """A record field (``class`` for the fixture class) or, failing that, a ``student_info`` key
     (``student.KEY`` names the latter explicitly). Missing: None."""
     if key.startswith("student."):
-        return record.student_info.get(key[len("student."):])
+        return record.student_info.get(key[len("student.") :])
     if key == "class":
         key = "fixture_class"
     if key in ItemRecord.model_fields and key != "student_info":

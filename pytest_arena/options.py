@@ -13,8 +13,12 @@ DEFAULT_STUDENT = "default"
 # (name without "--", help, kind, default). ini keys use the same names.
 OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("arena-root", "fixture corpus root, relative to rootdir", "string", "fixtures"),
-    ("arena-student", "student spec: default, reference, scripted:PATH, llama:PATH.gguf, "
-     "openai:URL#MODEL (repeatable)", "list", None),
+    (
+        "arena-student",
+        "student spec: default, reference, scripted:PATH, llama:PATH.gguf, openai:URL#MODEL (repeatable)",
+        "list",
+        None,
+    ),
     ("arena-temperature", "comma list of temperatures (a sweep)", "string", "0"),
     ("arena-seed", "comma list of seeds (a sweep)", "string", "0"),
     ("arena-gpu-layers", "layers offloaded to the GPU (-1 all, 0 none)", "string", "-1"),
@@ -28,8 +32,12 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("arena-constrain", "constrained decoding: every turn is one well-formed tool call", "bool", False),
     ("arena-sandbox", "bwrap (default) or none: how student commands and oracles are confined", "string", "bwrap"),
     ("arena-reports", "folder for results.jsonl and trajectories", "string", "reports"),
-    ("arena-resume", "an earlier run folder: items already recorded there are not rerun, new records "
-     "are appended to it", "string", ""),
+    (
+        "arena-resume",
+        "an earlier run folder: items already recorded there are not rerun, new records are appended to it",
+        "string",
+        "",
+    ),
     ("arena-keep-workspaces", "keep each item's workspace for inspection", "bool", False),
 )
 
@@ -132,8 +140,10 @@ def read_options(config: Any) -> ArenaOptions:
 def _resume_dir(path: Path) -> Path:
     real = path.resolve()  # reports/latest is a link; records go to the folder it names
     if not real.is_dir():
-        raise OptionError(f"--arena-resume={path}: no such run folder (expected reports/<run-id> "
-                          "or reports/latest from an earlier `pytest --arena`)")
+        raise OptionError(
+            f"--arena-resume={path}: no such run folder (expected reports/<run-id> "
+            "or reports/latest from an earlier `pytest --arena`)"
+        )
     return real
 
 
@@ -145,8 +155,12 @@ def _sandbox_kind(raw: str) -> str:
 
 def add_options(parser: Any) -> None:
     group = parser.getgroup("arena", "pytest-arena: benchmark coding-agent students on fixtures")
-    group.addoption("--arena", action="store_true", default=False,
-                    help="collect the fixture corpus (meta.toml files) as arena items")
+    group.addoption(
+        "--arena",
+        action="store_true",
+        default=False,
+        help="collect the fixture corpus (meta.toml files) as arena items",
+    )
     for name, help_text, kind, default in OPTIONS:
         dest = name.replace("-", "_")
         if kind == "bool":

@@ -74,8 +74,10 @@ class Verdict:
         else:
             failed = self.failed_compliance
             assert failed is not None
-            head = (f"assert compliance exit 0: check '{failed.name}' (`{failed.result.command}`) "
-                    f"ended with {failed.result.describe()}")
+            head = (
+                f"assert compliance exit 0: check '{failed.name}' (`{failed.result.command}`) "
+                f"ended with {failed.result.describe()}"
+            )
             tail = failed.result.tail(TAIL_CHARS)
         return f"{head}\n--- output tail ---\n{tail}"
 
@@ -88,7 +90,11 @@ def fixture_compliance(spec: FixtureSpec) -> list[ComplianceCheck]:
 
 
 def run_compliance(
-    ws: Workspace, checks: Sequence[ComplianceCheck], timeout_s: float, *, stop_at_first: bool = True,
+    ws: Workspace,
+    checks: Sequence[ComplianceCheck],
+    timeout_s: float,
+    *,
+    stop_at_first: bool = True,
 ) -> list[CheckResult]:
     results = []
     for check in checks:

@@ -88,7 +88,13 @@ class OracleFailed(Outcome):
 
 # DESIGN.md section 6 order: the first that applies decides.
 ORDER: tuple[type[Outcome], ...] = (
-    DriverError, WallTimeout, ComplianceTrap, AgentTextLoop,
-    OraclePassed, ComplianceFailed, OracleFailedAfterMaxTurns, OracleFailed,
+    DriverError,
+    WallTimeout,
+    ComplianceTrap,
+    AgentTextLoop,
+    OraclePassed,
+    ComplianceFailed,
+    OracleFailedAfterMaxTurns,
+    OracleFailed,
 )
 BY_NAME: dict[str, type[Outcome]] = {cls.__name__: cls for cls in ORDER}

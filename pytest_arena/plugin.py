@@ -15,8 +15,8 @@ from .outcomes import BY_NAME
 from .results import ItemRecord, RunWriter, crash_record, new_run_id
 from .resume import completed
 from .students import builtin
-from .summary import summary_lines
 from .students.pool import StudentPool
+from .summary import summary_lines
 
 KNOWN_CLASSES = ("leetcode", "oo", "transpile", "unix", "refactor")
 
@@ -49,9 +49,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if not options.enabled:
         return
     if options.sandbox == "none" and not _is_worker(config):
-        config.issue_config_time_warning(pytest.PytestWarning(
-            "ARENA SANDBOX DISABLED (--arena-sandbox none): student shell commands and oracles run "
-            "unconfined, with your user's rights, network and files"), stacklevel=2)
+        config.issue_config_time_warning(
+            pytest.PytestWarning(
+                "ARENA SANDBOX DISABLED (--arena-sandbox none): student shell commands and oracles run "
+                "unconfined, with your user's rights, network and files"
+            ),
+            stacklevel=2,
+        )
     # A broken meta.toml fails collection of that fixture only; the others still run.
     config.option.continue_on_collection_errors = True
     if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -125,9 +129,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     first_seen: dict[str, int] = {}
     for _, item in arena:
         first_seen.setdefault(item.variant.student_spec, len(first_seen))
-    ordered = sorted((item for _, item in arena), key=lambda it: (
-        first_seen[it.variant.student_spec], it.variant.temperature, it.variant.seed))
-    for (slot, _), item in zip(arena, ordered):
+    ordered = sorted(
+        (item for _, item in arena),
+        key=lambda it: (first_seen[it.variant.student_spec], it.variant.temperature, it.variant.seed),
+    )
+    for (slot, _), item in zip(arena, ordered, strict=True):
         items[slot] = item
 
 

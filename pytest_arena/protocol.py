@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable
@@ -22,8 +23,9 @@ _PATH_TOKEN = r"([\w./-]+\.[A-Za-z0-9]+)"
 # Where a Markdown answer names the file a code block belongs to.
 _INFO_PATH = re.compile(r"^[\w+-]*[\s:]+" + _PATH_TOKEN + r"\s*$")
 _LEAD_PATH = re.compile(r"(?:^|[\s`*(])" + _PATH_TOKEN + r"[`*)]*\s*:?\s*$")
-_FIRST_LINE_PATH = re.compile(r"^\s*(?://|#|--|/\*)\s*(?:file(?:name)?:\s*)?" + _PATH_TOKEN + r"\s*(?:\*/)?\s*$",
-                              re.IGNORECASE)
+_FIRST_LINE_PATH = re.compile(
+    r"^\s*(?://|#|--|/\*)\s*(?:file(?:name)?:\s*)?" + _PATH_TOKEN + r"\s*(?:\*/)?\s*$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,8 @@ def _as_call(obj: Any, salvaged: bool) -> ToolCall | None:
         return None
     args = obj.get("input", obj.get("arguments", {}))
     if isinstance(args, str):  # OpenAI-style arguments serialized as a string
-        try:
+        with contextlib.suppress(json.JSONDecodeError, RecursionError):
             args = json.loads(args)
-        except (json.JSONDecodeError, RecursionError):
-            pass
     return ToolCall(obj["name"], args, salvaged)
 
 
@@ -181,7 +181,7 @@ def nudge_for(text: str) -> str:
         if start == -1:
             return "Your <tool_call> block holds no JSON object. " + NUDGE
         try:
-            value = json.loads(body[start:body.rfind("}") + 1] or "{")
+            value = json.loads(body[start : body.rfind("}") + 1] or "{")
         except (json.JSONDecodeError, RecursionError) as exc:
             return f"Your <tool_call> JSON does not parse ({exc}). " + NUDGE
         if not isinstance(value, dict) or not isinstance(value.get("name"), str):

@@ -37,9 +37,14 @@ from .stats import Rate, group_by
 
 DRIVER_ERROR = "DriverError"
 OUTCOME_COLOURS = {
-    "OraclePassed": "#2e7d32", "ComplianceFailed": "#f9a825", "OracleFailed": "#c62828",
-    "OracleFailedAfterMaxTurns": "#8e24aa", "AgentTextLoop": "#1565c0", "ComplianceTrap": "#ef6c00",
-    "WallTimeout": "#6d4c41", "DriverError": "#616161",
+    "OraclePassed": "#2e7d32",
+    "ComplianceFailed": "#f9a825",
+    "OracleFailed": "#c62828",
+    "OracleFailedAfterMaxTurns": "#8e24aa",
+    "AgentTextLoop": "#1565c0",
+    "ComplianceTrap": "#ef6c00",
+    "WallTimeout": "#6d4c41",
+    "DriverError": "#616161",
 }
 EXTRA_COLOURS = ("#00838f", "#ad1457", "#9e9d24", "#283593", "#4e342e")
 
@@ -121,25 +126,28 @@ def _png(fig: Figure) -> bytes:
 
 
 def outcome_chart(records: list[ItemRecord]) -> Chart:
-    groups = sorted(group_by(records, lambda r: f"{r.student}\n{_temp(r.temperature)}").items(),
-                    key=lambda kv: (kv[1][0].student, kv[1][0].temperature))
+    groups = sorted(
+        group_by(records, lambda r: f"{r.student}\n{_temp(r.temperature)}").items(),
+        key=lambda kv: (kv[1][0].student, kv[1][0].temperature),
+    )
     labels = [label for label, _ in groups]
     fig = Figure(figsize=(max(5.0, 1.1 * len(labels) + 2.5), 4.5))
     ax = fig.add_subplot()
     bottoms = [0] * len(groups)
     for index, name in enumerate(_outcome_names(records)):
         counts = [sum(r.outcome == name for r in runs) for _, runs in groups]
-        bars = ax.bar(range(len(groups)), counts, width=0.6, bottom=bottoms, label=name,
-                      color=_colour(name, index))
-        ax.bar_label(bars, labels=[str(c) if c else "" for c in counts], label_type="center", color="white",
-                     fontsize=8)
+        bars = ax.bar(range(len(groups)), counts, width=0.6, bottom=bottoms, label=name, color=_colour(name, index))
+        ax.bar_label(bars, labels=[str(c) if c else "" for c in counts], label_type="center", color="white", fontsize=8)
         bottoms = [b + c for b, c in zip(bottoms, counts, strict=True)]
     ax.set_xticks(range(len(groups)), labels, fontsize=8)
     ax.set_ylabel("runs")
     ax.set_title("Outcomes per student and temperature")
     ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
-    return Chart("Outcomes per student and temperature", _png(fig),
-                 "Stacked counts of each outcome (DESIGN.md section 6) per student and temperature.")
+    return Chart(
+        "Outcomes per student and temperature",
+        _png(fig),
+        "Stacked counts of each outcome (DESIGN.md section 6) per student and temperature.",
+    )
 
 
 def temperature_chart(records: list[ItemRecord]) -> Chart:
@@ -170,8 +178,7 @@ def temperature_chart(records: list[ItemRecord]) -> Chart:
             if not xs:
                 continue
             label = student + ("" if clean_only else " (all runs)")
-            ax.errorbar(xs, ys, yerr=[low, high], fmt=style, capsize=4, label=label,
-                        alpha=1.0 if clean_only else 0.5)
+            ax.errorbar(xs, ys, yerr=[low, high], fmt=style, capsize=4, label=label, alpha=1.0 if clean_only else 0.5)
     ax.set_ylim(-0.05, 1.05)
     ax.set_xticks(temperatures, [f"{t:g}" for t in temperatures])
     ax.set_xlim(min(temperatures) - 0.15 * width, max(temperatures) + 0.15 * width)
@@ -226,8 +233,9 @@ def student_table(records: list[ItemRecord]) -> Table:
 def outcome_table(records: list[ItemRecord]) -> Table:
     names = _outcome_names(records)
     rows = []
-    for _, runs in sorted(_by(records, lambda r: f"{r.student}|{r.temperature}"),
-                          key=lambda kv: (kv[1][0].student, kv[1][0].temperature)):
+    for _, runs in sorted(
+        _by(records, lambda r: f"{r.student}|{r.temperature}"), key=lambda kv: (kv[1][0].student, kv[1][0].temperature)
+    ):
         counts = Counter(r.outcome for r in runs)
         rows.append([runs[0].student, _temp(runs[0].temperature), str(len(runs)), *(str(counts[n]) for n in names)])
     return Table("Outcomes per student and temperature", ["student", "temperature", "runs", *names], rows)
@@ -235,16 +243,19 @@ def outcome_table(records: list[ItemRecord]) -> Table:
 
 def temperature_table(records: list[ItemRecord]) -> Table:
     rows = []
-    for _, runs in sorted(_by(records, lambda r: f"{r.student}|{r.temperature}"),
-                          key=lambda kv: (kv[1][0].student, kv[1][0].temperature)):
+    for _, runs in sorted(
+        _by(records, lambda r: f"{r.student}|{r.temperature}"), key=lambda kv: (kv[1][0].student, kv[1][0].temperature)
+    ):
         rows.append([runs[0].student, _temp(runs[0].temperature), *_rate_cells(runs)])
     return Table("Pass rate per student and temperature", ["student", "temperature", *RATE_HEADERS], rows)
 
 
 def class_table(records: list[ItemRecord]) -> Table:
     rows = []
-    for _, runs in sorted(_by(records, lambda r: f"{r.fixture_class}|{r.student}"),
-                          key=lambda kv: (kv[1][0].fixture_class, kv[1][0].student)):
+    for _, runs in sorted(
+        _by(records, lambda r: f"{r.fixture_class}|{r.student}"),
+        key=lambda kv: (kv[1][0].fixture_class, kv[1][0].student),
+    ):
         fixtures = len({r.fixture for r in runs})
         rows.append([runs[0].fixture_class, runs[0].student, str(fixtures), *_rate_cells(runs)])
     return Table("Pass rate per class", ["class", "student", "fixtures", *RATE_HEADERS], rows)
@@ -252,8 +263,9 @@ def class_table(records: list[ItemRecord]) -> Table:
 
 def fixture_table(records: list[ItemRecord]) -> Table:
     rows = []
-    for _, runs in sorted(_by(records, lambda r: f"{r.fixture}|{r.student}"),
-                          key=lambda kv: (kv[1][0].fixture, kv[1][0].student)):
+    for _, runs in sorted(
+        _by(records, lambda r: f"{r.fixture}|{r.student}"), key=lambda kv: (kv[1][0].fixture, kv[1][0].student)
+    ):
         first = runs[0]
         difficulty = "" if first.difficulty is None else str(first.difficulty)
         rows.append([first.fixture, first.fixture_class, difficulty, first.student, *_rate_cells(runs)])
@@ -265,8 +277,9 @@ def difficulty_table(records: list[ItemRecord]) -> Table | None:
     if not rated:
         return None
     rows = []
-    for _, runs in sorted(_by(rated, lambda r: f"{r.difficulty}|{r.student}"),
-                          key=lambda kv: (kv[1][0].difficulty or 0, kv[1][0].student)):
+    for _, runs in sorted(
+        _by(rated, lambda r: f"{r.difficulty}|{r.student}"), key=lambda kv: (kv[1][0].difficulty or 0, kv[1][0].student)
+    ):
         fixtures = len({r.fixture for r in runs})
         rows.append([str(runs[0].difficulty), runs[0].student, str(fixtures), *_rate_cells(runs)])
     unrated = len(records) - len(rated)
@@ -300,18 +313,24 @@ def teacher_tables(records: list[ItemRecord], teacher: str) -> list[Table]:
                 agreement_text = "n/a"
             rows.append([fixture, str(t_rate), student, str(s_rate), agreement_text])
         mean = f"{sum(agreements) / len(agreements):.0%}" if agreements else "n/a"
-        summary.append([student, str(len(agreements)), str(both), str(teacher_only), str(student_only), str(neither),
-                        mean])
+        summary.append(
+            [student, str(len(agreements)), str(both), str(teacher_only), str(student_only), str(neither), mean]
+        )
     return [
-        Table(f"Teacher ({teacher}) vs students, per fixture",
-              ["fixture", f"teacher pass ({teacher})", "student", "student pass", "agreement"], rows,
-              "Pass rates over runs without DriverError. Agreement: the chance that one teacher run and one "
-              "student run of the fixture end the same way (both pass or both fail)."),
-        Table(f"Teacher ({teacher}) vs students, summary",
-              ["student", "fixtures compared", "both pass", "teacher only", "student only", "neither",
-               "mean agreement"], summary,
-              "'student only' (the student passes a fixture the teacher never passes) points at the fixture "
-              "or the teacher, not the student."),
+        Table(
+            f"Teacher ({teacher}) vs students, per fixture",
+            ["fixture", f"teacher pass ({teacher})", "student", "student pass", "agreement"],
+            rows,
+            "Pass rates over runs without DriverError. Agreement: the chance that one teacher run and one "
+            "student run of the fixture end the same way (both pass or both fail).",
+        ),
+        Table(
+            f"Teacher ({teacher}) vs students, summary",
+            ["student", "fixtures compared", "both pass", "teacher only", "student only", "neither", "mean agreement"],
+            summary,
+            "'student only' (the student passes a fixture the teacher never passes) points at the fixture "
+            "or the teacher, not the student.",
+        ),
     ]
 
 
@@ -321,8 +340,12 @@ def driver_table(records: list[ItemRecord]) -> Table | None:
         return None
     counts = Counter((r.student, str(r.outcome_details.get("message", ""))[:300]) for r in errors)
     rows = [[student, str(n), message] for (student, message), n in counts.most_common()]
-    return Table("Harness failures (DriverError)", ["student", "runs", "message"], rows,
-                 "The backend or harness failed; these runs are shown beside accuracy, not hidden in it.")
+    return Table(
+        "Harness failures (DriverError)",
+        ["student", "runs", "message"],
+        rows,
+        "The backend or harness failed; these runs are shown beside accuracy, not hidden in it.",
+    )
 
 
 def provenance_table(records: list[ItemRecord]) -> Table:
@@ -330,20 +353,44 @@ def provenance_table(records: list[ItemRecord]) -> Table:
     for _, runs in _by(records, lambda r: f"{r.run_id}|{r.git_commit}|{r.git_dirty}"):
         first = runs[0]
         commit = (first.git_commit[:12] or "unknown") + (" (dirty)" if first.git_dirty else "")
-        rows.append([first.run_id or "?", commit, first.arena_version, first.pytest_version,
-                     first.llama_cpp_version or "-", str(len(runs))])
+        rows.append(
+            [
+                first.run_id or "?",
+                commit,
+                first.arena_version,
+                first.pytest_version,
+                first.llama_cpp_version or "-",
+                str(len(runs)),
+            ]
+        )
     return Table("Provenance", ["run id", "git commit", "pytest-arena", "pytest", "llama-cpp-python", "runs"], rows)
 
 
 def model_table(records: list[ItemRecord]) -> Table:
-    keys = ("model_file", "model_sha256", "chat_template", "chat_template_sha256", "n_ctx", "n_gpu_layers",
-            "grammar", "url", "model")
+    keys = (
+        "model_file",
+        "model_sha256",
+        "chat_template",
+        "chat_template_sha256",
+        "n_ctx",
+        "n_gpu_layers",
+        "grammar",
+        "url",
+        "model",
+    )
     rows = []
     for student, runs in sorted(_by(records, lambda r: r.student)):
         info = runs[0].student_info
         details = "; ".join(f"{k}={str(info[k])[:80]}" for k in keys if info.get(k) not in (None, ""))
-        sampling = ", ".join(sorted({f"t={r.temperature:g} top_k={r.top_k} top_p={r.top_p:g} min_p={r.min_p:g} "
-                                     f"repeat={r.repeat_penalty:g} constrained={r.constrained}" for r in runs}))
+        sampling = ", ".join(
+            sorted(
+                {
+                    f"t={r.temperature:g} top_k={r.top_k} top_p={r.top_p:g} min_p={r.min_p:g} "
+                    f"repeat={r.repeat_penalty:g} constrained={r.constrained}"
+                    for r in runs
+                }
+            )
+        )
         rows.append([student, details or "-", sampling])
     return Table("Students: model and sampling as sent", ["student", "model", "sampling"], rows)
 
@@ -358,14 +405,20 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
     report = Report("pytest-arena report" + (f": {', '.join(run_ids)}" if run_ids else ""))
     temperatures = ", ".join(f"{t:g}" for t in sorted({r.temperature for r in records}))
     seeds = ", ".join(str(s) for s in sorted({r.seed for r in records}))
-    shape = (f"{len(records)} runs: {len({r.fixture for r in records})} fixtures x {len(students)} students "
-             f"({', '.join(students)}), temperatures {temperatures}, seeds {seeds}.")
-    overall = (f"Overall pass rate: {_rate(records)} over all runs; {_rate(_clean(records))} without "
-               f"DriverError ({_driver(records)} DriverError).")
+    shape = (
+        f"{len(records)} runs: {len({r.fixture for r in records})} fixtures x {len(students)} students "
+        f"({', '.join(students)}), temperatures {temperatures}, seeds {seeds}."
+    )
+    overall = (
+        f"Overall pass rate: {_rate(records)} over all runs; {_rate(_clean(records))} without "
+        f"DriverError ({_driver(records)} DriverError)."
+    )
     report.overview = [shape, overall, "Read from: " + "; ".join(s.describe() for s in evidence.sources) + "."]
     if evidence.replaced:
-        report.overview.append(f"{evidence.replaced} earlier result(s) replaced by a later one of the same item "
-                               "(latest wins: later input, then later in the file).")
+        report.overview.append(
+            f"{evidence.replaced} earlier result(s) replaced by a later one of the same item "
+            "(latest wins: later input, then later in the file)."
+        )
     report.overview += [f"Warning: {w}" for w in evidence.warnings]
 
     report.sections.append(("Students", [student_table(records)]))
@@ -421,8 +474,14 @@ img { max-width: 100%; }
 
 def render_html(report: Report) -> str:
     esc = html.escape
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{esc(report.title)}</title>",
-             f"<style>{STYLE}</style></head><body>", f"<h1>{esc(report.title)}</h1>", "<ul>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{esc(report.title)}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>{esc(report.title)}</h1>",
+        "<ul>",
+    ]
     parts += [f"<li>{esc(line)}</li>" for line in report.overview]
     parts.append("</ul>")
     for heading, blocks in report.sections:
@@ -430,8 +489,10 @@ def render_html(report: Report) -> str:
         for block in blocks:
             if isinstance(block, Chart):
                 data = base64.b64encode(block.png).decode("ascii")
-                parts.append(f'<figure><img alt="{esc(block.title)}" src="data:image/png;base64,{data}">'
-                             f"<figcaption>{esc(block.caption)}</figcaption></figure>")
+                parts.append(
+                    f'<figure><img alt="{esc(block.title)}" src="data:image/png;base64,{data}">'
+                    f"<figcaption>{esc(block.caption)}</figcaption></figure>"
+                )
                 continue
             parts.append(f"<h3>{esc(block.title)}</h3><table><thead><tr>")
             parts += [f"<th>{esc(h)}</th>" for h in block.headers]
@@ -452,24 +513,40 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arena-report",
         description="Tables and charts (report.html, summary.md) from a pytest --arena run folder or JUnit "
-                    "XML files; or training data from a run's trajectories (--export).",
+        "XML files; or training data from a run's trajectories (--export).",
     )
-    parser.add_argument("inputs", nargs="*", type=Path, metavar="RUN_DIR|JUNIT",
-                        help="run folders (reports/<run-id>, reports/latest, or reports for its latest run) "
-                             "or JUnit XML files; default: reports")
-    parser.add_argument("--out", type=Path, metavar="PATH",
-                        help="report folder (default: the run folder, or ./reports for JUnit input); "
-                             "with --export, the output file (default: RUN_DIR/<kind>.jsonl)")
-    parser.add_argument("--teacher", metavar="LABEL",
-                        help="student to compare the others with (default: reference, when it ran); "
-                             "with --export dpo, its passing trajectories are chosen examples for students "
-                             "that never passed the fixture")
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        type=Path,
+        metavar="RUN_DIR|JUNIT",
+        help="run folders (reports/<run-id>, reports/latest, or reports for its latest run) "
+        "or JUnit XML files; default: reports",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="PATH",
+        help="report folder (default: the run folder, or ./reports for JUnit input); "
+        "with --export, the output file (default: RUN_DIR/<kind>.jsonl)",
+    )
+    parser.add_argument(
+        "--teacher",
+        metavar="LABEL",
+        help="student to compare the others with (default: reference, when it ran); "
+        "with --export dpo, its passing trajectories are chosen examples for students "
+        "that never passed the fixture",
+    )
     parser.add_argument("--export", choices=("sft", "dpo"), help="write training data instead of the report")
-    parser.add_argument("--student", action="append", default=[], metavar="LABEL",
-                        help="--export: only these students (repeatable)")
-    parser.add_argument("--assistant-text", choices=("clean", "raw"), default="clean",
-                        help="--export: the assistant text kept in the conversation (clean, default) "
-                             "or the model's raw output")
+    parser.add_argument(
+        "--student", action="append", default=[], metavar="LABEL", help="--export: only these students (repeatable)"
+    )
+    parser.add_argument(
+        "--assistant-text",
+        choices=("clean", "raw"),
+        default="clean",
+        help="--export: the assistant text kept in the conversation (clean, default) or the model's raw output",
+    )
     return parser
 
 
@@ -484,8 +561,14 @@ def main(argv: list[str] | None = None) -> int:
         for warning in evidence.warnings:
             print(f"arena-report: warning: {warning}", file=sys.stderr)
         if args.export:
-            run_export(evidence, args.export, args.out, teacher=args.teacher, students=args.student,
-                       assistant_text=args.assistant_text)
+            run_export(
+                evidence,
+                args.export,
+                args.out,
+                teacher=args.teacher,
+                students=args.student,
+                assistant_text=args.assistant_text,
+            )
             return 0
     except (InputError, ExportError) as exc:
         print(f"arena-report: error: {exc}", file=sys.stderr)
@@ -501,8 +584,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.html").write_text(render_html(report), encoding="utf-8")
     (out / "summary.md").write_text(render_markdown(report), encoding="utf-8")
-    print(f"arena-report: wrote {out / 'report.html'} and {out / 'summary.md'} "
-          f"({len(evidence.records)} runs)", file=sys.stderr)
+    print(
+        f"arena-report: wrote {out / 'report.html'} and {out / 'summary.md'} ({len(evidence.records)} runs)",
+        file=sys.stderr,
+    )
     return 0
 
 

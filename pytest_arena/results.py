@@ -88,9 +88,9 @@ class ItemRecord(BaseModel):
         for key, value in pairs:
             if not key.startswith(PREFIX):
                 continue
-            name = key[len(PREFIX):]
+            name = key[len(PREFIX) :]
             if name.startswith("student."):
-                info[name[len("student."):]] = value
+                info[name[len("student.") :]] = value
             else:
                 data[name] = value
         data["student_info"] = info
@@ -109,13 +109,26 @@ def crash_record(nodeid: str, message: str) -> ItemRecord:
     item = nodeid.rpartition("::")[2]
     fixture, _, variant = item.partition("[")
     found = re.fullmatch(r"(?P<label>.*)-t(?P<t>[0-9.e+-]+)-s(?P<s>-?\d+)\]", variant)
-    label, temperature, seed = (found["label"], float(found["t"]), int(found["s"])) if found else (
-        variant.rstrip("]") or "?", 0.0, 0)
+    label, temperature, seed = (
+        (found["label"], float(found["t"]), int(found["s"])) if found else (variant.rstrip("]") or "?", 0.0, 0)
+    )
     return ItemRecord(
-        item=item, fixture=fixture, fixture_class=fixture.partition("__")[0], student=label,
-        student_spec="", temperature=temperature, top_k=0, top_p=0, min_p=0,
-        repeat_penalty=0, seed=seed, max_tokens=0, constrained=False, outcome="DriverError",
-        outcome_fields=json.dumps({"message": message, "turn": 0}), passed=False,
+        item=item,
+        fixture=fixture,
+        fixture_class=fixture.partition("__")[0],
+        student=label,
+        student_spec="",
+        temperature=temperature,
+        top_k=0,
+        top_p=0,
+        min_p=0,
+        repeat_penalty=0,
+        seed=seed,
+        max_tokens=0,
+        constrained=False,
+        outcome="DriverError",
+        outcome_fields=json.dumps({"message": message, "turn": 0}),
+        passed=False,
     )
 
 

@@ -13,8 +13,10 @@ from pathlib import Path
 
 GIB = 1 << 30
 INSIDE_HOME = "/tmp/home"
-INSTALL_HINT = ("install bubblewrap (apt-get install bubblewrap; ./run setup does it) or pass "
-                "--arena-sandbox none to run student commands unconfined")
+INSTALL_HINT = (
+    "install bubblewrap (apt-get install bubblewrap; ./run setup does it) or pass "
+    "--arena-sandbox none to run student commands unconfined"
+)
 
 
 class SandboxUnavailable(Exception):
@@ -55,16 +57,40 @@ class Sandbox:
             return argv, env
         inside = {**env, "HOME": INSIDE_HOME, "TMPDIR": "/tmp"}
         outer = [
-            "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--size", str(self.limits.tmp_size), "--tmpfs", "/tmp", "--dir", INSIDE_HOME,
+            "bwrap",
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--size",
+            str(self.limits.tmp_size),
+            "--tmpfs",
+            "/tmp",
+            "--dir",
+            INSIDE_HOME,
         ]
         for path in self.hidden:
             if path.is_dir() and not _contains(path, workspace):
                 outer += ["--tmpfs", str(path)]
         outer += [
-            "--bind", str(workspace), str(workspace), "--chdir", str(workspace),
-            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--",
+            "--bind",
+            str(workspace),
+            str(workspace),
+            "--chdir",
+            str(workspace),
+            "--unshare-net",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--",
         ]
         return outer + argv, inside
 
@@ -75,9 +101,13 @@ class Sandbox:
         procs_file = _pids_cgroup(limits.processes)
 
         def apply() -> None:
-            for name, value in (("RLIMIT_CPU", limits.cpu_s), ("RLIMIT_AS", limits.address_space),
-                                ("RLIMIT_FSIZE", limits.file_size), ("RLIMIT_NPROC", limits.user_processes),
-                                ("RLIMIT_CORE", 0)):
+            for name, value in (
+                ("RLIMIT_CPU", limits.cpu_s),
+                ("RLIMIT_AS", limits.address_space),
+                ("RLIMIT_FSIZE", limits.file_size),
+                ("RLIMIT_NPROC", limits.user_processes),
+                ("RLIMIT_CORE", 0),
+            ):
                 with contextlib.suppress(ValueError, OSError):
                     resource.setrlimit(getattr(resource, name), (value, value))
             if procs_file is not None:

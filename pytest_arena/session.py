@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import time
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -12,9 +12,17 @@ from typing import Any
 from . import outcomes as oc
 from .corpus import FixtureSpec
 from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance
-from .protocol import clean_chat_output, nudge_for, parse_tool_calls, render_tool_result, system_prompt, task_message
+from .protocol import (
+    ToolCall,
+    clean_chat_output,
+    nudge_for,
+    parse_tool_calls,
+    render_tool_result,
+    system_prompt,
+    task_message,
+)
 from .students.base import GenerationResult, Message, Student, StudentConfig, StudentError
-from .tools import ToolOutcome, Toolbox
+from .tools import Toolbox, ToolOutcome
 from .workspace import Workspace, iter_files
 
 RESULT_CHARS_IN_TRAJECTORY = 4000
@@ -96,14 +104,20 @@ class _TrapWatch:
 
 class Session:
     def __init__(
-        self, spec: FixtureSpec, workspace: Workspace, student: Student, settings: SessionSettings,
-        toolbox: Toolbox, checks: Sequence[ComplianceCheck],
+        self,
+        spec: FixtureSpec,
+        workspace: Workspace,
+        student: Student,
+        settings: SessionSettings,
+        toolbox: Toolbox,
+        checks: Sequence[ComplianceCheck],
     ) -> None:
         self.spec, self.ws, self.student, self.settings = spec, workspace, student, settings
         self.toolbox, self.checks = toolbox, checks
         self.result = SessionResult(outcome=oc.OracleFailed(turns=0))
         self.trap = _TrapWatch()
         self.max_turns = settings.max_turns or spec.max_turns
+        self._delta_start = 0  # first message of the history not yet shown in a turn record
         self.wall_budget = settings.wall_timeout_s or spec.wall_timeout_s
 
     def run(self) -> SessionResult:
@@ -134,59 +148,67 @@ class Session:
             return oc.ComplianceFailed(check=failed.name, turn=turns)
         return oc.OracleFailed(turns=turns) if finished else oc.OracleFailedAfterMaxTurns(turns=turns)
 
-    def _loop(self, started: float) -> tuple[oc.Outcome | None, int, bool]:
-        """Runs turns; returns (an outcome that ended the session early, turns used, finished)."""
-        config = replace(self.settings.config,
-                         max_tokens=min(self.settings.config.max_tokens, self.spec.max_tokens))
+    def _opening(self) -> tuple[StudentConfig, list[Message]]:
+        config = replace(self.settings.config, max_tokens=min(self.settings.config.max_tokens, self.spec.max_tokens))
         if config.constrained:
             config = replace(config, tool_schema=self.toolbox.call_schema())
         messages: list[Message] = [
             {"role": "system", "content": system_prompt(self.toolbox.specs.values())},
             {"role": "user", "content": task_message(self.spec.prompt, iter_files(self.ws.root))},
         ]
+        return config, messages
+
+    def _out_of_time(self, started: float, turn: int) -> oc.Outcome | None:
+        elapsed = time.monotonic() - started
+        return oc.WallTimeout(elapsed_s=round(elapsed, 3), turn=turn) if elapsed > self.wall_budget else None
+
+    def _loop(self, started: float) -> tuple[oc.Outcome | None, int, bool]:
+        """Runs turns; returns (an outcome that ended the session early, turns used, finished)."""
+        config, messages = self._opening()
         try:
             self.student.start(self.spec, config)
         except StudentError as exc:
             return oc.DriverError(message=str(exc), turn=0), 0, False
-        delta_start = 0
         consecutive_text = 0
         for index in range(1, self.max_turns + 1):
-            elapsed = time.monotonic() - started
-            if elapsed > self.wall_budget:
-                return oc.WallTimeout(elapsed_s=round(elapsed, 3), turn=index), index - 1, False
+            if timeout := self._out_of_time(started, index):
+                return timeout, index - 1, False
             try:
-                generation = self._generate(messages, config)
+                turn, calls = self._turn(index, messages, config)
             except StudentError as exc:
                 return oc.DriverError(message=str(exc), turn=index), index, False
-            text = clean_chat_output(generation.text)
-            calls = parse_tool_calls(text)
-            turn = Turn(
-                index, messages[delta_start:], generation.text, text, [
-                    {"name": c.name, "input": c.input, "salvaged": c.salvaged} for c in calls
-                ], [], generation.finish_reason, generation.prompt_tokens, generation.prefill_tokens,
-                generation.completion_tokens, generation.seconds, 0.0,
-            )
-            self._account(turn, calls)
-            messages.append({"role": "assistant", "content": text})
-            delta_start = len(messages)
             if not calls:
                 consecutive_text += 1
-                self.result.text_turns += 1
                 limit = self.settings.text_loop_limit
                 if limit and consecutive_text >= limit:
-                    return oc.AgentTextLoop(consecutive_text, text[:200]), index, False
-                messages.append({"role": "user", "content": nudge_for(text)})
+                    return oc.AgentTextLoop(consecutive_text, turn.text[:200]), index, False
+                messages.append({"role": "user", "content": nudge_for(turn.text)})
                 continue
             consecutive_text = 0
             early, finished = self._act(turn, calls, messages)
-            if early is not None:
-                return early, index, False
-            if finished:
-                return None, index, True
-            elapsed = time.monotonic() - started
-            if elapsed > self.wall_budget:
-                return oc.WallTimeout(elapsed_s=round(elapsed, 3), turn=index), index, False
+            if early is not None or finished:
+                return early, index, finished
+            if timeout := self._out_of_time(started, index):
+                return timeout, index, False
         return None, self.max_turns, False
+
+    def _turn(self, index: int, messages: list[Message], config: StudentConfig) -> tuple[Turn, list[ToolCall]]:
+        """One generation, parsed and recorded; the assistant's text joins the history."""
+        delta = messages[self._delta_start :]
+        generation = self._generate(messages, config)
+        text = clean_chat_output(generation.text)
+        calls = parse_tool_calls(text)
+        turn = Turn(
+            index, delta, generation.text, text,
+            [{"name": c.name, "input": c.input, "salvaged": c.salvaged} for c in calls], [],
+            generation.finish_reason, generation.prompt_tokens, generation.prefill_tokens,
+            generation.completion_tokens, generation.seconds, 0.0,
+        )  # fmt: skip
+        self._account(turn, calls)
+        self.result.text_turns += not calls
+        messages.append({"role": "assistant", "content": text})
+        self._delta_start = len(messages)
+        return turn, calls
 
     def _generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult:
         """One turn, bounded in time even for a backend that hangs (the per-turn timeout). A daemon
@@ -205,8 +227,10 @@ class Session:
         worker.start()
         worker.join(config.turn_timeout_s + TURN_GRACE_S)
         if worker.is_alive():
-            raise StudentError(f"student '{self.student.name}' gave no answer within "
-                               f"{config.turn_timeout_s:g}s (per-turn timeout, --arena-turn-timeout)")
+            raise StudentError(
+                f"student '{self.student.name}' gave no answer within "
+                f"{config.turn_timeout_s:g}s (per-turn timeout, --arena-turn-timeout)"
+            )
         if "error" in box:
             raise box["error"]
         return box["result"]
@@ -235,8 +259,14 @@ class Session:
             if self.settings.compliance_enforced and outcome.ok and outcome.path:
                 text, trap = self._gate(outcome, text)
             turn.tools_s += outcome.seconds
-            turn.results.append({"name": call.name, "ok": outcome.ok, "output": text[:RESULT_CHARS_IN_TRAJECTORY],
-                                 "seconds": round(outcome.seconds, 4)})
+            turn.results.append(
+                {
+                    "name": call.name,
+                    "ok": outcome.ok,
+                    "output": text[:RESULT_CHARS_IN_TRAJECTORY],
+                    "seconds": round(outcome.seconds, 4),
+                }
+            )
             rendered.append(render_tool_result(call.name, text))
             if trap is not None:
                 break

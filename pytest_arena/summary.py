@@ -22,7 +22,9 @@ def summary_lines(records: list[ItemRecord]) -> list[str]:
         outcomes = Counter(r.outcome for r in items)
         lines.append("  outcomes: " + ", ".join(f"{name} {n / len(items):.0%}" for name, n in outcomes.most_common()))
         classes = group_by(items, lambda r: r.fixture_class)
-        lines.append("  per class: " + ", ".join(f"{c} {_rate(rs).passed}/{len(rs)}" for c, rs in sorted(classes.items())))
+        lines.append(
+            "  per class: " + ", ".join(f"{c} {_rate(rs).passed}/{len(rs)}" for c, rs in sorted(classes.items()))
+        )
         fixtures = group_by(items, lambda r: r.fixture)
         solved = {f: _rate(rs) for f, rs in sorted(fixtures.items()) if any(r.passed for r in rs)}
         if solved:
@@ -30,6 +32,8 @@ def summary_lines(records: list[ItemRecord]) -> list[str]:
             if len(solved) > SHOWN:
                 shown += f", +{len(solved) - SHOWN} more"
             lines.append(f"  fixtures with student pass rate > 0: {shown}")
-        lines.append(f"  V1_004 (a fixture with student pass rate > 0): {'holds' if solved else 'does not hold'}"
-                     f" ({len(solved)}/{len(fixtures)} fixtures)")
+        lines.append(
+            f"  V1_004 (a fixture with student pass rate > 0): {'holds' if solved else 'does not hold'}"
+            f" ({len(solved)}/{len(fixtures)} fixtures)"
+        )
     return lines

@@ -39,12 +39,15 @@ class ToolSpec:
     def json_schema(self) -> dict[str, Any]:
         return {
             "type": "object",
-            "properties": {"name": {"const": self.name}, "input": {
-                "type": "object",
-                "properties": {p: {"type": "string"} for p in self.parameters},
-                "required": list(self.required),
-                "additionalProperties": False,
-            }},
+            "properties": {
+                "name": {"const": self.name},
+                "input": {
+                    "type": "object",
+                    "properties": {p: {"type": "string"} for p in self.parameters},
+                    "required": list(self.required),
+                    "additionalProperties": False,
+                },
+            },
             "required": ["name", "input"],
         }
 
@@ -125,9 +128,11 @@ def grep_tool(ws: Workspace, args: dict[str, Any]) -> str:
     except re.error as exc:
         raise ToolError(f"invalid regular expression: {exc}") from None
     start = ws.resolve(args.get("path") or ".", must_exist=True)
-    files = [ws.relative(start)] if start.is_file() else [
-        f"{ws.relative(start)}/{p}".lstrip("./") if start != ws.root else p for p in iter_files(start)
-    ]
+    files = (
+        [ws.relative(start)]
+        if start.is_file()
+        else [f"{ws.relative(start)}/{p}".lstrip("./") if start != ws.root else p for p in iter_files(start)]
+    )
     lines: list[str] = []
     for rel in files:
         real = ws.resolve(rel)
@@ -155,18 +160,37 @@ def finish_tool(_ws: Workspace, _args: dict[str, Any]) -> str:
 
 BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("file_read", "read a file (with line numbers)", {"path": "file path"}, ("path",), file_read),
-    ToolSpec("file_write", "create or replace a whole file",
-             {"path": "file path", "content": "the complete new file text"}, ("path", "content"),
-             file_write, writes=True),
-    ToolSpec("file_edit", "replace the single occurrence of `old` with `new` in a file",
-             {"path": "file path", "old": "exact text to replace", "new": "replacement text"},
-             ("path", "old", "new"), file_edit, writes=True),
-    ToolSpec("glob", "list files matching a glob pattern", {"pattern": "e.g. src/**/*.rs"},
-             ("pattern",), glob_tool),
-    ToolSpec("grep", "search files for a regular expression",
-             {"pattern": "regular expression", "path": "optional file or folder"}, ("pattern",), grep_tool),
-    ToolSpec("shell", "run a shell command in the project root (e.g. cargo test)",
-             {"command": "the command line"}, ("command",), shell_tool),
+    ToolSpec(
+        "file_write",
+        "create or replace a whole file",
+        {"path": "file path", "content": "the complete new file text"},
+        ("path", "content"),
+        file_write,
+        writes=True,
+    ),
+    ToolSpec(
+        "file_edit",
+        "replace the single occurrence of `old` with `new` in a file",
+        {"path": "file path", "old": "exact text to replace", "new": "replacement text"},
+        ("path", "old", "new"),
+        file_edit,
+        writes=True,
+    ),
+    ToolSpec("glob", "list files matching a glob pattern", {"pattern": "e.g. src/**/*.rs"}, ("pattern",), glob_tool),
+    ToolSpec(
+        "grep",
+        "search files for a regular expression",
+        {"pattern": "regular expression", "path": "optional file or folder"},
+        ("pattern",),
+        grep_tool,
+    ),
+    ToolSpec(
+        "shell",
+        "run a shell command in the project root (e.g. cargo test)",
+        {"command": "the command line"},
+        ("command",),
+        shell_tool,
+    ),
     ToolSpec("finish", "declare the task done", {"summary": "optional: what you changed"}, (), finish_tool),
 )
 
@@ -185,8 +209,10 @@ class Toolbox:
         self.specs: dict[str, ToolSpec] = {}
         for spec in (*BUILTIN_TOOLS, *extra):
             if spec.name in self.specs:
-                raise ToolError(f"two tools are named '{spec.name}' (a plugin's pytest_arena_tools "
-                                "clashes with a built-in or another plugin); rename one")
+                raise ToolError(
+                    f"two tools are named '{spec.name}' (a plugin's pytest_arena_tools "
+                    "clashes with a built-in or another plugin); rename one"
+                )
             self.specs[spec.name] = spec
 
     def call_schema(self) -> str:
@@ -210,8 +236,12 @@ class Toolbox:
         except (OSError, UnicodeError) as exc:
             return ToolOutcome(name, False, f"error: {type(exc).__name__}: {exc}", time.monotonic() - started)
         except Exception as exc:  # a plugin tool's bug is reported to the student, not a crash of the item
-            return ToolOutcome(name, False, f"error: tool {name} failed internally: {type(exc).__name__}: {exc}",
-                               time.monotonic() - started)
+            return ToolOutcome(
+                name,
+                False,
+                f"error: tool {name} failed internally: {type(exc).__name__}: {exc}",
+                time.monotonic() - started,
+            )
 
     def _written_path(self, spec: ToolSpec, args: dict[str, Any]) -> str | None:
         path = args.get("path")
@@ -223,12 +253,12 @@ class Toolbox:
     def _check_input(spec: ToolSpec, args: Any) -> None:
         signature = ", ".join(f"{p}: string" for p in spec.parameters)
         if not isinstance(args, dict):
-            raise ToolError(f"tool {spec.name}: input must be a JSON object {{{signature}}}, "
-                            f"got {type(args).__name__}")
+            raise ToolError(f"tool {spec.name}: input must be a JSON object {{{signature}}}, got {type(args).__name__}")
         missing = [p for p in spec.required if p not in args]
         if missing:
             raise ToolError(f"tool {spec.name}: missing key(s) {', '.join(missing)}; expected {{{signature}}}")
         for key, value in args.items():
             if key in spec.parameters and value is not None and not isinstance(value, str):
-                raise ToolError(f"tool {spec.name}: '{key}' must be a string, got "
-                                f"{type(value).__name__} ({json.dumps(value)[:80]})")
+                raise ToolError(
+                    f"tool {spec.name}: '{key}' must be a string, got {type(value).__name__} ({json.dumps(value)[:80]})"
+                )

@@ -67,8 +67,9 @@ def matches_any(relative: str, globs: list[str]) -> bool:
 class Workspace:
     """``repo/`` copied to a fresh temporary folder; the only place a student may touch."""
 
-    def __init__(self, pristine: Path, protected: list[str], *, prefix: str = "arena-",
-                 sandbox: Sandbox | None = None) -> None:
+    def __init__(
+        self, pristine: Path, protected: list[str], *, prefix: str = "arena-", sandbox: Sandbox | None = None
+    ) -> None:
         self.sandbox = sandbox or Sandbox()
         self.pristine = pristine.resolve()
         self.protected = list(protected)
@@ -95,8 +96,10 @@ class Workspace:
             try:
                 candidate = candidate.relative_to(self.root)
             except ValueError:
-                raise PathRefused(f"{path}: absolute paths outside the project are not allowed; "
-                                  "use a path relative to the project root") from None
+                raise PathRefused(
+                    f"{path}: absolute paths outside the project are not allowed; "
+                    "use a path relative to the project root"
+                ) from None
         real = Path(os.path.realpath(self.root / candidate))
         if real != self.root and self.root not in real.parents:
             raise PathRefused(f"{path}: resolves outside the project (via '..' or a symlink); refused")
@@ -108,8 +111,15 @@ class Workspace:
 
     def run(self, command: str, timeout_s: float, output_cap: int = DEFAULT_OUTPUT_CAP) -> CommandResult:
         """A shell command in the workspace, confined by the workspace's sandbox."""
-        return run_shell(command, cwd=self.root, home=self.home, tmp=self.tmp, timeout_s=timeout_s,
-                         output_cap=output_cap, sandbox=self.sandbox)
+        return run_shell(
+            command,
+            cwd=self.root,
+            home=self.home,
+            tmp=self.tmp,
+            timeout_s=timeout_s,
+            output_cap=output_cap,
+            sandbox=self.sandbox,
+        )
 
     def relative(self, real: Path) -> str:
         return real.relative_to(self.root).as_posix()
@@ -167,9 +177,14 @@ class Workspace:
         chunks: list[str] = []
         for rel in self.changed_files():
             old, new = _read(self.pristine / rel), _read(self.root / rel)
-            chunks.extend(difflib.unified_diff(
-                _lines(old), _lines(new), fromfile=f"a/{rel}", tofile=f"b/{rel}",
-            ))
+            chunks.extend(
+                difflib.unified_diff(
+                    _lines(old),
+                    _lines(new),
+                    fromfile=f"a/{rel}",
+                    tofile=f"b/{rel}",
+                )
+            )
         return "".join(chunks)
 
     def cleanup(self) -> None:

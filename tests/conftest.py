@@ -55,8 +55,12 @@ def run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 900) -> PytestRun:
     """pytest in a subprocess, as a user would type it (the plugin loads from its entry point)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd, env=env,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     return PytestRun(proc.returncode, proc.stdout + proc.stderr)
 
@@ -82,4 +86,4 @@ def reports_dir(tmp_path: Path) -> Path:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for name, seconds in TIMINGS.items():
-        terminalreporter.write_line(f"{name}: {len(seconds)} fixtures, {sum(seconds):.1f}s in total")
+        terminalreporter.write_line(f"{name}: {len(seconds)} fixture checks, {sum(seconds):.1f}s in total")

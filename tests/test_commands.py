@@ -7,8 +7,9 @@ from pytest_arena.commands import command_env, run_command
 
 
 def run(tmp_path: Path, script: str, timeout: float = 30, cap: int = 64 * 1024):
-    return run_command(["bash", "-c", script], cwd=tmp_path, env=command_env(tmp_path, tmp_path),
-                       timeout_s=timeout, output_cap=cap)
+    return run_command(
+        ["bash", "-c", script], cwd=tmp_path, env=command_env(tmp_path, tmp_path), timeout_s=timeout, output_cap=cap
+    )
 
 
 def test_exit_code_and_merged_output(tmp_path: Path) -> None:

@@ -6,12 +6,12 @@ import pytest
 
 from pytest_arena.corpus import FixtureError, discover, load_fixture
 
-GOOD = '''id = "{id}"
+GOOD = """id = "{id}"
 class = "leetcode"
 description = "a tiny fixture"
 oracle_cmd = "true"
 expected_pattern = "ok"
-'''
+"""
 
 
 def make_fixture(root: Path, fixture_id: str = "leetcode__09-tiny", meta: str | None = None) -> Path:

@@ -22,8 +22,10 @@ from .conftest import ROOT, TIMINGS, tree_digest
 
 FIXTURE_DIRS = [meta.parent for meta in discover(ROOT / "fixtures")]
 WITH_NONCOMPLIANT = [d for d in FIXTURE_DIRS if (d / "noncompliant").is_dir()]
-NEEDS = {"cargo": "install Rust: cargo with clippy and rustfmt (./run setup does it)",
-         "ruff": "install ruff and mypy into the arena's environment (pip install -e '.[dev]')"}
+NEEDS = {
+    "cargo": "install Rust: cargo with clippy and rustfmt (./run setup does it)",
+    "ruff": "install ruff and mypy into the arena's environment (pip install -e '.[dev]')",
+}
 
 
 def _skip_without_toolchain(spec: FixtureSpec) -> None:

@@ -42,27 +42,52 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     tmp = tmp_path_factory.mktemp("export")
     fixture = two_starters()[0]
     root = CORPUS / fixture / "solution"
-    solution = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
-                for p in sorted(root.rglob("*")) if p.is_file()}
+    solution = {
+        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*")) if p.is_file()
+    }
     finish = write_script(tmp / "finish.json", {"*": [FINISH]})
     junit = tmp / "mixed.xml"
-    mixed = run_pytest("--arena", "--arena-student", "reference", "--arena-student", f"scripted:{finish}",
-                       f"--junitxml={junit}", f"--arena-reports={tmp / 'mixed'}", str(CORPUS / fixture))
+    mixed = run_pytest(
+        "--arena",
+        "--arena-student",
+        "reference",
+        "--arena-student",
+        f"scripted:{finish}",
+        f"--junitxml={junit}",
+        f"--arena-reports={tmp / 'mixed'}",
+        str(CORPUS / fixture),
+    )
     assert mixed.returncode == 1 and "1 failed, 1 passed" in mixed.output, mixed.output
     # Two recordings of one student ("scripted-agent"): it solved the task at seed 0, gave up at seed 1.
     (tmp / "good").mkdir()
     (tmp / "bad").mkdir()
-    writes = [json.dumps({"name": "file_write", "input": {"path": path, "content": text}})
-              for path, text in solution.items()]
-    good = write_script(tmp / "good" / "agent.json", {
-        fixture: ["I will read the code first.", *(f"<tool_call>\n{w}\n</tool_call>" for w in writes), FINISH]})
+    writes = [
+        json.dumps({"name": "file_write", "input": {"path": path, "content": text}}) for path, text in solution.items()
+    ]
+    good = write_script(
+        tmp / "good" / "agent.json",
+        {fixture: ["I will read the code first.", *(f"<tool_call>\n{w}\n</tool_call>" for w in writes), FINISH]},
+    )
     bad = write_script(tmp / "bad" / "agent.json", {fixture: [FINISH]})
     for script, seed, name, code in ((good, "0", "passing", 0), (bad, "1", "failing", 1)):
-        result = run_pytest("--arena", "--arena-student", f"scripted:{script}", "--arena-seed", seed,
-                            f"--arena-reports={tmp / name}", str(CORPUS / fixture))
+        result = run_pytest(
+            "--arena",
+            "--arena-student",
+            f"scripted:{script}",
+            "--arena-seed",
+            seed,
+            f"--arena-reports={tmp / name}",
+            str(CORPUS / fixture),
+        )
         assert result.returncode == code, result.output
-    return Runs(only_run_dir(tmp / "mixed"), junit, only_run_dir(tmp / "passing"), only_run_dir(tmp / "failing"),
-                fixture, solution)
+    return Runs(
+        only_run_dir(tmp / "mixed"),
+        junit,
+        only_run_dir(tmp / "passing"),
+        only_run_dir(tmp / "failing"),
+        fixture,
+        solution,
+    )
 
 
 def test_sft_keeps_passing_trajectories_as_chat(runs: Runs) -> None:
@@ -78,8 +103,11 @@ def test_sft_keeps_passing_trajectories_as_chat(runs: Runs) -> None:
     assert all(a != b for a, b in itertools.pairwise(roles[2:]))  # assistant turns and tool results alternate
     assert "<tool_call>" in messages[0]["content"]  # the protocol's system prompt
     assert (CORPUS / runs.fixture / "prompt.md").read_text(encoding="utf-8").strip()[:60] in messages[1]["content"]
-    calls = [json.loads(m["content"].split("<tool_call>")[1].split("</tool_call>")[0])
-             for m in messages if m["role"] == "assistant"]
+    calls = [
+        json.loads(m["content"].split("<tool_call>")[1].split("</tool_call>")[0])
+        for m in messages
+        if m["role"] == "assistant"
+    ]
     assert {c["input"]["path"]: c["input"]["content"] for c in calls if c["name"] == "file_write"} == runs.solution
     assert calls[-1]["name"] == "finish"
     assert all("<tool_result" in m["content"] for m in messages[3::2])
@@ -126,8 +154,9 @@ def test_dpo_pairs_one_students_pass_and_failure(runs: Runs, tmp_path: Path) -> 
     assert pair["chosen"][0] == {"role": "assistant", "content": "I will read the code first."}
     assert pair["chosen"][1]["role"] == "user" and "tool_call" in pair["chosen"][1]["content"]
     assert pair["rejected"] == [{"role": "assistant", "content": FINISH}]
-    sft = report(runs.passing, runs.failing, "--export", "sft", "--student", "scripted-agent",
-                 "--out", tmp_path / "sft.jsonl")
+    sft = report(
+        runs.passing, runs.failing, "--export", "sft", "--student", "scripted-agent", "--out", tmp_path / "sft.jsonl"
+    )
     assert sft.returncode == 0 and "wrote 1 SFT conversation(s)" in sft.stderr
 
 

@@ -70,8 +70,16 @@ def records(run_dir: Path) -> list[dict[str, object]]:
 
 def test_a_dead_worker_costs_only_its_item(project: Path) -> None:
     junit = project / "junit.xml"
-    run = run_pytest("--arena", "-n", "2", "--arena-student", "crash:", f"--junitxml={junit}",
-                     f"--arena-reports={project / 'r'}", cwd=project)
+    run = run_pytest(
+        "--arena",
+        "-n",
+        "2",
+        "--arena-student",
+        "crash:",
+        f"--junitxml={junit}",
+        f"--arena-reports={project / 'r'}",
+        cwd=project,
+    )
     assert run.returncode == 1, run.output
     assert "1 failed, 2 passed" in run.output and "crashed" in run.output
     cases = junit_cases(junit)
@@ -84,20 +92,43 @@ def test_a_dead_worker_costs_only_its_item(project: Path) -> None:
 
 
 def test_a_hanging_backend_hits_the_turn_timeout(project: Path) -> None:
-    run = run_pytest("--arena", "--arena-student", "hang:", "--arena-turn-timeout", "1", "-p", "no:xdist",
-                     f"--arena-reports={project / 'r'}", "-k", "two_sum", cwd=project)
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        "hang:",
+        "--arena-turn-timeout",
+        "1",
+        "-p",
+        "no:xdist",
+        f"--arena-reports={project / 'r'}",
+        "-k",
+        "two_sum",
+        cwd=project,
+    )
     assert run.returncode == 1
-    assert "DRIVER_ERROR" in run.output or "DriverError(message=\"student 'hanging' gave no answer within 1s" in run.output
+    assert (
+        "DRIVER_ERROR" in run.output or "DriverError(message=\"student 'hanging' gave no answer within 1s" in run.output
+    )
     assert "gave no answer within 1s (per-turn timeout, --arena-turn-timeout)" in run.output
 
 
 def test_killed_run_keeps_whole_records_and_resume_finishes_it(tmp_path: Path) -> None:
     slow = write_script(tmp_path / "slow.json", {"*": [call("shell", command="sleep 3"), FINISH]})
     reports = tmp_path / "r"
-    args = ["--arena", "-p", "no:xdist", "-p", "no:cacheprovider", "--arena-student", f"scripted:{slow}",
-            f"--arena-reports={reports}", *fixture_args()]
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    args = [
+        "--arena",
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:cacheprovider",
+        "--arena-student",
+        f"scripted:{slow}",
+        f"--arena-reports={reports}",
+        *fixture_args(),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         results = list(reports.glob("*/results.jsonl"))
@@ -125,8 +156,16 @@ def test_resume_reruns_an_item_whose_settings_changed(tmp_path: Path) -> None:
     reports = tmp_path / "r"
     first = run_pytest("--arena", "--arena-student", "reference", f"--arena-reports={reports}", str(CORPUS / THREE[0]))
     assert first.returncode == 0
-    again = run_pytest("--arena", "--arena-student", "reference", "--arena-max-turns", "7",
-                       f"--arena-reports={reports}", f"--arena-resume={reports / 'latest'}", str(CORPUS / THREE[0]))
+    again = run_pytest(
+        "--arena",
+        "--arena-student",
+        "reference",
+        "--arena-max-turns",
+        "7",
+        f"--arena-reports={reports}",
+        f"--arena-resume={reports / 'latest'}",
+        str(CORPUS / THREE[0]),
+    )
     assert again.returncode == 0 and "1 passed" in again.output and "deselected" not in again.output
 
 
@@ -149,8 +188,9 @@ def session_with(tmp_path: Path, turns: list[str], **settings: object):  # type:
     ws = Workspace(spec.repo_dir, spec.protected)
     script = write_script(tmp_path / "s.json", {"*": turns})
     try:
-        return Session(spec, ws, ScriptedStudent(script), SessionSettings(**settings), Toolbox(ws),
-                       fixture_compliance(spec)).run()
+        return Session(
+            spec, ws, ScriptedStudent(script), SessionSettings(**settings), Toolbox(ws), fixture_compliance(spec)
+        ).run()
     finally:
         ws.cleanup()
 
@@ -169,9 +209,14 @@ def test_a_megabyte_turn_with_nul_bytes(tmp_path: Path) -> None:
 
 
 def test_tool_inputs_of_the_wrong_type_name_the_field(tmp_path: Path) -> None:
-    result = session_with(tmp_path, [
-        '<tool_call>{"name": "file_write", "input": {"path": ["src/lib.rs"], "content": 1}}</tool_call>',
-        '<tool_call>{"name": "file_edit", "input": "src/lib.rs"}</tool_call>', FINISH])
+    result = session_with(
+        tmp_path,
+        [
+            '<tool_call>{"name": "file_write", "input": {"path": ["src/lib.rs"], "content": 1}}</tool_call>',
+            '<tool_call>{"name": "file_edit", "input": "src/lib.rs"}</tool_call>',
+            FINISH,
+        ],
+    )
     outputs = [r["output"] for t in result.turns for r in t.results]
     assert outputs[0] == "error: tool file_write: 'path' must be a string, got list ([\"src/lib.rs\"])"
     assert outputs[1].startswith("error: tool file_edit: input must be a JSON object")

@@ -56,8 +56,14 @@ class Cli:
 
 
 def gate(*args: str | Path, cwd: Path = ROOT) -> Cli:
-    proc = subprocess.run([sys.executable, "-m", "pytest_arena.gate", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest_arena.gate", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     return Cli(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -67,9 +73,20 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Campaign:
     fixtures = two_starters()
     script = write_script(tmp / "finish.json", {"*": [FINISH]})
     junit = tmp / "junit.xml"
-    run = run_pytest("--arena", "-n", "2", "--arena-student", "reference", "--arena-student", f"scripted:{script}",
-                     "--arena-seed", "0,1", f"--junitxml={junit}", f"--arena-reports={tmp / 'reports'}",
-                     *(str(CORPUS / f) for f in fixtures))
+    run = run_pytest(
+        "--arena",
+        "-n",
+        "2",
+        "--arena-student",
+        "reference",
+        "--arena-student",
+        f"scripted:{script}",
+        "--arena-seed",
+        "0,1",
+        f"--junitxml={junit}",
+        f"--arena-reports={tmp / 'reports'}",
+        *(str(CORPUS / f) for f in fixtures),
+    )
     assert run.returncode == 1, run.output  # the scripted student fails every item
     assert "4 failed, 4 passed" in run.output, run.output
     return Campaign(junit, fixtures, tmp)
@@ -134,12 +151,24 @@ def test_gate_on_the_finish_only_student_exits_1(campaign: Campaign, gates_file:
 
 
 def test_selected_gates_and_no_evidence_is_not_a_pass(campaign: Campaign, gates_file: Path) -> None:
-    result = gate(campaign.junit, "--gates", gates_file, "--gate", "reference_solves", "--gate",
-                  "scripted_solves_one", "--gate", "nobody")
+    result = gate(
+        campaign.junit,
+        "--gates",
+        gates_file,
+        "--gate",
+        "reference_solves",
+        "--gate",
+        "scripted_solves_one",
+        "--gate",
+        "nobody",
+    )
     assert result.returncode == 1, result.output
     summary = result.stdout.split("SUMMARY", 1)[1]
     assert [line.split()[:2] for line in summary.splitlines()[2:5]] == [
-        ["reference_solves", "PASS"], ["scripted_solves_one", "FAIL"], ["nobody", "NO"]]
+        ["reference_solves", "PASS"],
+        ["scripted_solves_one", "FAIL"],
+        ["nobody", "NO"],
+    ]
     assert "GATE nobody: NO EVIDENCE" in result.stdout
     assert "no run matches gguf_architecture ~ '^qwen3moe$'" in result.stdout
     assert "no record has 'gguf_architecture'" in result.stdout
@@ -159,14 +188,22 @@ def test_any_and_each_student_aggregation(campaign: Campaign, gates_file: Path) 
 def test_driver_errors_are_reported_not_counted_unless_asked(tmp_path: Path) -> None:
     """A student that cannot load: DriverError at setup, before any cargo runs."""
     junit = tmp_path / "driver.xml"
-    run = run_pytest("--arena", "--arena-student", f"scripted:{tmp_path / 'absent.json'}", f"--junitxml={junit}",
-                     f"--arena-reports={tmp_path / 'reports'}", str(CORPUS / two_starters()[0]))
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        f"scripted:{tmp_path / 'absent.json'}",
+        f"--junitxml={junit}",
+        f"--arena-reports={tmp_path / 'reports'}",
+        str(CORPUS / two_starters()[0]),
+    )
     assert run.returncode == 1, run.output
     gates = tmp_path / "gates.toml"
-    gates.write_text('[gates.default]\nmin_fixtures_passing = 0\n\n'
-                     '[gates.counted]\ncount_driver_errors = true\nmin_fixtures_passing = 1\n\n'
-                     '[gates.share]\ncount_driver_errors = true\nmax_outcome_share = { DriverError = 0.0 }\n',
-                     encoding="utf-8")
+    gates.write_text(
+        "[gates.default]\nmin_fixtures_passing = 0\n\n"
+        "[gates.counted]\ncount_driver_errors = true\nmin_fixtures_passing = 1\n\n"
+        "[gates.share]\ncount_driver_errors = true\nmax_outcome_share = { DriverError = 0.0 }\n",
+        encoding="utf-8",
+    )
     default = gate(junit, "--gates", gates, "--gate", "default")
     assert default.returncode == 1 and "GATE default: NO EVIDENCE" in default.stdout
     assert "1 DriverError (reported, not counted)" in default.stdout
@@ -185,17 +222,17 @@ def test_unknown_gate_name_exits_2(campaign: Campaign, gates_file: Path) -> None
 
 def test_malformed_gates_file_names_file_gate_and_key(campaign: Campaign, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[gates.strict]\nmin_pass_at_1 = 1.5\n[gates.loose]\nmin_fixture_passing = 1\n', encoding="utf-8")
+    bad.write_text("[gates.strict]\nmin_pass_at_1 = 1.5\n[gates.loose]\nmin_fixture_passing = 1\n", encoding="utf-8")
     result = gate(campaign.junit, "--gates", bad)
     assert result.returncode == 2
     assert f"{bad}: gate 'strict': key 'min_pass_at_1'" in result.stderr
-    bad.write_text('[gates.loose]\nmin_fixture_passing = 1\n', encoding="utf-8")
+    bad.write_text("[gates.loose]\nmin_fixture_passing = 1\n", encoding="utf-8")
     result = gate(campaign.junit, "--gates", bad)
     assert result.returncode == 2
     assert f"{bad}: gate 'loose': key 'min_fixture_passing': unknown key" in result.stderr
     bad.write_text('[gates.regex]\nselect = { gguf_name = "(" }\n', encoding="utf-8")
     assert "'gguf_name': '(' is not a valid regular expression" in gate(campaign.junit, "--gates", bad).stderr
-    bad.write_text('[gates.broken\n', encoding="utf-8")
+    bad.write_text("[gates.broken\n", encoding="utf-8")
     result = gate(campaign.junit, "--gates", bad)
     assert result.returncode == 2 and f"{bad}: not valid TOML" in result.stderr
     missing = tmp_path / "missing.toml"
@@ -205,8 +242,7 @@ def test_malformed_gates_file_names_file_gate_and_key(campaign: Campaign, tmp_pa
 def test_junit_without_arena_cases_exits_2(tmp_path: Path) -> None:
     (tmp_path / "test_plain.py").write_text("def test_one():\n    assert True\n", encoding="utf-8")
     junit = tmp_path / "plain.xml"
-    run = run_pytest(str(tmp_path / "test_plain.py"), f"--junitxml={junit}", "--rootdir", str(tmp_path),
-                     cwd=tmp_path)
+    run = run_pytest(str(tmp_path / "test_plain.py"), f"--junitxml={junit}", "--rootdir", str(tmp_path), cwd=tmp_path)
     assert run.returncode == 0, run.output
     result = gate(junit, "--gates", ROOT / "gates.toml")
     assert result.returncode == 2
@@ -232,16 +268,32 @@ def test_latest_wins_for_a_rerun_node_id(campaign: Campaign, tmp_path: Path) -> 
     """A rerun of one item, written to a second file: the later file decides that item."""
     fixture = campaign.fixtures[0]
     solution = CORPUS / fixture / "solution"
-    writes = [json.dumps({"name": "file_write", "input": {"path": p.relative_to(solution).as_posix(),
-                                                          "content": p.read_text(encoding="utf-8")}})
-              for p in sorted(solution.rglob("*")) if p.is_file()]
+    writes = [
+        json.dumps(
+            {
+                "name": "file_write",
+                "input": {"path": p.relative_to(solution).as_posix(), "content": p.read_text(encoding="utf-8")},
+            }
+        )
+        for p in sorted(solution.rglob("*"))
+        if p.is_file()
+    ]
     # Same file stem as the campaign's script, so the same student label and the same item id.
     (tmp_path / "fixed").mkdir()
-    script = write_script(tmp_path / "fixed" / "finish.json", {
-        "*": [f"<tool_call>\n{w}\n</tool_call>" for w in writes] + [FINISH]})
+    script = write_script(
+        tmp_path / "fixed" / "finish.json", {"*": [f"<tool_call>\n{w}\n</tool_call>" for w in writes] + [FINISH]}
+    )
     rerun = tmp_path / "rerun.xml"
-    run = run_pytest("--arena", "--arena-student", f"scripted:{script}", "--arena-seed", "0",
-                     f"--junitxml={rerun}", f"--arena-reports={tmp_path / 'reports'}", str(CORPUS / fixture))
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        f"scripted:{script}",
+        "--arena-seed",
+        "0",
+        f"--junitxml={rerun}",
+        f"--arena-reports={tmp_path / 'reports'}",
+        str(CORPUS / fixture),
+    )
     assert run.returncode == 0, run.output
 
     later = gate(campaign.junit, rerun, "--gates", campaign.tmp / "gates.toml", "--gate", "scripted_solves_one")
@@ -261,8 +313,14 @@ def test_shipped_gates_parse_and_v1_004_has_no_evidence_on_a_reference_run(tmp_p
     assert gates["V1_004"].min_fixtures_passing == 1 and "gguf_name" in gates["V1_004"].select
     assert gates["V1_004_amended"].select == {"gguf_architecture": ["^qwen3moe$"]}
     junit = tmp_path / "reference.xml"
-    run = run_pytest("--arena", "--arena-student", "reference", f"--junitxml={junit}",
-                     f"--arena-reports={tmp_path / 'reports'}", str(CORPUS / two_starters()[0]))
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        "reference",
+        f"--junitxml={junit}",
+        f"--arena-reports={tmp_path / 'reports'}",
+        str(CORPUS / two_starters()[0]),
+    )
     assert run.returncode == 0, run.output
     for name in ("V1_004", "V1_004_amended"):
         result = gate(junit, "--gates", ROOT / "gates.toml", "--gate", name)

@@ -69,8 +69,12 @@ def test_entry_point_names_the_module(example: Any) -> None:
     meta = tomllib.loads((EXAMPLE / "pyproject.toml").read_text(encoding="utf-8"))
     assert meta["project"]["entry-points"]["pytest11"] == {"arena_example": "arena_example_plugin"}
     assert meta["tool"]["setuptools"]["py-modules"] == ["arena_example_plugin"]
-    for hook in ("pytest_arena_make_student", "pytest_arena_tools", "pytest_arena_compliance",
-                 "pytest_arena_session_finish"):
+    for hook in (
+        "pytest_arena_make_student",
+        "pytest_arena_tools",
+        "pytest_arena_compliance",
+        "pytest_arena_session_finish",
+    ):
         assert callable(getattr(example, hook))
 
 
@@ -119,8 +123,12 @@ def test_replay_scheme_owns_only_its_specs(example: Any, pytestconfig: pytest.Co
     for spec in ("reference", "scripted:x.json", "llama:m.gguf", "replayx"):
         assert example.pytest_arena_make_student(config=pytestconfig, spec=spec) is None
     turns = tmp_path / "turns.jsonl"
-    turns.write_text(json.dumps({"fixture": "other", "say": "not for two-sum"}) + "\n\n"
-                     + json.dumps({"call": "glob", "input": {"pattern": "src/*"}}) + "\n")
+    turns.write_text(
+        json.dumps({"fixture": "other", "say": "not for two-sum"})
+        + "\n\n"
+        + json.dumps({"call": "glob", "input": {"pattern": "src/*"}})
+        + "\n"
+    )
     student = example.pytest_arena_make_student(config=pytestconfig, spec=f"replay:{turns}")
     student.start(load_fixture(TWO_SUM), StudentConfig())
     assert '"name": "glob"' in student.generate([], StudentConfig()).text
@@ -140,12 +148,23 @@ class ArenaRun:
         self.tmp = tmp
         self.junit = tmp / "junit.xml"
         self.summary = tmp / "dashboard.jsonl"
-        self.script = write_script(tmp / "todo.json", {"*": [
-            call("repo_map"), call("file_write", path="src/lib.rs", content=TODO_FIX), FINISH,
-        ]})
+        self.script = write_script(
+            tmp / "todo.json",
+            {
+                "*": [
+                    call("repo_map"),
+                    call("file_write", path="src/lib.rs", content=TODO_FIX),
+                    FINISH,
+                ]
+            },
+        )
         self.replay = tmp / "fix.jsonl"
-        self.replay.write_text(json.dumps({"fixture": TWO_SUM.name, "call": "file_write",
-                                           "input": {"path": "src/lib.rs", "content": SOLUTION}}) + "\n")
+        self.replay.write_text(
+            json.dumps(
+                {"fixture": TWO_SUM.name, "call": "file_write", "input": {"path": "src/lib.rs", "content": SOLUTION}}
+            )
+            + "\n"
+        )
         # The module alone on PYTHONPATH: an egg-info left in EXAMPLE by a local build would
         # also register the entry point, and pytest refuses the same module under two names.
         site = tmp / "site"
@@ -155,9 +174,18 @@ class ArenaRun:
             env.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
             env.setenv("ARENA_EXAMPLE_SUMMARY", str(self.summary))
             self.run = run_pytest(
-                "-p", "arena_example_plugin", "--arena", "--arena-constrain", "-v",
-                "--arena-student", f"scripted:{self.script}", "--arena-student", f"replay:{self.replay}",
-                f"--junitxml={self.junit}", f"--arena-reports={tmp / 'reports'}", str(TWO_SUM),
+                "-p",
+                "arena_example_plugin",
+                "--arena",
+                "--arena-constrain",
+                "-v",
+                "--arena-student",
+                f"scripted:{self.script}",
+                "--arena-student",
+                f"replay:{self.replay}",
+                f"--junitxml={self.junit}",
+                f"--arena-reports={tmp / 'reports'}",
+                str(TWO_SUM),
             )
         self.cases = junit_cases(self.junit)
 
@@ -223,7 +251,7 @@ def test_session_finish_sees_every_item(arena: ArenaRun) -> None:
 
 # -- built-in students go through the same hook -------------------------------------------------
 
-OVERRIDE_CONFTEST = '''
+OVERRIDE_CONFTEST = """
 from pathlib import Path
 
 from pytest_arena.students.base import GenerationResult
@@ -247,7 +275,7 @@ class QuitAtOnce:
 
 def pytest_arena_make_student(config, spec):
     return QuitAtOnce() if spec == "reference" else None
-'''
+"""
 
 
 @requires_cargo
@@ -257,8 +285,15 @@ def test_a_conftest_plugin_overrides_the_builtin_reference(tmp_path: Path) -> No
     (project / "pytest.ini").write_text("[pytest]\n")
     (project / "conftest.py").write_text(OVERRIDE_CONFTEST)
     junit = tmp_path / "junit.xml"
-    run = run_pytest("--arena", "--arena-student", "reference", "-v", f"--junitxml={junit}",
-                     f"--arena-reports={tmp_path / 'reports'}", cwd=project)
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        "reference",
+        "-v",
+        f"--junitxml={junit}",
+        f"--arena-reports={tmp_path / 'reports'}",
+        cwd=project,
+    )
     assert run.returncode == 1, run.output
     assert (project / "override-used.txt").read_text() == f"{TWO_SUM.name}\n"
     (props,) = junit_cases(junit).values()

@@ -82,7 +82,7 @@ def test_kv_cache_reuse_keeps_prefill_to_the_new_tokens(student: LlamaCppStudent
     assert len(turns) == 3
     # The first turn may reuse the previous session's prefix (same system prompt and task).
     assert 0 < turns[0].prefill_tokens <= turns[0].prompt_tokens
-    for before, turn in zip(turns, turns[1:]):
+    for before, turn in zip(turns, turns[1:], strict=False):
         new_tokens = turn.prompt_tokens - before.prompt_tokens
         # Only what was appended since the last turn is evaluated (give or take the boundary).
         assert turn.prefill_tokens <= new_tokens + 8, (turn.prefill_tokens, new_tokens)
@@ -110,8 +110,16 @@ def test_not_a_gguf_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_model_that_cannot_load_errors_its_items_at_setup(tmp_path: Path) -> None:
     fake = tmp_path / "broken.gguf"
     fake.write_bytes(b"GGUF" + b"\x00" * 64)
-    run = run_pytest("--arena", "--arena-student", f"llama:{fake}", "-k", "leetcode",
-                     f"--arena-reports={tmp_path / 'r'}", str(CORPUS / FIXTURE), str(CORPUS / "leetcode__02-valid-parentheses"))
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        f"llama:{fake}",
+        "-k",
+        "leetcode",
+        f"--arena-reports={tmp_path / 'r'}",
+        str(CORPUS / FIXTURE),
+        str(CORPUS / "leetcode__02-valid-parentheses"),
+    )
     assert run.returncode == 1 and "2 errors" in run.output
     assert run.output.count("llama.cpp could not load") == 2 and "Traceback" not in run.output
     record = json.loads(next((tmp_path / "r").glob("*/results.jsonl")).read_text().splitlines()[0])
@@ -122,8 +130,13 @@ def test_a_model_that_cannot_load_errors_its_items_at_setup(tmp_path: Path) -> N
 def test_main_job_smoke(tmp_path: Path) -> None:
     """The README's main job on one fixture, two turns: an outcome and its properties recorded."""
     junit = ROOT / "reports" / "junit.xml"
-    proc = subprocess.run(["./run", "arena", "-k", "two_sum", "--arena-max-turns", "2"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(
+        ["./run", "arena", "-k", "two_sum", "--arena-max-turns", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
     cases = junit_cases(junit)
     assert list(cases) == ["leetcode__01-two-sum[smollm2-135m-t0-s0]"]

@@ -134,8 +134,14 @@ def test_bad_specs(spec: str) -> None:
 @requires_cargo
 def test_full_arena_item_over_http(server: ChatServer, tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
-    run = run_pytest("--arena", "--arena-student", f"openai:{server.url}#served", f"--junitxml={junit}",
-                     f"--arena-reports={tmp_path / 'r'}", str(CORPUS / FIXTURE))
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        f"openai:{server.url}#served",
+        f"--junitxml={junit}",
+        f"--arena-reports={tmp_path / 'r'}",
+        str(CORPUS / FIXTURE),
+    )
     assert run.returncode == 0, run.output
     props = junit_cases(junit)[f"{FIXTURE}[served-t0-s0]"]
     assert props["arena.outcome"] == "OraclePassed" and props["arena.student.backend"] == "openai_http"

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from .conftest import CORPUS, FINISH, STARTERS, junit_cases, requires_cargo, run_pytest, tree_digest, write_script
 
 pytestmark = requires_cargo
@@ -26,8 +27,15 @@ def starter_paths() -> list[str]:
 def test_reference_passes_every_starter_and_junit_carries_properties(tmp_path: Path) -> None:
     before = tree_digest(CORPUS)
     junit = tmp_path / "junit.xml"
-    run = run_pytest("--arena", "--arena-student", "reference", f"--junitxml={junit}",
-                     f"--arena-reports={tmp_path / 'reports'}", "-v", *starter_paths())
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        "reference",
+        f"--junitxml={junit}",
+        f"--arena-reports={tmp_path / 'reports'}",
+        "-v",
+        *starter_paths(),
+    )
     assert run.returncode == 0, run.output
     assert f"{len(STARTERS)} passed" in run.output
     cases = junit_cases(junit)
@@ -45,8 +53,9 @@ def test_reference_passes_every_starter_and_junit_carries_properties(tmp_path: P
 
 def test_finish_only_fails_every_fixture_as_oracle_failed(tmp_path: Path) -> None:
     script = write_script(tmp_path / "finish.json", {"*": [FINISH]})
-    run = run_pytest("--arena", "--arena-student", f"scripted:{script}", "-v",
-                     f"--arena-reports={tmp_path}", *starter_paths())
+    run = run_pytest(
+        "--arena", "--arena-student", f"scripted:{script}", "-v", f"--arena-reports={tmp_path}", *starter_paths()
+    )
     assert run.returncode == 1
     assert len(re.findall(r"ORACLE_FAILED", run.output)) >= len(STARTERS)
     assert f"outcomes: {len(STARTERS)} OracleFailed" in run.output
@@ -55,34 +64,64 @@ def test_finish_only_fails_every_fixture_as_oracle_failed(tmp_path: Path) -> Non
 
 def test_talk_only_fails_as_text_loop(tmp_path: Path) -> None:
     script = write_script(tmp_path / "talk.json", {"*": ["The bug is probably an off-by-one."]})
-    run = run_pytest("--arena", "--arena-student", f"scripted:{script}", "-v",
-                     f"--arena-reports={tmp_path}", str(CORPUS / STARTERS[0]))
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        f"scripted:{script}",
+        "-v",
+        f"--arena-reports={tmp_path}",
+        str(CORPUS / STARTERS[0]),
+    )
     assert run.returncode == 1
     assert "TEXTLOOP" in run.output and "AgentTextLoop(consecutive_text_turns=4" in run.output
 
 
 @pytest.mark.parametrize(
     ("selection", "expected"),
-    [(["-k", "two_sum"], ["leetcode__01-two-sum"]), (["-m", "oo"], ["oo__01-bank-account"]),
-     (["-m", "unix or transpile"], ["transpile__02-csv-to-jsonl", "unix__01-wc"])],
+    [
+        (["-k", "two_sum"], ["leetcode__01-two-sum"]),
+        (["-m", "oo"], ["oo__01-bank-account"]),
+        (["-m", "unix or transpile"], ["transpile__02-csv-to-jsonl", "unix__01-wc"]),
+    ],
 )
 def test_k_and_m_select_fixtures(tmp_path: Path, selection: list[str], expected: list[str]) -> None:
-    run = run_pytest("--arena", "--arena-student", "reference", "--collect-only", "-q",
-                     f"--arena-reports={tmp_path}", *selection, *starter_paths())
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        "reference",
+        "--collect-only",
+        "-q",
+        f"--arena-reports={tmp_path}",
+        *selection,
+        *starter_paths(),
+    )
     collected = sorted(re.findall(r"::(\S+)\[", run.output))
     assert collected == expected, run.output
 
 
 def test_xdist_gives_the_same_outcomes(tmp_path: Path) -> None:
-    script = write_script(tmp_path / "mixed.json", {
-        "leetcode__01-two-sum": [FINISH], "*": ["only talk"],
-    })
+    script = write_script(
+        tmp_path / "mixed.json",
+        {
+            "leetcode__01-two-sum": [FINISH],
+            "*": ["only talk"],
+        },
+    )
     outcomes = {}
     for workers in ("0", "2"):
         junit = tmp_path / f"junit-{workers}.xml"
-        run = run_pytest("--arena", "-n", workers, "--arena-student", "reference", "--arena-student",
-                         f"scripted:{script}", f"--junitxml={junit}", f"--arena-reports={tmp_path / workers}",
-                         *starter_paths())
+        run = run_pytest(
+            "--arena",
+            "-n",
+            workers,
+            "--arena-student",
+            "reference",
+            "--arena-student",
+            f"scripted:{script}",
+            f"--junitxml={junit}",
+            f"--arena-reports={tmp_path / workers}",
+            *starter_paths(),
+        )
         assert run.returncode == 1, run.output
         outcomes[workers] = {k: v["arena.outcome"] for k, v in junit_cases(junit).items()}
         records = (tmp_path / workers / "latest" / "results.jsonl").read_text().splitlines()
@@ -95,10 +134,12 @@ def test_broken_meta_fails_only_that_fixture(tmp_path: Path) -> None:
     corpus = copy_corpus(tmp_path / "corpus", ("unix__01-wc",))
     broken = shutil.copytree(corpus / "unix__01-wc", corpus / "unix__09-broken")
     meta = broken / "meta.toml"
-    meta.write_text(meta.read_text().replace('id = "unix__01-wc"', 'id = "unix__09-broken"')
-                    .replace("max_turns = 20", 'max_turns = "twenty"'))
-    run = run_pytest("--arena", "--arena-student", "reference", f"--arena-reports={tmp_path / 'r'}",
-                     str(corpus))
+    meta.write_text(
+        meta.read_text()
+        .replace('id = "unix__01-wc"', 'id = "unix__09-broken"')
+        .replace("max_turns = 20", 'max_turns = "twenty"')
+    )
+    run = run_pytest("--arena", "--arena-student", "reference", f"--arena-reports={tmp_path / 'r'}", str(corpus))
     assert run.returncode == 1
     assert "1 passed" in run.output and "1 error" in run.output
     assert f"{meta}: key 'max_turns'" in run.output and "Fix:" in run.output
@@ -141,8 +182,9 @@ def test_outcome_marker_and_session_finish_hook(tmp_path: Path) -> None:
 
 def test_unknown_student_is_one_clear_setup_error(tmp_path: Path) -> None:
     copy_corpus(tmp_path / "fixtures", ("unix__01-wc",))
-    run = run_pytest("--arena", "--arena-student", "nosuch:thing", "--arena-student", "scripted:missing.json",
-                     cwd=tmp_path)
+    run = run_pytest(
+        "--arena", "--arena-student", "nosuch:thing", "--arena-student", "scripted:missing.json", cwd=tmp_path
+    )
     assert run.returncode == 1 and "2 errors" in run.output
     assert "no student backend understands 'nosuch:thing'" in run.output
     assert "scripted student file not found" in run.output
@@ -156,13 +198,26 @@ def test_bad_option_is_a_usage_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("selection", "count", "prefix"),
-    [(["-m", "unix", "--arena-root=fixtures/under-contract"], 5, "unix__"),
-     (["-k", "transpile__05"], 1, "transpile__05-regex-to-glob"),
-     (["-k", "t0.2 and two_sum"], 1, "leetcode__01-two-sum")],
+    [
+        (["-m", "unix", "--arena-root=fixtures/under-contract"], 5, "unix__"),
+        (["-k", "transpile__05"], 1, "transpile__05-regex-to-glob"),
+        (["-k", "t0.2 and two_sum"], 1, "leetcode__01-two-sum"),
+    ],
 )
 def test_selection_over_the_whole_corpus(tmp_path: Path, selection: list[str], count: int, prefix: str) -> None:
-    run = run_pytest("--arena", "--arena-student", "reference", "--arena-temperature", "0,0.2", "--arena-seed",
-                     "0,3", "--collect-only", "-q", f"--arena-reports={tmp_path}", *selection)
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        "reference",
+        "--arena-temperature",
+        "0,0.2",
+        "--arena-seed",
+        "0,3",
+        "--collect-only",
+        "-q",
+        f"--arena-reports={tmp_path}",
+        *selection,
+    )
     names = re.findall(r"::(\S+\[\S+\])", run.output)
     temperatures = 1 if "t0.2" in " ".join(selection) else 2
     assert len(names) == count * temperatures * 2, run.output
@@ -174,14 +229,36 @@ def test_selection_over_the_whole_corpus(tmp_path: Path, selection: list[str], c
 def test_python_corpus_reference_and_finish_only(tmp_path: Path) -> None:
     script = write_script(tmp_path / "finish.json", {"*": [FINISH]})
     junit = tmp_path / "junit.xml"
-    run = run_pytest("--arena", "--arena-root=fixtures/python", "-n", "2", "--arena-student", "reference",
-                     "--arena-student", f"scripted:{script}", f"--junitxml={junit}", f"--arena-reports={tmp_path}")
-    outcomes = [(name.split("[")[1].split("-t")[0], props["arena.outcome"]) for name, props in junit_cases(junit).items()]
-    assert sorted(outcomes) == [("reference", "OraclePassed")] * 10 + [("scripted-finish", "OracleFailed")] * 10, run.output
+    run = run_pytest(
+        "--arena",
+        "--arena-root=fixtures/python",
+        "-n",
+        "2",
+        "--arena-student",
+        "reference",
+        "--arena-student",
+        f"scripted:{script}",
+        f"--junitxml={junit}",
+        f"--arena-reports={tmp_path}",
+    )
+    outcomes = [
+        (name.split("[")[1].split("-t")[0], props["arena.outcome"]) for name, props in junit_cases(junit).items()
+    ]
+    assert sorted(outcomes) == [("reference", "OraclePassed")] * 10 + [("scripted-finish", "OracleFailed")] * 10, (
+        run.output
+    )
 
 
 def test_sandbox_none_warns_loudly(tmp_path: Path) -> None:
-    run = run_pytest("--arena", "--arena-student", "reference", "--arena-sandbox", "none", "-k", "two_sum",
-                     f"--arena-reports={tmp_path}")
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        "reference",
+        "--arena-sandbox",
+        "none",
+        "-k",
+        "two_sum",
+        f"--arena-reports={tmp_path}",
+    )
     assert run.returncode == 0, run.output
     assert "ARENA SANDBOX DISABLED" in run.output

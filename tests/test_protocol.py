@@ -68,5 +68,6 @@ def test_adversarial_turns_are_text_turns() -> None:
 
 def test_render_tool_result() -> None:
     assert render_tool_result("glob", "a\nb") == '<tool_result name="glob">\na\nb\n</tool_result>'
-    assert json.loads(parse_tool_calls('<tool_call>{"name": "x", "input": {"k": "v"}}')[0].to_text()
-                      .split("\n")[1])["input"] == {"k": "v"}
+    assert json.loads(parse_tool_calls('<tool_call>{"name": "x", "input": {"k": "v"}}')[0].to_text().split("\n")[1])[
+        "input"
+    ] == {"k": "v"}

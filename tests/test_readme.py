@@ -52,8 +52,13 @@ def test_plugin_command_and_install(tmp_path: Path) -> None:
     env_part, _, rest = command.partition(" ")
     env = {**os.environ, env_part.split("=")[0]: str(ROOT / env_part.split("=")[1])}
     args = shlex.split(rest)[1:]
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args,
-                           f"--arena-reports={tmp_path / 'r'}"], cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args, f"--arena-reports={tmp_path / 'r'}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     # The sample replay looks around with the plugin's tool and gives up, as the README says.
     assert proc.returncode == 1 and "1 OracleFailed" in proc.stdout, proc.stdout + proc.stderr
     # `pip install examples/arena_example_plugin` gives an entry point pytest loads by itself.
@@ -61,12 +66,31 @@ def test_plugin_command_and_install(tmp_path: Path) -> None:
     # would make the PYTHONPATH form above load the plugin twice.
     source = shutil.copytree(ROOT / "examples" / "arena_example_plugin", tmp_path / "src")
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-                    str(source)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(source)],
+        check=True,
+        capture_output=True,
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--arena", "-k", "two_sum",
-                           "--collect-only", "-q", *args[args.index("--arena-student"):][:2]],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--arena",
+            "-k",
+            "two_sum",
+            "--collect-only",
+            "-q",
+            *args[args.index("--arena-student") :][:2],
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0 and "replay-two-sum" in proc.stdout, proc.stdout + proc.stderr
 
 
@@ -74,9 +98,22 @@ def test_plugin_command_and_install(tmp_path: Path) -> None:
 def test_report_and_gate_commands(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     reports.mkdir()
-    run = run_pytest("--arena", "--arena-student", "reference", "--arena-student", "default", "-k", "two_sum",
-                     "--arena-max-turns", "1", "--arena-max-tokens", "16", f"--arena-reports={reports}",
-                     f"--junitxml={reports / 'junit.xml'}", cwd=ROOT)
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        "reference",
+        "--arena-student",
+        "default",
+        "-k",
+        "two_sum",
+        "--arena-max-turns",
+        "1",
+        "--arena-max-tokens",
+        "16",
+        f"--arena-reports={reports}",
+        f"--junitxml={reports / 'junit.xml'}",
+        cwd=ROOT,
+    )
     assert run.returncode in (0, 1), run.output
     shutil.copy(ROOT / "gates.toml", tmp_path / "gates.toml")
     for command in by_prefix("arena-report ") + by_prefix("arena-gate "):

@@ -21,13 +21,22 @@ from .conftest import CORPUS, FINISH, ROOT, requires_cargo, run_pytest, write_sc
 from .test_gate import Cli, two_starters
 
 pytestmark = requires_cargo
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM = (
+    shutil.which("chromium")
+    or shutil.which("chromium-browser")
+    or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+)
 
 
 def report(*args: str | Path, cwd: Path = ROOT) -> Cli:
-    proc = subprocess.run([sys.executable, "-m", "pytest_arena.report", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=180, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest_arena.report", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     return Cli(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -46,9 +55,21 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     script = write_script(tmp / "finish.json", {"*": [FINISH]})
     junit = tmp / "junit.xml"
     result = run_pytest(
-        "--arena", "-n", "2", "--arena-student", "reference", "--arena-student", f"scripted:{script}",
-        "--arena-student", f"scripted:{tmp / 'absent.json'}", "--arena-temperature", "0,0.7",
-        f"--junitxml={junit}", f"--arena-reports={tmp / 'reports'}", *(str(CORPUS / f) for f in fixtures))
+        "--arena",
+        "-n",
+        "2",
+        "--arena-student",
+        "reference",
+        "--arena-student",
+        f"scripted:{script}",
+        "--arena-student",
+        f"scripted:{tmp / 'absent.json'}",
+        "--arena-temperature",
+        "0,0.7",
+        f"--junitxml={junit}",
+        f"--arena-reports={tmp / 'reports'}",
+        *(str(CORPUS / f) for f in fixtures),
+    )
     assert result.returncode == 1, result.output
     run_dirs = [p for p in (tmp / "reports").iterdir() if p.is_dir() and not p.is_symlink()]
     assert len(run_dirs) == 1, run_dirs
@@ -67,16 +88,32 @@ def test_summary_tables(written: Run) -> None:
     summary = (written.run_dir / "summary.md").read_text(encoding="utf-8")
     assert summary.startswith(f"# pytest-arena report: {written.run_dir.name}")
     assert "12 runs: 2 fixtures x 3 students (reference, scripted-absent, scripted-finish)" in summary
-    for heading in ("Outcomes per student and temperature", "Pass rate per student and temperature",
-                    "Pass rate per class", "Pass rate per fixture", "Pass rate per difficulty",
-                    "Teacher (reference) vs students, per fixture", "Harness failures (DriverError)", "Provenance"):
+    for heading in (
+        "Outcomes per student and temperature",
+        "Pass rate per student and temperature",
+        "Pass rate per class",
+        "Pass rate per fixture",
+        "Pass rate per difficulty",
+        "Teacher (reference) vs students, per fixture",
+        "Harness failures (DriverError)",
+        "Provenance",
+    ):
         assert f"### {heading}" in summary, heading
-    rows = {tuple(c.strip() for c in line.strip("|").split("|")) for line in summary.splitlines()
-            if line.startswith("|")}
+    rows = {
+        tuple(c.strip() for c in line.strip("|").split("|")) for line in summary.splitlines() if line.startswith("|")
+    }
     fixture, fixture_class = written.fixtures[0], written.fixtures[0].split("__")[0]
     # per fixture: all runs and without DriverError side by side
-    assert (fixture, fixture_class, "1", "reference", "2", "2/2 = 100% [34%, 100%]", "0",
-            "2/2 = 100% [34%, 100%]") in rows
+    assert (
+        fixture,
+        fixture_class,
+        "1",
+        "reference",
+        "2",
+        "2/2 = 100% [34%, 100%]",
+        "0",
+        "2/2 = 100% [34%, 100%]",
+    ) in rows
     assert (fixture, fixture_class, "1", "scripted-absent", "2", "0/2 = 0% [0%, 66%]", "2", "n/a") in rows
     # per class
     assert (fixture_class, "scripted-finish", "1", "2", "0/2 = 0% [0%, 66%]", "0", "0/2 = 0% [0%, 66%]") in rows
@@ -94,8 +131,11 @@ def test_summary_tables(written: Run) -> None:
 def test_html_is_self_contained_with_charts(written: Run) -> None:
     page = (written.run_dir / "report.html").read_text(encoding="utf-8")
     images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert [alt for alt, _ in images] == ["Outcomes per student and temperature", "Pass rate vs temperature",
-                                         "Pass rate per fixture"]
+    assert [alt for alt, _ in images] == [
+        "Outcomes per student and temperature",
+        "Pass rate vs temperature",
+        "Pass rate per fixture",
+    ]
     for alt, data in images:
         pixels = mpimg.imread(io.BytesIO(base64.b64decode(data)), format="png")
         height, width = pixels.shape[:2]
@@ -112,11 +152,26 @@ def test_report_renders_in_headless_chromium(written: Run, tmp_path: Path) -> No
     shot = tmp_path / "shot.png"
     assert CHROMIUM is not None
     proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2000",
-         (written.run_dir / "report.html").as_uri()],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1280,2000",
+            (written.run_dir / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert shot.is_file(), proc.stdout + proc.stderr
     pixels = mpimg.imread(str(shot))
     assert pixels.shape[:2] == (2000, 1280)

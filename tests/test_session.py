@@ -41,8 +41,11 @@ def scripted(tmp_path: Path, turns: list[str]) -> ScriptedStudent:
 
 def noncompliant_writes() -> list[str]:
     overlay = CORPUS / FIXTURE / "noncompliant"
-    return [call("file_write", path=p.relative_to(overlay).as_posix(), content=p.read_text())
-            for p in sorted(overlay.rglob("*")) if p.is_file()]
+    return [
+        call("file_write", path=p.relative_to(overlay).as_posix(), content=p.read_text())
+        for p in sorted(overlay.rglob("*"))
+        if p.is_file()
+    ]
 
 
 def test_reference_passes_through_the_tool_protocol() -> None:
@@ -95,8 +98,11 @@ def test_repeating_a_noncompliant_write_is_a_trap_when_enforced(tmp_path: Path) 
 
 def test_enforced_compliance_passes_quietly_on_a_clean_write(tmp_path: Path) -> None:
     solution = CORPUS / FIXTURE / "solution"
-    writes = [call("file_write", path=p.relative_to(solution).as_posix(), content=p.read_text())
-              for p in sorted(solution.rglob("*")) if p.is_file()]
+    writes = [
+        call("file_write", path=p.relative_to(solution).as_posix(), content=p.read_text())
+        for p in sorted(solution.rglob("*"))
+        if p.is_file()
+    ]
     result, _ = run(scripted(tmp_path, [*writes, FINISH]), compliance_enforced=True)
     assert result.outcome == oc.OraclePassed()
     assert "compliance_failed" not in result.turns[0].results[0]["output"]
@@ -148,7 +154,9 @@ def test_salvaged_markdown_counts_separately(tmp_path: Path) -> None:
     solution = CORPUS / FIXTURE / "solution"
     files = [p for p in sorted(solution.rglob("*")) if p.is_file()]
     assert len(files) == 1
-    markdown = f"Here is the fix for `{files[0].relative_to(solution).as_posix()}`:\n```rust\n{files[0].read_text()}```\n"
+    markdown = (
+        f"Here is the fix for `{files[0].relative_to(solution).as_posix()}`:\n```rust\n{files[0].read_text()}```\n"
+    )
     result, _ = run(scripted(tmp_path, [markdown, FINISH]))
     assert (result.salvaged_calls, result.strict_calls) == (1, 1)  # the write salvaged, finish strict
     assert result.outcome == oc.OraclePassed()

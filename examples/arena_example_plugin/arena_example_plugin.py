@@ -122,8 +122,10 @@ class ReplayStudent:
             elif isinstance(entry, dict) and isinstance(entry.get("call"), str):
                 text = ToolCall(entry["call"], entry.get("input", {})).to_text()
             else:
-                raise StudentError(f'{path}:{number}: expected {{"fixture"?: ID, "say": TEXT}} or '
-                                   '{"fixture"?: ID, "call": TOOL, "input": {...}}')
+                raise StudentError(
+                    f'{path}:{number}: expected {{"fixture"?: ID, "say": TEXT}} or '
+                    '{"fixture"?: ID, "call": TOOL, "input": {...}}'
+                )
             lines.append((str(entry.get("fixture", "*")), text))
         return lines
 
@@ -146,14 +148,18 @@ class ReplayStudent:
 
     def describe(self) -> dict[str, Any]:
         """Provenance: recorded as ``arena.student.*`` properties of every item."""
-        return {"student": self.name, "backend": "replay", "script": str(self.path),
-                "schema_tools": ",".join(self._schema_tools)}
+        return {
+            "student": self.name,
+            "backend": "replay",
+            "script": str(self.path),
+            "schema_tools": ",".join(self._schema_tools),
+        }
 
 
 def pytest_arena_make_student(config: pytest.Config, spec: str) -> Student | None:
     if not spec.startswith(SCHEME):
         return None  # not ours: the next implementation (in the end the built-ins) decides
-    path = Path(spec[len(SCHEME):]).expanduser()
+    path = Path(spec[len(SCHEME) :]).expanduser()
     if not path.is_absolute():
         path = Path(config.invocation_params.dir) / path
     return ReplayStudent(path)
@@ -197,8 +203,11 @@ def repo_map(ws: Workspace, args: dict[str, Any]) -> str:
 
 
 REPO_MAP = ToolSpec(
-    "repo_map", "list files with their top-level fn/struct/impl/def/class signatures",
-    {"path": "optional folder (default: the project root)"}, (), repo_map,
+    "repo_map",
+    "list files with their top-level fn/struct/impl/def/class signatures",
+    {"path": "optional folder (default: the project root)"},
+    (),
+    repo_map,
 )
 
 
@@ -244,8 +253,11 @@ def pytest_arena_compliance(config: pytest.Config, fixture: FixtureSpec, workspa
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini(SUMMARY_INI, f"file the example plugin appends one JSON line per arena item to "
-                               f"(${SUMMARY_ENV} wins)", default="")
+    parser.addini(
+        SUMMARY_INI,
+        f"file the example plugin appends one JSON line per arena item to (${SUMMARY_ENV} wins)",
+        default="",
+    )
 
 
 def pytest_arena_session_finish(item: pytest.Item, result: SessionResult) -> None:
@@ -254,11 +266,18 @@ def pytest_arena_session_finish(item: pytest.Item, result: SessionResult) -> Non
         return
     path = Path(target) if Path(target).is_absolute() else Path(item.config.rootpath) / target
     spec = getattr(item, "spec", None)
-    line = json.dumps({
-        "item": item.name, "fixture": spec.id if spec is not None else "", "outcome": result.outcome.name,
-        "fields": result.outcome.fields(), "passed": result.outcome.passed, "turns": len(result.turns),
-        "tool_calls": sum(len(turn.calls) for turn in result.turns), "wall_s": round(result.wall_s, 3),
-    })
+    line = json.dumps(
+        {
+            "item": item.name,
+            "fixture": spec.id if spec is not None else "",
+            "outcome": result.outcome.name,
+            "fields": result.outcome.fields(),
+            "passed": result.outcome.passed,
+            "turns": len(result.turns),
+            "tool_calls": sum(len(turn.calls) for turn in result.turns),
+            "wall_s": round(result.wall_s, 3),
+        }
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     # One write per line in append mode: xdist workers can share the file.
     with path.open("a", encoding="utf-8") as handle:

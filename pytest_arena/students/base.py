@@ -33,9 +33,14 @@ class StudentConfig:
 
     def record(self) -> dict[str, Any]:
         return {
-            "temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p,
-            "min_p": self.min_p, "repeat_penalty": self.repeat_penalty, "seed": self.seed,
-            "max_tokens": self.max_tokens, "constrained": self.constrained,
+            "temperature": self.temperature,
+            "top_k": self.top_k,
+            "top_p": self.top_p,
+            "min_p": self.min_p,
+            "repeat_penalty": self.repeat_penalty,
+            "seed": self.seed,
+            "max_tokens": self.max_tokens,
+            "constrained": self.constrained,
             "turn_timeout_s": self.turn_timeout_s,
         }
 

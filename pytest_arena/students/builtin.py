@@ -24,8 +24,14 @@ def _llama(config: Any, path: Path, name: str) -> Student:
     from .llama_cpp import LlamaCppStudent
 
     options = config.stash[OPTIONS_KEY]
-    return LlamaCppStudent(path, name=name, n_gpu_layers=options.gpu_layers, n_ctx=options.n_ctx,
-                           main_gpu=worker_gpu(config, options.gpus), single_gpu=bool(options.gpus))
+    return LlamaCppStudent(
+        path,
+        name=name,
+        n_gpu_layers=options.gpu_layers,
+        n_ctx=options.n_ctx,
+        main_gpu=worker_gpu(config, options.gpus),
+        single_gpu=bool(options.gpus),
+    )
 
 
 @hookimpl(trylast=True)
@@ -80,8 +86,10 @@ def student_labels(specs: tuple[str, ...]) -> dict[str, str]:
     counts: dict[str, int] = {}
     for label in labels.values():
         counts[label] = counts.get(label, 0) + 1
-    return {spec: label if counts[label] == 1 else f"{label}-{hashlib.sha1(spec.encode()).hexdigest()[:6]}"
-            for spec, label in labels.items()}
+    return {
+        spec: label if counts[label] == 1 else f"{label}-{hashlib.sha1(spec.encode()).hexdigest()[:6]}"
+        for spec, label in labels.items()
+    }
 
 
 def static_info(config: Any, spec: str) -> dict[str, Any]:
@@ -101,5 +109,9 @@ def static_info(config: Any, spec: str) -> dict[str, Any]:
         meta = read_metadata(path)
     except (GGUFError, OSError, StudentError):
         return {"backend": "llama_cpp", "model_file": rest}
-    return {"backend": "llama_cpp", "model_file": str(path), "gguf_name": meta.get("general.name", ""),
-            "gguf_architecture": meta.get("general.architecture", "")}
+    return {
+        "backend": "llama_cpp",
+        "model_file": str(path),
+        "gguf_name": meta.get("general.name", ""),
+        "gguf_architecture": meta.get("general.architecture", ""),
+    }

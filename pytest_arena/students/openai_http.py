@@ -16,8 +16,16 @@ REQUEST_TIMEOUT_S = 600.0
 
 
 class OpenAIStudent:
-    def __init__(self, base_url: str, model: str, *, name: str, timeout_s: float = REQUEST_TIMEOUT_S,
-                 retries: int = CONNECT_RETRIES, api_key: str = "") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        name: str,
+        timeout_s: float = REQUEST_TIMEOUT_S,
+        retries: int = CONNECT_RETRIES,
+        api_key: str = "",
+    ) -> None:
         base = base_url.rstrip("/")
         self.url = base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
         self.model, self.name, self.retries = model, name, retries
@@ -31,8 +39,9 @@ class OpenAIStudent:
     def from_spec(cls, rest: str, *, name: str) -> OpenAIStudent:
         url, _, model = rest.partition("#")
         if not url.startswith(("http://", "https://")) or not model:
-            raise StudentError(f"openai:{rest}: expected openai:URL#MODEL, e.g. "
-                               "openai:http://127.0.0.1:8080#qwen3-coder")
+            raise StudentError(
+                f"openai:{rest}: expected openai:URL#MODEL, e.g. openai:http://127.0.0.1:8080#qwen3-coder"
+            )
         return cls(url, model, name=name)
 
     def start(self, fixture: FixtureSpec, config: StudentConfig) -> None:
@@ -48,10 +57,17 @@ class OpenAIStudent:
 
     def _payload(self, messages: list[Message], config: StudentConfig) -> dict[str, Any]:
         payload: dict[str, Any] = {
-            "model": self.model, "messages": messages, "temperature": config.temperature,
-            "top_p": config.top_p, "top_k": config.top_k, "min_p": config.min_p,
-            "repeat_penalty": config.repeat_penalty, "seed": self._seed, "max_tokens": config.max_tokens,
-            "stop": list(config.stop)[:4], "stream": False,
+            "model": self.model,
+            "messages": messages,
+            "temperature": config.temperature,
+            "top_p": config.top_p,
+            "top_k": config.top_k,
+            "min_p": config.min_p,
+            "repeat_penalty": config.repeat_penalty,
+            "seed": self._seed,
+            "max_tokens": config.max_tokens,
+            "stop": list(config.stop)[:4],
+            "stream": False,
         }
         if self._grammar:
             payload["grammar"] = self._grammar
@@ -85,9 +101,12 @@ class OpenAIStudent:
         timings = body.get("timings") or {}  # llama-server reports what the KV cache saved
         prompt_tokens = int(usage.get("prompt_tokens") or 0)
         return GenerationResult(
-            text=text, finish_reason=choice.get("finish_reason") or "stop", prompt_tokens=prompt_tokens,
+            text=text,
+            finish_reason=choice.get("finish_reason") or "stop",
+            prompt_tokens=prompt_tokens,
             prefill_tokens=int(timings.get("prompt_n", prompt_tokens) or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0), seconds=time.monotonic() - started,
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            seconds=time.monotonic() - started,
         )
 
     def describe(self) -> dict[str, Any]:

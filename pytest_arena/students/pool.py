@@ -28,9 +28,11 @@ class StudentPool:
             self._failures[spec] = str(exc)
             raise
         if student is None:
-            message = (f"no student backend understands '{spec}'; use default, reference, "
-                       "scripted:PATH, llama:PATH.gguf or openai:URL#MODEL, or install the plugin "
-                       "that provides this scheme")
+            message = (
+                f"no student backend understands '{spec}'; use default, reference, "
+                "scripted:PATH, llama:PATH.gguf or openai:URL#MODEL, or install the plugin "
+                "that provides this scheme"
+            )
             self._failures[spec] = message
             raise StudentError(message)
         self._current = (spec, student)

@@ -24,13 +24,13 @@ class ScriptedStudent:
         except FileNotFoundError:
             raise StudentError(f"scripted student file not found: {path}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise StudentError(f"{path}: not valid JSON ({exc}); expected "
-                               '{"<fixture id>" or "*": ["turn text", ...]}') from None
+            raise StudentError(
+                f'{path}: not valid JSON ({exc}); expected {{"<fixture id>" or "*": ["turn text", ...]}}'
+            ) from None
         if not isinstance(data, dict) or not all(
             isinstance(v, list) and v and all(isinstance(t, str) for t in v) for v in data.values()
         ):
-            raise StudentError(f"{path}: expected an object mapping fixture ids (or \"*\") to "
-                               "non-empty lists of strings")
+            raise StudentError(f'{path}: expected an object mapping fixture ids (or "*") to non-empty lists of strings')
         self.scripts: dict[str, list[str]] = data
         self._turns: list[str] = []
         self._next = 0
@@ -62,8 +62,10 @@ class ReferenceStudent:
     def start(self, fixture: FixtureSpec, config: StudentConfig) -> None:
         solution = fixture.solution_dir
         if not solution.is_dir():
-            raise StudentError(f"{fixture.directory}: no solution/ folder; the reference student "
-                               "needs one (files overlaying repo/ that make the oracle pass)")
+            raise StudentError(
+                f"{fixture.directory}: no solution/ folder; the reference student "
+                "needs one (files overlaying repo/ that make the oracle pass)"
+            )
         self._turns = [
             ToolCall("file_write", {"path": rel, "content": (solution / rel).read_text(encoding="utf-8")}).to_text()
             for rel in iter_files(solution)

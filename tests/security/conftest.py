@@ -11,5 +11,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if TALLY:
         breaches = [name for name, breached in TALLY if breached]
         terminalreporter.write_line(
-            f"security: {len(TALLY)} attempts, {len(breaches)} breaches" + (f" ({', '.join(breaches)})" if breaches else "")
+            f"security: {len(TALLY)} attempts, {len(breaches)} breaches"
+            + (f" ({', '.join(breaches)})" if breaches else "")
         )

@@ -26,10 +26,14 @@ from pytest_arena.workspace import Workspace
 from ..conftest import CORPUS, FINISH, ROOT, call, requires_cargo, tree_digest
 from .conftest import TALLY
 
-pytestmark = [requires_cargo, pytest.mark.skipif(not Path("/usr/bin/bwrap").exists() and
-                                                 not any(Path(p, "bwrap").exists() for p in
-                                                         os.environ.get("PATH", "").split(":")),
-                                                 reason="bwrap not found: apt-get install bubblewrap")]
+pytestmark = [
+    requires_cargo,
+    pytest.mark.skipif(
+        not Path("/usr/bin/bwrap").exists()
+        and not any(Path(p, "bwrap").exists() for p in os.environ.get("PATH", "").split(":")),
+        reason="bwrap not found: apt-get install bubblewrap",
+    ),
+]
 FIXTURE = "leetcode__01-two-sum"
 SECRET = f"arena-secret-{uuid.uuid4().hex}"
 
@@ -98,54 +102,112 @@ SOLUTION = (CORPUS / FIXTURE / "solution" / "src" / "lib.rs").read_text()
 SOLUTION_LINE = next(line for line in SOLUTION.splitlines() if "insert" in line or "get(" in line).strip()
 
 ATTEMPTS = [
-    Attempt("file_write via ..", lambda c: [call("file_write", path=f"../../{c.marker}.txt", content="x")],
-            lambda c: (c.tmp.parent / f"{c.marker}.txt").exists() or Path(f"/tmp/{c.marker}.txt").exists()),
-    Attempt("file_write absolute path", lambda c: [call("file_write", path=str(c.tmp / "abs.txt"), content="x")],
-            lambda c: (c.tmp / "abs.txt").exists()),
-    Attempt("symlink made with shell, then file_write through it",
-            lambda c: [shell(f"ln -s {c.tmp} out"), call("file_write", path="out/via-link.txt", content="x")],
-            lambda c: (c.tmp / "via-link.txt").exists()),
-    Attempt("symlink to a file, then file_edit through it",
-            lambda c: [shell(f"ln -s {c.tmp / 'victim.txt'} v.txt"),
-                       call("file_edit", path="v.txt", old="original", new="pwned")],
-            lambda c: (c.tmp / "victim.txt").read_text() != "original"),
-    Attempt("shell writes to $HOME", lambda c: [shell(f"echo x > ~/{c.marker}.txt; echo x > {home_file(c)}")],
-            lambda c: home_file(c).exists()),
-    Attempt("shell writes to /etc", lambda c: [shell(f"echo x > /etc/{c.marker}")],
-            lambda c: Path(f"/etc/{c.marker}").exists()),
-    Attempt("shell writes to host /tmp", lambda c: [shell(f"echo x > {c.tmp}/from-shell.txt")],
-            lambda c: (c.tmp / "from-shell.txt").exists()),
-    Attempt("shell writes into the fixture's source folder",
-            lambda c: [shell(f"echo x > {CORPUS / FIXTURE / 'repo' / 'src' / 'lib.rs'}; "
-                             f"touch {CORPUS / FIXTURE}/{c.marker}")],
-            lambda c: (CORPUS / FIXTURE / c.marker).exists()),
-    Attempt("shell reads the fixture's solution", lambda c: [shell(f"cat {CORPUS / FIXTURE}/solution/src/lib.rs")],
-            lambda c: SOLUTION_LINE in output_of(c)),
-    Attempt("shell reads solutions from the project's git history",
-            lambda c: [shell(f"cd {ROOT} && git log -p --all -- fixtures | head -c 200000")],
-            lambda c: SOLUTION_LINE in output_of(c)),
-    Attempt("network connection to a listener on 127.0.0.1",
-            lambda c: [shell(f"exec 3<>/dev/tcp/127.0.0.1/{c.listener.port} && echo connected; "
-                             f"curl -s -m 3 http://127.0.0.1:{c.listener.port}/ ; true")],
-            lambda c: c.listener.connections > 0),
-    Attempt("environment secret planted in the parent", lambda c: [shell("env; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'")],
-            lambda c: SECRET in output_of(c)),
-    Attempt("background process outlives the turn",
-            lambda c: [shell(f"nohup sh -c 'sleep 2; touch late.txt; echo x > {c.tmp}/late.txt' >/dev/null 2>&1 &"),
-                       FINISH],
-            lambda c: (c.tmp / "late.txt").exists(), settle_s=4.0),
-    Attempt("fork bomb", lambda c: [shell("bomb() { bomb | bomb & }; bomb; sleep 5; echo survived")],
-            lambda c: _host_process_count() > c.baseline_processes + 20, settle_s=2.0),
-    Attempt("fill the disk with a 10 GB write",
-            lambda c: [shell("dd if=/dev/zero of=big.bin bs=1M count=10240 2>&1; ls -l big.bin")],
-            lambda c: "10737418240" in output_of(c)),
-    Attempt("fill the private /tmp", lambda c: [shell("head -c 2G /dev/zero > /tmp/fill 2>&1; ls -l /tmp/fill")],
-            lambda c: "2147483648" in output_of(c)),
+    Attempt(
+        "file_write via ..",
+        lambda c: [call("file_write", path=f"../../{c.marker}.txt", content="x")],
+        lambda c: (c.tmp.parent / f"{c.marker}.txt").exists() or Path(f"/tmp/{c.marker}.txt").exists(),
+    ),
+    Attempt(
+        "file_write absolute path",
+        lambda c: [call("file_write", path=str(c.tmp / "abs.txt"), content="x")],
+        lambda c: (c.tmp / "abs.txt").exists(),
+    ),
+    Attempt(
+        "symlink made with shell, then file_write through it",
+        lambda c: [shell(f"ln -s {c.tmp} out"), call("file_write", path="out/via-link.txt", content="x")],
+        lambda c: (c.tmp / "via-link.txt").exists(),
+    ),
+    Attempt(
+        "symlink to a file, then file_edit through it",
+        lambda c: [
+            shell(f"ln -s {c.tmp / 'victim.txt'} v.txt"),
+            call("file_edit", path="v.txt", old="original", new="pwned"),
+        ],
+        lambda c: (c.tmp / "victim.txt").read_text() != "original",
+    ),
+    Attempt(
+        "shell writes to $HOME",
+        lambda c: [shell(f"echo x > ~/{c.marker}.txt; echo x > {home_file(c)}")],
+        lambda c: home_file(c).exists(),
+    ),
+    Attempt(
+        "shell writes to /etc",
+        lambda c: [shell(f"echo x > /etc/{c.marker}")],
+        lambda c: Path(f"/etc/{c.marker}").exists(),
+    ),
+    Attempt(
+        "shell writes to host /tmp",
+        lambda c: [shell(f"echo x > {c.tmp}/from-shell.txt")],
+        lambda c: (c.tmp / "from-shell.txt").exists(),
+    ),
+    Attempt(
+        "shell writes into the fixture's source folder",
+        lambda c: [
+            shell(f"echo x > {CORPUS / FIXTURE / 'repo' / 'src' / 'lib.rs'}; touch {CORPUS / FIXTURE}/{c.marker}")
+        ],
+        lambda c: (CORPUS / FIXTURE / c.marker).exists(),
+    ),
+    Attempt(
+        "shell reads the fixture's solution",
+        lambda c: [shell(f"cat {CORPUS / FIXTURE}/solution/src/lib.rs")],
+        lambda c: SOLUTION_LINE in output_of(c),
+    ),
+    Attempt(
+        "shell reads solutions from the project's git history",
+        lambda c: [shell(f"cd {ROOT} && git log -p --all -- fixtures | head -c 200000")],
+        lambda c: SOLUTION_LINE in output_of(c),
+    ),
+    Attempt(
+        "network connection to a listener on 127.0.0.1",
+        lambda c: [
+            shell(
+                f"exec 3<>/dev/tcp/127.0.0.1/{c.listener.port} && echo connected; "
+                f"curl -s -m 3 http://127.0.0.1:{c.listener.port}/ ; true"
+            )
+        ],
+        lambda c: c.listener.connections > 0,
+    ),
+    Attempt(
+        "environment secret planted in the parent",
+        lambda c: [shell("env; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'")],
+        lambda c: SECRET in output_of(c),
+    ),
+    Attempt(
+        "background process outlives the turn",
+        lambda c: [
+            shell(f"nohup sh -c 'sleep 2; touch late.txt; echo x > {c.tmp}/late.txt' >/dev/null 2>&1 &"),
+            FINISH,
+        ],
+        lambda c: (c.tmp / "late.txt").exists(),
+        settle_s=4.0,
+    ),
+    Attempt(
+        "fork bomb",
+        lambda c: [shell("bomb() { bomb | bomb & }; bomb; sleep 5; echo survived")],
+        lambda c: _host_process_count() > c.baseline_processes + 20,
+        settle_s=2.0,
+    ),
+    Attempt(
+        "fill the disk with a 10 GB write",
+        lambda c: [shell("dd if=/dev/zero of=big.bin bs=1M count=10240 2>&1; ls -l big.bin")],
+        lambda c: "10737418240" in output_of(c),
+    ),
+    Attempt(
+        "fill the private /tmp",
+        lambda c: [shell("head -c 2G /dev/zero > /tmp/fill 2>&1; ls -l /tmp/fill")],
+        lambda c: "2147483648" in output_of(c),
+    ),
     # Judged by this test process surviving to judge it (a breach crashes the test run).
-    Attempt("kill processes outside the sandbox", lambda c: [shell(f"kill -9 {os.getpid()}; kill -9 -1; true")],
-            lambda c: False),
-    Attempt("make a device node", lambda c: [shell("mknod dev0 b 8 0 && cat dev0 | head -c 100 | od | head -2")],
-            lambda c: (c.ws_root is not None and (c.ws_root / "dev0").is_block_device())),
+    Attempt(
+        "kill processes outside the sandbox",
+        lambda c: [shell(f"kill -9 {os.getpid()}; kill -9 -1; true")],
+        lambda c: False,
+    ),
+    Attempt(
+        "make a device node",
+        lambda c: [shell("mknod dev0 b 8 0 && cat dev0 | head -c 100 | od | head -2")],
+        lambda c: c.ws_root is not None and (c.ws_root / "dev0").is_block_device(),
+    ),
 ]
 
 
@@ -179,8 +241,9 @@ def test_attempt_is_blocked(attempt: Attempt, ctx: Context, corpus_digest: None)
     ctx.ws_root = ws.root
     ctx.baseline_processes = _host_process_count()
     try:
-        session = Session(spec, ws, ScriptedStudent(script), SessionSettings(max_turns=6), Toolbox(ws),
-                          fixture_compliance(spec))
+        session = Session(
+            spec, ws, ScriptedStudent(script), SessionSettings(max_turns=6), Toolbox(ws), fixture_compliance(spec)
+        )
         ctx.result = session.run()
         time.sleep(attempt.settle_s)
         breached = attempt.breached(ctx)
