@@ -65,6 +65,42 @@ def run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 900) -> PytestRun:
     return PytestRun(proc.returncode, proc.stdout + proc.stderr)
 
 
+@dataclass
+class Cli:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_module(module: str, *args: str | Path, cwd: Path = ROOT, timeout: float = 180) -> Cli:
+    """One of the project's command-line tools (``python -m module``), as a user would run it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Cli(proc.returncode, proc.stdout, proc.stderr)
+
+
+def reference_vs_finish(tmp: Path, *extra: str) -> tuple[PytestRun, Path]:
+    """A small campaign under xdist: the reference student beside one that only calls finish
+    (plus ``extra`` arguments: fixtures, more students, sweeps). Returns the run and its JUnit file."""
+    script = write_script(tmp / "finish.json", {"*": [FINISH]})
+    junit = tmp / "junit.xml"
+    run = run_pytest(
+        "--arena", "-n", "2", "--arena-student", "reference", "--arena-student", f"scripted:{script}",
+        f"--junitxml={junit}", *extra,
+    )  # fmt: skip
+    return run, junit
+
+
 def tree_digest(root: Path) -> dict[str, str]:
     """Content hash of every file under root (ignoring build output), to prove nothing changed."""
     import hashlib

@@ -4,8 +4,6 @@ their JUnit read back, gates decided, exit codes and messages as a CI job sees t
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +18,10 @@ from .conftest import (
     FINISH,
     ROOT,
     STARTERS,
+    Cli,
+    reference_vs_finish,
     requires_cargo,
+    run_module,
     run_pytest,
     write_script,
 )
@@ -44,48 +45,16 @@ class Campaign:
     tmp: Path
 
 
-@dataclass
-class Cli:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
 def gate(*args: str | Path, cwd: Path = ROOT) -> Cli:
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest_arena.gate", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    return Cli(proc.returncode, proc.stdout, proc.stderr)
+    return run_module("pytest_arena.gate", *args, cwd=cwd, timeout=120)
 
 
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Campaign:
     tmp = tmp_path_factory.mktemp("gate")
     fixtures = two_starters()
-    script = write_script(tmp / "finish.json", {"*": [FINISH]})
-    junit = tmp / "junit.xml"
-    run = run_pytest(
-        "--arena",
-        "-n",
-        "2",
-        "--arena-student",
-        "reference",
-        "--arena-student",
-        f"scripted:{script}",
-        "--arena-seed",
-        "0,1",
-        f"--junitxml={junit}",
-        f"--arena-reports={tmp / 'reports'}",
-        *(str(CORPUS / f) for f in fixtures),
+    run, junit = reference_vs_finish(
+        tmp, "--arena-seed", "0,1", f"--arena-reports={tmp / 'reports'}", *(str(CORPUS / f) for f in fixtures)
     )
     assert run.returncode == 1, run.output  # the scripted student fails every item
     assert "4 failed, 4 passed" in run.output, run.output

@@ -9,7 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CORPUS, FINISH, STARTERS, junit_cases, requires_cargo, run_pytest, tree_digest, write_script
+from .conftest import (
+    CORPUS,
+    FINISH,
+    STARTERS,
+    junit_cases,
+    reference_vs_finish,
+    requires_cargo,
+    run_pytest,
+    tree_digest,
+    write_script,
+)
 
 pytestmark = requires_cargo
 
@@ -227,20 +237,7 @@ def test_selection_over_the_whole_corpus(tmp_path: Path, selection: list[str], c
 
 
 def test_python_corpus_reference_and_finish_only(tmp_path: Path) -> None:
-    script = write_script(tmp_path / "finish.json", {"*": [FINISH]})
-    junit = tmp_path / "junit.xml"
-    run = run_pytest(
-        "--arena",
-        "--arena-root=fixtures/python",
-        "-n",
-        "2",
-        "--arena-student",
-        "reference",
-        "--arena-student",
-        f"scripted:{script}",
-        f"--junitxml={junit}",
-        f"--arena-reports={tmp_path}",
-    )
+    run, junit = reference_vs_finish(tmp_path, "--arena-root=fixtures/python", f"--arena-reports={tmp_path}")
     outcomes = [
         (name.split("[")[1].split("-t")[0], props["arena.outcome"]) for name, props in junit_cases(junit).items()
     ]

@@ -8,7 +8,6 @@ import io
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from matplotlib import image as mpimg
 
 from pytest_arena.junit import InputError, load_inputs
 
-from .conftest import CORPUS, FINISH, ROOT, requires_cargo, run_pytest, write_script
-from .test_gate import Cli, two_starters
+from .conftest import CORPUS, ROOT, Cli, reference_vs_finish, requires_cargo, run_module
+from .test_gate import two_starters
 
 pytestmark = requires_cargo
 CHROMIUM = (
@@ -29,15 +28,7 @@ CHROMIUM = (
 
 
 def report(*args: str | Path, cwd: Path = ROOT) -> Cli:
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest_arena.report", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    return Cli(proc.returncode, proc.stdout, proc.stderr)
+    return run_module("pytest_arena.report", *args, cwd=cwd)
 
 
 @dataclass
@@ -52,21 +43,12 @@ class Run:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     tmp = tmp_path_factory.mktemp("report")
     fixtures = two_starters()
-    script = write_script(tmp / "finish.json", {"*": [FINISH]})
-    junit = tmp / "junit.xml"
-    result = run_pytest(
-        "--arena",
-        "-n",
-        "2",
-        "--arena-student",
-        "reference",
-        "--arena-student",
-        f"scripted:{script}",
+    result, junit = reference_vs_finish(
+        tmp,
         "--arena-student",
         f"scripted:{tmp / 'absent.json'}",
         "--arena-temperature",
         "0,0.7",
-        f"--junitxml={junit}",
         f"--arena-reports={tmp / 'reports'}",
         *(str(CORPUS / f) for f in fixtures),
     )
