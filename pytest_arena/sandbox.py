@@ -6,6 +6,7 @@ import contextlib
 import os
 import resource
 import shutil
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ class Sandbox:
             "--dir",
             INSIDE_HOME,
         ]
+        for root in _tool_roots_in_tmp(env, workspace):
+            outer += ["--ro-bind", str(root), str(root)]
         for path in self.hidden:
             if path.is_dir() and not _contains(path, workspace):
                 outer += ["--tmpfs", str(path)]
@@ -119,6 +122,22 @@ class Sandbox:
 
 def _contains(folder: Path, path: Path) -> bool:
     return folder == path or folder in path.parents
+
+
+def _tool_roots_in_tmp(env: dict[str, str], workspace: Path) -> list[Path]:
+    """Toolchains and virtual environments that live under /tmp (a CI checkout cloned there, a
+    venv made by tox) would vanish behind the private /tmp: these are bound back, read-only.
+    A ``bin`` folder brings its parent, where a venv keeps its packages."""
+    named = [*env.get("PATH", "").split(os.pathsep), sys.prefix]
+    named += [env[key] for key in ("CARGO_HOME", "RUSTUP_HOME", "VIRTUAL_ENV") if key in env]
+    tmp = Path("/tmp")
+    roots: dict[Path, None] = {}
+    for entry in filter(None, named):
+        path = Path(entry)
+        root = path.parent if path.name == "bin" else path
+        if tmp in root.parents and root.is_dir() and not _contains(root, workspace):
+            roots[root] = None
+    return list(roots)
 
 
 def _pids_cgroup(limit: int) -> Path | None:

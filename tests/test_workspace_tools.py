@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,37 @@ def test_missing_bwrap_is_a_clear_refusal(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(SandboxUnavailable, match=r"bwrap not found: install bubblewrap .* --arena-sandbox none"):
         Sandbox(kind="bwrap").check()
     Sandbox(kind="none").check()
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not installed (./run setup installs it)")
+def test_tools_installed_under_tmp_stay_visible_read_only_in_the_sandbox(tmp_path: Path) -> None:
+    """A CI checkout cloned under /tmp keeps its venv there: the sandbox's private /tmp must not
+    hide it (ruff and mypy of the Python corpus were 'command not found'), nor make it writable,
+    nor uncover a hidden folder inside it."""
+    from pytest_arena.commands import command_env, run_command
+    from pytest_arena.sandbox import Sandbox
+
+    root = Path(tempfile.mkdtemp(prefix="arena-toolroot-", dir="/tmp"))
+    try:
+        (root / "bin").mkdir()
+        (root / "lib").mkdir()
+        (root / "secret").mkdir()
+        (root / "secret" / "answer").write_text("solution")
+        (root / "lib" / "marker").write_text("from-lib\n")
+        tool = root / "bin" / "arena-probe-tool"
+        tool.write_text(f"#!/bin/sh\ncat {root}/lib/marker\n")
+        tool.chmod(0o755)
+        env = command_env(tmp_path, tmp_path)
+        env["PATH"] = f"{root / 'bin'}{os.pathsep}{env['PATH']}"
+        script = f"arena-probe-tool; ls {root}/secret | wc -l; touch {root}/lib/new && echo WROTE"
+        result = run_command(
+            ["bash", "-c", script],
+            cwd=tmp_path,
+            env=env,
+            timeout_s=30,
+            sandbox=Sandbox(kind="bwrap", hidden=(root / "secret",)),
+        )
+        assert result.output.splitlines()[:2] == ["from-lib", "0"], result.output
+        assert "WROTE" not in result.output and not (root / "lib" / "new").exists()
+    finally:
+        shutil.rmtree(root)
