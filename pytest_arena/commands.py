@@ -73,6 +73,10 @@ def command_env(home: Path, tmp: Path) -> dict[str, str]:
         NO_COLOR="1",
         CARGO_TERM_COLOR="never",
         PYTHONDONTWRITEBYTECODE="1",
+        # A Python fixture's own pytest must not load what the arena's venv has installed (this
+        # plugin, xdist): its verdict would depend on the arena, and an editable install whose
+        # source the sandbox hides fails to import.
+        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
     )
     return env
 

@@ -49,3 +49,13 @@ def test_non_utf8_output_is_decoded_leniently(tmp_path: Path) -> None:
 def test_missing_program(tmp_path: Path) -> None:
     result = run(tmp_path, "no-such-program-xyz")
     assert result.exit_code == 127 and "not found" in result.output
+
+
+def test_a_fixtures_pytest_loads_none_of_the_arenas_plugins(tmp_path: Path) -> None:
+    (tmp_path / "test_alone.py").write_text(
+        "def test_alone(pytestconfig):\n"
+        "    manager = pytestconfig.pluginmanager\n"
+        "    assert not manager.has_plugin('arena') and not manager.has_plugin('xdist.plugin')\n"
+    )
+    result = run(tmp_path, "python -m pytest -q -p no:cacheprovider 2>&1")
+    assert result.ok and "1 passed" in result.output, result.output
