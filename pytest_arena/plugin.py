@@ -9,7 +9,7 @@ import pytest
 
 from . import hookspecs
 from .corpus import META, is_inside_fixture
-from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem
+from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
 from .outcomes import BY_NAME
 from .results import ItemRecord, RunWriter, crash_record, new_run_id
@@ -154,6 +154,16 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     if outcome.passed:
         return "passed", ".", ("PASSED", {"green": True})
     return "failed", outcome.letter, (outcome.status_word, {"red": True})
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    # pytest renders setup errors as tracebacks without asking the item (repr_failure is only
+    # used for the call phase); an item that cannot start is one readable line instead.
+    if call.excinfo is not None and isinstance(call.excinfo.value, ArenaSetupError):
+        report.longrepr = str(call.excinfo.value)
+    return report
 
 
 class RunRecorder:
