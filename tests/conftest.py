@@ -46,26 +46,6 @@ def junit_cases(path: Path) -> dict[str, dict[str, str]]:
 
 
 @dataclass
-class PytestRun:
-    returncode: int
-    output: str
-
-
-def run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 900) -> PytestRun:
-    """pytest in a subprocess, as a user would type it (the plugin loads from its entry point)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return PytestRun(proc.returncode, proc.stdout + proc.stderr)
-
-
-@dataclass
 class Cli:
     returncode: int
     stdout: str
@@ -76,11 +56,14 @@ class Cli:
         return self.stdout + self.stderr
 
 
-def run_module(module: str, *args: str | Path, cwd: Path = ROOT, timeout: float = 180) -> Cli:
+def run_module(
+    module: str, *args: str | Path, cwd: Path = ROOT, timeout: float = 180, env: dict[str, str] | None = None
+) -> Cli:
     """One of the project's command-line tools (``python -m module``), as a user would run it."""
     proc = subprocess.run(
         [sys.executable, "-m", module, *map(str, args)],
         cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -89,7 +72,13 @@ def run_module(module: str, *args: str | Path, cwd: Path = ROOT, timeout: float 
     return Cli(proc.returncode, proc.stdout, proc.stderr)
 
 
-def reference_vs_finish(tmp: Path, *extra: str) -> tuple[PytestRun, Path]:
+def run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 900) -> Cli:
+    """pytest in a subprocess, as a user would type it (the plugin loads from its entry point)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    return run_module("pytest", "-p", "no:cacheprovider", *args, cwd=cwd, timeout=timeout, env=env)
+
+
+def reference_vs_finish(tmp: Path, *extra: str) -> tuple[Cli, Path]:
     """A small campaign under xdist: the reference student beside one that only calls finish
     (plus ``extra`` arguments: fixtures, more students, sweeps). Returns the run and its JUnit file."""
     script = write_script(tmp / "finish.json", {"*": [FINISH]})
