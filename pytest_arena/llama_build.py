@@ -102,11 +102,6 @@ def cmake_flags(cpu: CpuInfo) -> list[str]:
     return flags
 
 
-def cuda_flags() -> list[str]:
-    # The CPU part of a CUDA build still must not use AMX or instructions the host lacks.
-    return ["-DGGML_CUDA=on", *cmake_flags(this_cpu())]
-
-
 def this_cpu() -> CpuInfo:
     machine = platform.machine().lower()
     try:
@@ -156,9 +151,10 @@ def describe(flags: list[str]) -> str:
 def check_installed(flags: list[str], cuda: bool) -> tuple[str, list[str]]:
     """Imports the installed llama_cpp (run this in a child process: a build for the wrong CPU can
     die of SIGILL here) and returns (one line saying what is installed, what is wrong with it)."""
+    from importlib.metadata import version
+
     try:
         import llama_cpp  # type: ignore[import-not-found,unused-ignore]
-        from importlib.metadata import version
     except ImportError as exc:
         return "llama-cpp-python is not installed", [str(exc)]
     installed = version("llama-cpp-python")
@@ -167,7 +163,9 @@ def check_installed(flags: list[str], cuda: bool) -> tuple[str, list[str]]:
     wrong = [] if installed == LLAMA_VERSION else [f"version {installed}, asked {LLAMA_VERSION}"]
     wrong += mismatches(flags, info)
     if cuda and not offload:
-        wrong.append("ARENA_CUDA=1 asked for CUDA, but llama_supports_gpu_offload() is false: the build has no GPU backend")
+        wrong.append(
+            "ARENA_CUDA=1 asked for CUDA, but llama_supports_gpu_offload() is false: the build has no GPU backend"
+        )
     backend = "CUDA + CPU" if offload else "CPU"
     line = f"llama-cpp-python {installed}, backend {backend} ({describe(flags)}), flags: {' '.join(flags)}"
     return line, wrong
@@ -175,7 +173,13 @@ def check_installed(flags: list[str], cuda: bool) -> tuple[str, list[str]]:
 
 def _main(argv: list[str]) -> int:
     command = argv[0] if argv else ""
-    flags = cuda_flags() if "--cuda" in argv else cmake_flags(this_cpu())
+    cpu = this_cpu()
+    if "--cpuinfo" in argv:  # flags for another machine's CPU, from a copy of its /proc/cpuinfo
+        path = Path(argv[argv.index("--cpuinfo") + 1])
+        cpu = parse_cpuinfo(path.read_text(errors="replace"), cpu.arch)
+    flags = cmake_flags(cpu)
+    if "--cuda" in argv:
+        flags = ["-DGGML_CUDA=on", *flags]
     if command == "check":
         line, wrong = check_installed(flags, "--cuda" in argv)
         print(line)
@@ -191,7 +195,7 @@ def _main(argv: list[str]) -> int:
     elif command == "version":
         print(LLAMA_VERSION)
     else:
-        print("usage: llama_build.py flags|key|describe|version|check [--cuda]", file=sys.stderr)
+        print("usage: llama_build.py flags|key|describe|version|check [--cuda] [--cpuinfo FILE]", file=sys.stderr)
         return 2
     return 0
 

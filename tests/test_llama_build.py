@@ -138,6 +138,7 @@ def test_a_probe_child_killed_by_sigill_becomes_a_clear_error(
     sigill_library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.syspath_prepend(str(sigill_library))
+    monkeypatch.delitem(sys.modules, "llama_cpp", raising=False)  # find_spec looks there first
     native_probe.installed_library.cache_clear()
     model = tmp_path / "model.gguf"
     model.write_bytes(b"GGUF" + bytes(64))
@@ -165,3 +166,19 @@ def test_a_crashing_native_library_errors_the_items_and_the_run_goes_on(sigill_l
     assert "1 passed" in run.stdout and "1 error" in run.stdout, run.stdout[-3000:]
     assert "died of SIGILL" in run.stdout and "--rebuild-llama" in run.stdout
     assert "Fatal Python error" not in run.output
+
+
+def test_the_command_line_reads_another_machines_cpuinfo(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(EPYC_AVX2)
+    script = ROOT / "pytest_arena" / "llama_build.py"
+    flags = subprocess.run(
+        [sys.executable, str(script), "flags", "--cpuinfo", str(cpuinfo)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "-DGGML_AVX2=ON" in flags and "-DGGML_AVX512=OFF" in flags and "-DGGML_AMX_INT8=OFF" in flags
+    cuda = subprocess.run(
+        [sys.executable, str(script), "key", "--cuda", "--cpuinfo", str(cpuinfo)], capture_output=True, text=True
+    ).stdout.strip()
+    assert cuda == lb.cache_key(lb.LLAMA_VERSION, ["-DGGML_CUDA=on", *flags])
+    bad = subprocess.run([sys.executable, str(script), "nonsense"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "usage:" in bad.stderr
