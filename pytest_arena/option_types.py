@@ -91,7 +91,7 @@ def size(name: str, raw: str) -> int | None:
 
 # How each valued option is read; options not named here are free text.
 PARSERS: dict[str, Callable[[str, str], Any]] = {
-    "arena-temperature": float_list(0, "a comma list of temperatures >= 0", "0,0.2,0.7"),
+    "arena-temperature": float_list(0, "a comma list of numbers >= 0", "0,0.2,0.7"),
     # A negative seed would make llama.cpp draw a random one while -1 is recorded: not reproducible.
     "arena-seed": int_list(0, "a comma list of seeds >= 0", "0,1,42"),
     "arena-gpu-layers": one_int(-1, "a layer count >= 0, or -1 for all", "-1"),

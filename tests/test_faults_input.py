@@ -51,7 +51,7 @@ def lines_of(path: Path) -> list[str]:
         ("--arena-n-ctx", "-5", "a context size >= 0"),
         ("--arena-gpu-layers", "-2", "a layer count >= 0, or -1 for all"),
         ("--arena-max-tokens", "0", "a token count >= 1"),
-        ("--arena-temperature", "-0.5", "temperatures >= 0"),
+        ("--arena-temperature", "-0.5", "a comma list of numbers >= 0"),
         ("--arena-workspace-quota", "lots", "a size such as 4G"),
     ],
 )
