@@ -175,7 +175,7 @@ def run_command(
     return CommandResult(
         display,
         None if timed_out else proc.returncode,
-        reader.text() + (f"\n[{stopped}]" if stopped else ""),
+        reader.text(),
         time.monotonic() - started,
         timed_out=timed_out,
         truncated_bytes=reader.dropped,
