@@ -363,3 +363,19 @@ def test_gpu_layers_on_a_build_without_offload_says_so(tmp_path: Path) -> None:
     )
     quiet = run_pytest("--arena", "--co", f"--arena-reports={tmp_path}", *cheap_args())  # the default asks nothing
     assert "no GPU offload" not in quiet.output
+
+
+def test_kept_workspaces_are_never_removed_as_stale(tmp_path: Path) -> None:
+    run = run_pytest(
+        "--arena", "-s", "-p", "no:xdist", "--arena-student", "reference", "--arena-keep-workspaces",
+        f"--arena-reports={tmp_path / 'r'}", *cheap_args(CHEAP[0]),
+    )  # fmt: skip
+    assert run.returncode == 0, run.output
+    kept = Path(run.output.split("workspace kept: ", 1)[1].split()[0])
+    try:
+        assert kept.is_dir() and not (kept.parent / OWNER_FILE).exists()
+        clean_stale(kept.parent.parent)
+        assert kept.is_dir()
+    finally:
+        shutil.rmtree(kept.parent)
+    assert not fault_probe("kept workspace", run.output)
