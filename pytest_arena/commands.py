@@ -7,14 +7,15 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from .quota import QuotaWatch
 from .sandbox import Sandbox, release_cgroup
+from .tempdirs import make_owned
 
 # Fixtures must not flake on the host's locale, timezone or hash seed (DESIGN.md section 7).
 DETERMINISTIC_ENV = {"TZ": "UTC", "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
@@ -31,10 +32,11 @@ class CommandResult:
     seconds: float
     timed_out: bool = False
     truncated_bytes: int = 0
+    stopped: str = ""  # why the harness stopped the command (the workspace quota)
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
+        return self.exit_code == 0 and not self.timed_out and not self.stopped
 
     def tail(self, chars: int = 2000) -> str:
         return self.output if len(self.output) <= chars else "…" + self.output[-chars:]
@@ -42,6 +44,8 @@ class CommandResult:
     def describe(self) -> str:
         if self.timed_out:
             return f"timed out after {self.seconds:.0f}s"
+        if self.stopped:
+            return f"stopped: {self.stopped}"
         return f"exit code {self.exit_code}"
 
 
@@ -124,6 +128,7 @@ def run_command(
     output_cap: int = DEFAULT_OUTPUT_CAP,
     display: str | None = None,
     sandbox: Sandbox | None = None,
+    quota: QuotaWatch | None = None,
 ) -> CommandResult:
     """Run ``argv`` in its own process group; stdout and stderr merged, decoded leniently.
 
@@ -152,6 +157,8 @@ def run_command(
     assert proc.stdout is not None  # stdout=PIPE
     reader = _CappedReader(proc.stdout, output_cap)
     reader.start()
+    if quota is not None:
+        quota.start(lambda: _kill_group(proc))
     timed_out = False
     try:
         proc.wait(timeout=timeout_s)
@@ -160,8 +167,11 @@ def run_command(
     finally:
         _kill_group(proc)
         proc.wait()
+        if quota is not None:
+            quota.finish()
     reader.join(timeout=5)
     release_cgroup(cgroup)
+    stopped = quota.breach if quota is not None and quota.breach else ""
     return CommandResult(
         display,
         None if timed_out else proc.returncode,
@@ -169,12 +179,13 @@ def run_command(
         time.monotonic() - started,
         timed_out=timed_out,
         truncated_bytes=reader.dropped,
+        stopped=stopped,
     )
 
 
 def private_dirs(prefix: str) -> tuple[Path, Path]:
     """A throwaway HOME and TMPDIR for commands, outside the workspace so they never show in diffs."""
-    base = Path(tempfile.mkdtemp(prefix=prefix))
+    base = make_owned(prefix)
     home, tmp = base / "home", base / "tmp"
     home.mkdir()
     tmp.mkdir()
@@ -190,6 +201,7 @@ def run_shell(
     timeout_s: float,
     output_cap: int = DEFAULT_OUTPUT_CAP,
     sandbox: Sandbox | None = None,
+    quota: QuotaWatch | None = None,
 ) -> CommandResult:
     """A shell command line (student ``shell`` tool, oracle, compliance) in the workspace."""
     return run_command(
@@ -200,4 +212,5 @@ def run_shell(
         output_cap=output_cap,
         display=command,
         sandbox=sandbox,
+        quota=quota,
     )

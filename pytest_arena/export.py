@@ -65,7 +65,8 @@ def conversation(payload: dict[str, Any], assistant_text: str = "clean") -> tupl
         messages.extend({"role": str(m["role"]), "content": str(m["content"])} for m in turn.get("prompt_delta", []))
         if index == 0:
             prompt_len = len(messages)
-        messages.append({"role": "assistant", "content": str(turn.get(key, ""))})
+        # A trajectory stores the cleaned text only where it differs from the raw text.
+        messages.append({"role": "assistant", "content": str(turn.get(key, turn.get("raw_text", "")))})
     return messages, prompt_len
 
 

@@ -41,6 +41,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .cli import quiet_on_broken_pipe
+from .gate_keys import unknown_select_key
 from .junit import Evidence, InputError, load_inputs, record_value
 from .outcomes import BY_NAME
 from .results import ItemRecord
@@ -399,9 +401,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="evaluate this gate (repeatable; default: every gate in the file)",
     )
+    parser.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="leave out results.jsonl lines that are not records (each one skipped is named in the output)",
+    )
     return parser
 
 
+@quiet_on_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -409,7 +417,9 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [name for name in args.gate if name not in gates]
         if unknown:
             raise GateConfigError(f"unknown gate '{unknown[0]}' (not in {args.gates}); defined: {', '.join(gates)}")
-        evidence = load_inputs(args.inputs)
+        evidence = load_inputs(args.inputs, skip_bad_lines=args.skip_bad_lines)
+        if problem := unknown_select_key({name: gates[name] for name in (args.gate or gates)}, evidence.records):
+            raise GateConfigError(problem)
     except (GateConfigError, InputError) as exc:
         print(f"arena-gate: error: {exc}", file=sys.stderr)
         return 2

@@ -18,10 +18,11 @@ from .corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
 from .options import OPTIONS_KEY, ArenaOptions
 from .oracle import fixture_compliance
 from .outcomes import DriverError
+from .progress import forget, note_turn
 from .provenance import provenance
 from .results import ItemRecord, Scalar, file_scores, trajectory_path, trajectory_payload, write_trajectory
 from .resume import ResumeKey, settings_digest
-from .sandbox import Sandbox, SandboxUnavailable
+from .sandbox import Limits, Sandbox, SandboxUnavailable
 from .session import Session, SessionResult, SessionSettings
 from .students.base import Student, StudentConfig, StudentError
 from .students.builtin import static_info, student_labels
@@ -94,7 +95,9 @@ class ArenaItem(pytest.Item):
     def sandbox(self) -> Sandbox:
         opts = self.options
         hidden = (opts.root, opts.reports, Path(self.config.rootpath) / ".git", self.spec.directory)
-        return Sandbox(kind=opts.sandbox, hidden=tuple(dict.fromkeys(p.resolve() for p in hidden)))
+        # One file may not outgrow the whole workspace's quota either.
+        limits = Limits(file_size=min(Limits().file_size, opts.workspace_quota or Limits().file_size))
+        return Sandbox(kind=opts.sandbox, hidden=tuple(dict.fromkeys(p.resolve() for p in hidden)), limits=limits)
 
     def _setup_problem(self) -> str | None:
         """Why this item cannot start, checked in order of cost; None when it can."""
@@ -151,7 +154,14 @@ class ArenaItem(pytest.Item):
         assert self.student is not None
         hook = self.config.hook
         settings = self._settings()
-        ws = Workspace(self.spec.repo_dir, self.spec.protected, prefix=f"arena-{self.spec.id}-", sandbox=self.sandbox())
+        ws = Workspace(
+            self.spec.repo_dir,
+            self.spec.protected,
+            prefix=f"arena-{self.spec.id}-",
+            sandbox=self.sandbox(),
+            quota=self.options.workspace_quota,
+        )
+        run_dir = self.config.stash.get(RUN_DIR_KEY, None)
         try:
             extra_tools = tuple(
                 t for tools in hook.pytest_arena_tools(config=self.config, fixture=self.spec) if tools for t in tools
@@ -163,6 +173,8 @@ class ArenaItem(pytest.Item):
                 for c in found
             ]
             session = Session(self.spec, ws, self.student, settings, Toolbox(ws, extra_tools), checks)
+            if run_dir is not None:
+                session.on_turn = lambda turn: note_turn(run_dir, self.name, turn)
             result = session.run()
         except Exception as exc:
             # A harness or plugin bug still leaves a record of this item (and a traceback).
@@ -174,8 +186,11 @@ class ArenaItem(pytest.Item):
         finally:
             if self.options.keep_workspaces:
                 print(f"workspace kept: {ws.root}")
+                ws.keep()
             else:
                 ws.cleanup()
+            if run_dir is not None:
+                forget(run_dir, self.name)
         self._finish(result, settings.config)
         if not result.outcome.passed:
             raise ArenaFailure(self._failure_text(result))

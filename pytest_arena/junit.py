@@ -175,7 +175,7 @@ def resolve_run_dir(path: Path) -> Path:
     raise InputError(f"{path}: no such run folder")
 
 
-def _read_results_file(run_dir: Path, collector: _Collector) -> Source:
+def _read_results_file(run_dir: Path, collector: _Collector, skip_bad_lines: bool = False) -> Source:
     path = run_dir / RESULTS
     source = Source(path, "results")
     try:
@@ -198,7 +198,15 @@ def _read_results_file(run_dir: Path, collector: _Collector) -> Source:
                     f"{path}: line {number} (the last) is incomplete, skipped ({reason}); was the run interrupted?"
                 )
                 continue
-            raise InputError(f"{path}: line {number} is not a result record ({reason})") from None
+            if skip_bad_lines:
+                collector.evidence.warnings.append(
+                    f"{path}: line {number} is not a result record, skipped (--skip-bad-lines): {reason}"
+                )
+                continue
+            raise InputError(
+                f"{path}: line {number} is not a result record ({reason}). Fix: repair or delete that line, "
+                "or pass --skip-bad-lines to leave it out (the output then names every line skipped)"
+            ) from None
         source.records += 1
         collector.add(record, run_dir)
     return source
@@ -216,14 +224,14 @@ def is_run_input(path: Path) -> bool:
     return path.is_dir() or path.name == RESULTS
 
 
-def load_inputs(paths: list[Path]) -> Evidence:
+def load_inputs(paths: list[Path], skip_bad_lines: bool = False) -> Evidence:
     """Run folders (or their ``results.jsonl``) and JUnit XML files, in the order given."""
     if not paths:
         raise InputError("no input given: pass a run folder (reports/<run-id>, reports/latest) or JUnit XML files")
     collector = _Collector()
     for path in paths:
         if is_run_input(path):
-            source = _read_results_file(resolve_run_dir(path), collector)
+            source = _read_results_file(resolve_run_dir(path), collector, skip_bad_lines)
         else:
             source = _read_junit_file(path, collector)
         collector.evidence.sources.append(source)

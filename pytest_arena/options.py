@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from .option_types import PARSERS, OptionError, argparse_type
+
 DEFAULT_STUDENT = "default"
 
 # (name without "--", help, kind, default). ini keys use the same names.
@@ -39,25 +41,20 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
         "",
     ),
     ("arena-keep-workspaces", "keep each item's workspace for inspection", "bool", False),
+    (
+        "arena-workspace-quota",
+        "total size a workspace may grow to (K/M/G suffix; 0: no limit); past it the command is stopped",
+        "string",
+        "4G",
+    ),
 )
 
 
-class OptionError(ValueError):
-    pass
+__all__ = ["OPTIONS", "OPTIONS_KEY", "ArenaOptions", "OptionError", "add_options", "read_options"]
 
 
-def _floats(name: str, raw: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(part) for part in raw.split(",") if part.strip())
-    except ValueError:
-        raise OptionError(f"--{name}={raw!r}: expected a comma list of numbers, e.g. 0,0.2,0.7") from None
-
-
-def _ints(name: str, raw: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in raw.split(",") if part.strip())
-    except ValueError:
-        raise OptionError(f"--{name}={raw!r}: expected a comma list of integers, e.g. 0,1,42") from None
+def _parsed(raw: dict[str, Any], name: str) -> Any:
+    return PARSERS[name](name, str(raw[name]))
 
 
 @dataclass(frozen=True)
@@ -82,6 +79,7 @@ class ArenaOptions:
     keep_workspaces: bool
     sandbox: str
     resume: Path | None
+    workspace_quota: int = 4 << 30  # bytes; 0: no limit
 
 
 def _value(config: Any, name: str, kind: str) -> Any:
@@ -107,13 +105,13 @@ def _path_option(config: Any, name: str) -> Path:
 def read_options(config: Any) -> ArenaOptions:
     """CLI beats ini beats default; relative paths are taken from the rootdir."""
     raw = {name: _value(config, name, kind) for name, _, kind, _ in OPTIONS}
-    max_turns = _ints("arena-max-turns", str(raw["arena-max-turns"]))
-    text_loop = _ints("arena-text-loop-limit", str(raw["arena-text-loop-limit"]))
-    gpu = _ints("arena-gpu-layers", str(raw["arena-gpu-layers"]))
-    temperatures = _floats("arena-temperature", str(raw["arena-temperature"])) or (0.0,)
-    seeds = _ints("arena-seed", str(raw["arena-seed"])) or (0,)
-    if any(t < 0 for t in temperatures):
-        raise OptionError("--arena-temperature: temperatures must be >= 0")
+    gpu_layers = _parsed(raw, "arena-gpu-layers")
+    n_ctx = _parsed(raw, "arena-n-ctx")
+    turn_timeout = _parsed(raw, "arena-turn-timeout")
+    text_loop = _parsed(raw, "arena-text-loop-limit")
+    quota = _parsed(raw, "arena-workspace-quota")
+    temperatures = _parsed(raw, "arena-temperature") or (0.0,)
+    seeds = _parsed(raw, "arena-seed") or (0,)
     students = tuple(s.strip() for s in (raw["arena-student"] or []) if s.strip()) or (DEFAULT_STUDENT,)
     return ArenaOptions(
         enabled=bool(config.getoption("arena")),
@@ -121,19 +119,20 @@ def read_options(config: Any) -> ArenaOptions:
         students=tuple(dict.fromkeys(students)),
         temperatures=tuple(dict.fromkeys(temperatures)),
         seeds=tuple(dict.fromkeys(seeds)),
-        gpu_layers=gpu[0] if gpu else -1,
-        gpus=_ints("arena-gpus", str(raw["arena-gpus"])),
-        n_ctx=(_ints("arena-n-ctx", str(raw["arena-n-ctx"])) or (0,))[0],
-        max_turns=max_turns[0] if max_turns else None,
-        max_tokens=(_ints("arena-max-tokens", str(raw["arena-max-tokens"])) or (None,))[0],
-        turn_timeout_s=(_floats("arena-turn-timeout", str(raw["arena-turn-timeout"])) or (600.0,))[0],
-        text_loop_limit=text_loop[0] if text_loop else 4,
+        gpu_layers=-1 if gpu_layers is None else gpu_layers,
+        gpus=_parsed(raw, "arena-gpus"),
+        n_ctx=n_ctx or 0,
+        max_turns=_parsed(raw, "arena-max-turns"),
+        max_tokens=_parsed(raw, "arena-max-tokens"),
+        turn_timeout_s=600.0 if turn_timeout is None else turn_timeout,
+        text_loop_limit=4 if text_loop is None else text_loop,
         compliance_enforced=bool(raw["arena-compliance-enforced"]),
         constrain=bool(raw["arena-constrain"]),
         reports=_path_option(config, "arena-reports"),
         keep_workspaces=bool(raw["arena-keep-workspaces"]),
         sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
         resume=_resume_dir(_path_option(config, "arena-resume")) if raw["arena-resume"] else None,
+        workspace_quota=4 << 30 if quota is None else quota,
     )
 
 
@@ -168,7 +167,8 @@ def add_options(parser: Any) -> None:
         elif kind == "list":
             group.addoption(f"--{name}", dest=dest, action="append", default=[], help=help_text)
         else:
-            group.addoption(f"--{name}", dest=dest, default=None, help=help_text)
+            checked = {"type": argparse_type(name)} if name in PARSERS else {}
+            group.addoption(f"--{name}", dest=dest, default=None, help=help_text, **checked)
         ini_type = {"bool": "bool", "list": "linelist"}.get(kind, "string")
         parser.addini(name, help_text, type=ini_type, default=default if default is not None else [])
 

@@ -8,15 +8,18 @@ from typing import Any
 import pytest
 
 from . import hookspecs
-from .corpus import META, is_inside_fixture
+from .corpus import META, is_inside_fixture, root_problem
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
 from .outcomes import BY_NAME
+from .progress import forget, last_turn
 from .results import ItemRecord, RunWriter, crash_record, new_run_id
 from .resume import completed
+from .run_folder import RunFolderError, check_run_folder
 from .students import builtin
 from .students.pool import StudentPool
 from .summary import summary_lines
+from .tempdirs import clean_stale
 
 KNOWN_CLASSES = ("leetcode", "oo", "transpile", "unix", "refactor")
 
@@ -67,9 +70,28 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[RUN_DIR_KEY] = options.reports / run_id
     else:
         run_dir = options.resume or options.reports / new_run_id()
+        _check_before_work(config, options, run_dir)
         recorder = RunRecorder(RunWriter(run_dir.parent, run_dir.name))
         config.pluginmanager.register(recorder, "arena-recorder")
         config.stash[RUN_DIR_KEY] = recorder.writer.run_dir
+
+
+def _check_before_work(config: pytest.Config, options: Any, run_dir: Path) -> None:
+    """Everything that would otherwise fail only after the items ran: where results go, the corpus."""
+    try:
+        warning = check_run_folder(options.reports, run_dir, resuming=options.resume is not None)
+    except RunFolderError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if warning is not None:
+        config.issue_config_time_warning(pytest.PytestWarning(warning), stacklevel=2)
+    clean_stale()  # workspaces of processes that died (a killed xdist worker) in earlier runs
+    offload = builtin.offload_warning(config, options)
+    if offload is not None:
+        config.issue_config_time_warning(pytest.PytestWarning(offload), stacklevel=2)
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        problem = root_problem(options.root)
+        if problem is not None:
+            raise pytest.UsageError(problem)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -177,7 +199,13 @@ class RunRecorder:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "???" and "meta.toml::" in report.nodeid:
             # pytest-xdist's report for an item whose worker died (killed, segfault in a backend).
-            record = crash_record(report.nodeid, f"the process running this item died: {report.longreprtext[:500]}")
+            item = report.nodeid.rpartition("::")[2]
+            record = crash_record(
+                report.nodeid,
+                f"the process running this item died: {report.longreprtext[:500]}",
+                turn=last_turn(self.writer.run_dir, item),
+            )
+            forget(self.writer.run_dir, item)
             self.records.append(record)
             self.writer.append(record)
             return

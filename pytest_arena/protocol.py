@@ -175,7 +175,17 @@ NUDGE = (
 
 
 def nudge_for(text: str) -> str:
-    """What to tell a student whose turn had no usable tool call: the JSON error when it tried."""
+    """What to tell a student whose turn had no usable tool call: the JSON error when it tried,
+    and that a reply past the parser's window was not read to its end."""
+    if len(text) > MAX_PARSED_CHARS:
+        return (
+            f"Your reply was {len(text)} characters; only the first {MAX_PARSED_CHARS} are read for "
+            "tool calls and none was found there. Put the tool call first and keep replies short. "
+        ) + _nudge_head(text)
+    return _nudge_head(text)
+
+
+def _nudge_head(text: str) -> str:
     for body in _TOOL_CALL.findall(text[:MAX_PARSED_CHARS])[:1]:
         start = body.find("{")
         if start == -1:

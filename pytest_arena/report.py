@@ -29,6 +29,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from .cli import quiet_on_broken_pipe
 from .export import ExportError, run_export
 from .junit import Evidence, InputError, load_inputs
 from .outcomes import ORDER
@@ -547,14 +548,20 @@ def _parser() -> argparse.ArgumentParser:
         default="clean",
         help="--export: the assistant text kept in the conversation (clean, default) or the model's raw output",
     )
+    parser.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="leave out results.jsonl lines that are not records (each one skipped is named in the output)",
+    )
     return parser
 
 
+@quiet_on_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     inputs = args.inputs or [Path("reports")]
     try:
-        evidence = load_inputs(inputs)
+        evidence = load_inputs(inputs, skip_bad_lines=args.skip_bad_lines)
         students = _students(evidence.records)
         if args.teacher is not None and args.teacher not in students:
             raise InputError(f"--teacher {args.teacher}: no such student in the input; students: {', '.join(students)}")

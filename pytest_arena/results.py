@@ -14,8 +14,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .clipping import clip_middle
+from .run_folder import repair_torn_tail
+
 PREFIX = "arena."
 MAX_DIFF_CHARS = 20000
+TRAJECTORY_TEXT_CHARS = 64 * 1024  # per turn text; a runaway 5 MB turn must not make a 10 MB file
 Scalar = str | int | float | bool | None
 
 
@@ -104,7 +108,7 @@ class ItemRecord(BaseModel):
             return {}
 
 
-def crash_record(nodeid: str, message: str) -> ItemRecord:
+def crash_record(nodeid: str, message: str, turn: int = 0) -> ItemRecord:
     """The record of an item whose process died under it (pytest-xdist reports only the node id)."""
     item = nodeid.rpartition("::")[2]
     fixture, _, variant = item.partition("[")
@@ -127,7 +131,7 @@ def crash_record(nodeid: str, message: str) -> ItemRecord:
         max_tokens=0,
         constrained=False,
         outcome="DriverError",
-        outcome_fields=json.dumps({"message": message, "turn": 0}),
+        outcome_fields=json.dumps({"message": message, "turn": turn}),
         passed=False,
     )
 
@@ -162,6 +166,7 @@ class RunWriter:
     def append(self, record: ItemRecord) -> None:
         if self._handle is None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            repair_torn_tail(self.path)  # a record always starts on a fresh line
             self._handle = self.path.open("a", encoding="utf-8")
             _point_latest(self.reports, self.run_dir.name)
         self._handle.write(record.model_dump_json(by_alias=True) + "\n")
@@ -199,5 +204,22 @@ def write_trajectory(run_dir: Path, item_name: str, payload: dict[str, Any]) -> 
     return path
 
 
+def _stored_turn(turn: Any) -> dict[str, Any]:
+    """A turn as the trajectory keeps it: the cleaned text only where it differs from the raw text
+    (readers fall back to ``raw_text``), both capped with a marker."""
+    data = asdict(turn)
+    raw, text = data.get("raw_text", ""), data.get("text", "")
+    data["raw_text"] = clip_middle(raw, TRAJECTORY_TEXT_CHARS)
+    if text == raw:
+        del data["text"]
+    else:
+        data["text"] = clip_middle(text, TRAJECTORY_TEXT_CHARS)
+    return data
+
+
 def trajectory_payload(record: ItemRecord, turns: list[Any], verdict_text: str) -> dict[str, Any]:
-    return {"record": record.model_dump(by_alias=True), "oracle": verdict_text, "turns": [asdict(t) for t in turns]}
+    return {
+        "record": record.model_dump(by_alias=True),
+        "oracle": verdict_text,
+        "turns": [_stored_turn(t) for t in turns],
+    }

@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import outcomes as oc
+from .clipping import clip_middle
 from .corpus import FixtureSpec
 from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance
 from .protocol import (
+    MAX_PARSED_CHARS,
     ToolCall,
     clean_chat_output,
     nudge_for,
@@ -53,6 +55,7 @@ class Turn:
     completion_tokens: int
     generation_s: float
     tools_s: float
+    unparsed_chars: int = 0  # characters past the parser's window (MAX_PARSED_CHARS), never read
 
 
 @dataclass
@@ -119,6 +122,7 @@ class Session:
         self.max_turns = settings.max_turns or spec.max_turns
         self._delta_start = 0  # first message of the history not yet shown in a turn record
         self.wall_budget = settings.wall_timeout_s or spec.wall_timeout_s
+        self.on_turn: Callable[[int], None] | None = None  # told each turn's number as it starts
 
     def run(self) -> SessionResult:
         started = time.monotonic()
@@ -173,6 +177,8 @@ class Session:
         for index in range(1, self.max_turns + 1):
             if timeout := self._out_of_time(started, index):
                 return timeout, index - 1, False
+            if self.on_turn is not None:
+                self.on_turn(index)
             try:
                 turn, calls = self._turn(index, messages, config)
             except StudentError as exc:
@@ -204,6 +210,7 @@ class Session:
             generation.finish_reason, generation.prompt_tokens, generation.prefill_tokens,
             generation.completion_tokens, generation.seconds, 0.0,
         )  # fmt: skip
+        turn.unparsed_chars = max(0, len(text) - MAX_PARSED_CHARS)
         self._account(turn, calls)
         self.result.text_turns += not calls
         messages.append({"role": "assistant", "content": text})
@@ -263,7 +270,7 @@ class Session:
                 {
                     "name": call.name,
                     "ok": outcome.ok,
-                    "output": text[:RESULT_CHARS_IN_TRAJECTORY],
+                    "output": clip_middle(text, RESULT_CHARS_IN_TRAJECTORY),
                     "seconds": round(outcome.seconds, 4),
                 }
             )

@@ -135,7 +135,10 @@ def grep_tool(ws: Workspace, args: dict[str, Any]) -> str:
     )
     lines: list[str] = []
     for rel in files:
-        real = ws.resolve(rel)
+        try:
+            real = ws.resolve(rel)
+        except PathRefused:  # a link leading out of the project is listed, never read
+            continue
         if not real.is_file():
             continue
         data = real.read_bytes()[:MAX_READ_BYTES]

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import os
 import re
 import shutil
-import stat
-import tempfile
 from pathlib import Path
 
 from .commands import DEFAULT_OUTPUT_CAP, CommandResult, private_dirs, run_shell
+from .quota import QuotaWatch, over_quota_text, usage_bytes
 from .sandbox import Sandbox
+from .tempdirs import disown, make_owned, remove_tree
 
 IGNORED_DIRS = frozenset({"target", ".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 MAX_DIFF_FILE_BYTES = 256 * 1024
@@ -30,9 +31,13 @@ def iter_files(root: Path) -> list[str]:
     """Relative POSIX paths of regular files and links under root, skipping build output."""
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
         base = Path(dirpath)
-        found.extend((base / name).relative_to(root).as_posix() for name in sorted(filenames))
+        # os.walk puts a link to a folder among the folders and does not follow it: listed here
+        # as the link it is, so a student's `ln -s / escape` shows in the diff and files_touched.
+        links = [d for d in dirnames if (base / d).is_symlink()]
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS and d not in links)
+        names = sorted([*filenames, *links])
+        found.extend((base / name).relative_to(root).as_posix() for name in names)
     return found
 
 
@@ -68,12 +73,19 @@ class Workspace:
     """``repo/`` copied to a fresh temporary folder; the only place a student may touch."""
 
     def __init__(
-        self, pristine: Path, protected: list[str], *, prefix: str = "arena-", sandbox: Sandbox | None = None
+        self,
+        pristine: Path,
+        protected: list[str],
+        *,
+        prefix: str = "arena-",
+        sandbox: Sandbox | None = None,
+        quota: int = 0,
     ) -> None:
         self.sandbox = sandbox or Sandbox()
+        self.quota = quota  # bytes the workspace may hold in all; 0: no limit
         self.pristine = pristine.resolve()
         self.protected = list(protected)
-        self.base = Path(tempfile.mkdtemp(prefix=prefix))
+        self.base = make_owned(prefix)
         self.root = (self.base / "ws").resolve(strict=False)
         shutil.copytree(self.pristine, self.root, symlinks=True, ignore=_ignore)
         self.root = self.root.resolve()
@@ -110,8 +122,9 @@ class Workspace:
         return real
 
     def run(self, command: str, timeout_s: float, output_cap: int = DEFAULT_OUTPUT_CAP) -> CommandResult:
-        """A shell command in the workspace, confined by the workspace's sandbox."""
-        return run_shell(
+        """A shell command in the workspace, confined by the workspace's sandbox and its quota."""
+        watch = QuotaWatch(self.root, self.quota) if self.quota else None
+        result = run_shell(
             command,
             cwd=self.root,
             home=self.home,
@@ -119,7 +132,11 @@ class Workspace:
             timeout_s=timeout_s,
             output_cap=output_cap,
             sandbox=self.sandbox,
+            quota=watch,
         )
+        if watch is not None and (note := watch.note()):
+            return dataclasses.replace(result, output=f"{result.output}\n[{note}]")
+        return result
 
     def relative(self, real: Path) -> str:
         return real.relative_to(self.root).as_posix()
@@ -128,6 +145,8 @@ class Workspace:
         real = self.resolve(path)
         if real.is_dir():
             raise PathRefused(f"{path}: is a directory")
+        if self.quota and (used := usage_bytes(self.root) + len(content.encode("utf-8", "replace"))) > self.quota:
+            raise PathRefused(f"{path}: not written: {over_quota_text(used, self.quota)}")
         real.parent.mkdir(parents=True, exist_ok=True)
         # Creating parents must not have changed where the path leads; O_NOFOLLOW then refuses
         # a link swapped in at the last component.
@@ -189,10 +208,12 @@ class Workspace:
 
     def cleanup(self) -> None:
         for folder in (self.base, self.home.parent):
-            shutil.rmtree(folder, ignore_errors=True)
-            if folder.exists():  # read-only folders left by a student's chmod
-                _make_writable(folder)
-                shutil.rmtree(folder, ignore_errors=True)
+            remove_tree(folder)
+
+    def keep(self) -> None:
+        """Left for inspection (--arena-keep-workspaces): never removed as stale by a later run."""
+        disown(self.base)
+        remove_tree(self.home.parent)
 
 
 def _read(path: Path) -> bytes | None:
@@ -212,11 +233,3 @@ def _lines(data: bytes | None) -> list[str]:
     if b"\x00" in data:
         return [f"<binary file, {len(data)} bytes>\n"]
     return data.decode("utf-8", errors="replace").splitlines(keepends=True)
-
-
-def _make_writable(folder: Path) -> None:
-    for dirpath, dirnames, _ in os.walk(folder):
-        for name in dirnames:
-            path = Path(dirpath) / name
-            if not path.is_symlink():
-                path.chmod(path.stat().st_mode | stat.S_IRWXU)

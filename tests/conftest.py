@@ -17,6 +17,9 @@ CORPUS = ROOT / "fixtures" / "under-contract"
 STARTERS = ("leetcode__01-two-sum", "oo__01-bank-account", "transpile__02-csv-to-jsonl", "unix__01-wc")
 # Seconds spent per named group of tests, printed at the end of the run.
 TIMINGS: dict[str, list[float]] = {}
+# The fault suite's tally: (probe, data lost, traceback shown to the user), printed at the end.
+FAULTS: list[tuple[str, bool, bool]] = []
+TRACEBACK_SIGNS = ("Traceback (most recent call last)", "INTERNALERROR", "\nE   ")
 FINISH = '<tool_call>\n{"name": "finish", "input": {}}\n</tool_call>'
 
 requires_cargo = pytest.mark.skipif(
@@ -109,6 +112,22 @@ def reports_dir(tmp_path: Path) -> Path:
     return tmp_path / "reports"
 
 
+def fault_probe(name: str, output: str = "", *, data_lost: bool = False) -> bool:
+    """Records one fault probe for the tally; returns whether ``output`` (what the user saw) holds
+    a traceback, so the test asserts it too and a regression fails the test, not only the tally."""
+    traceback = any(sign in output for sign in TRACEBACK_SIGNS)
+    FAULTS.append((name, data_lost, traceback))
+    return traceback
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FAULTS:
+        lost = [name for name, data_lost, _ in FAULTS if data_lost]
+        shown = [name for name, _, traceback in FAULTS if traceback]
+        terminalreporter.write_line(
+            f"faults: {len(FAULTS)} probes, {len(lost)} data lost, {len(shown)} tracebacks shown to the user"
+            + (f" (data lost: {', '.join(lost)})" if lost else "")
+            + (f" (tracebacks: {', '.join(shown)})" if shown else "")
+        )
     for name, seconds in TIMINGS.items():
         terminalreporter.write_line(f"{name}: {len(seconds)} fixture checks, {sum(seconds):.1f}s in total")

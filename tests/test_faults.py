@@ -17,10 +17,11 @@ from pytest_arena.corpus import load_fixture
 from pytest_arena.oracle import fixture_compliance
 from pytest_arena.session import Session, SessionSettings
 from pytest_arena.students.scripted import ScriptedStudent
+from pytest_arena.tempdirs import clean_stale
 from pytest_arena.tools import Toolbox
 from pytest_arena.workspace import Workspace
 
-from .conftest import CORPUS, FINISH, ROOT, call, junit_cases, requires_cargo, run_pytest, write_script
+from .conftest import CORPUS, FINISH, ROOT, call, fault_probe, junit_cases, requires_cargo, run_pytest, write_script
 
 pytestmark = requires_cargo
 THREE = ("leetcode__01-two-sum", "unix__01-wc", "leetcode__05-binary-search")
@@ -88,7 +89,11 @@ def test_a_dead_worker_costs_only_its_item(project: Path) -> None:
     assert len(found) == 3
     crashed = found["unix__01-wc[crash-t0-s0]"]
     assert crashed["outcome"] == "DriverError" and "died" in str(crashed["outcome_fields"])
+    assert json.loads(str(crashed["outcome_fields"]))["turn"] == 1  # the turn it died in
     assert sorted(r["outcome"] for r in found.values()) == ["DriverError", "OraclePassed", "OraclePassed"]
+    # The dead worker's workspace is left in the temp dir; the next run's start removes it.
+    assert any(p.name.startswith("arena-unix__01-wc-") for p in clean_stale())
+    fault_probe("killed xdist worker", data_lost=len(found) != 3)
 
 
 def test_a_hanging_backend_hits_the_turn_timeout(project: Path) -> None:
@@ -110,6 +115,7 @@ def test_a_hanging_backend_hits_the_turn_timeout(project: Path) -> None:
         "DRIVER_ERROR" in run.output or "DriverError(message=\"student 'hanging' gave no answer within 1s" in run.output
     )
     assert "gave no answer within 1s (per-turn timeout, --arena-turn-timeout)" in run.output
+    assert not fault_probe("hanging backend", run.output)
 
 
 def test_killed_run_keeps_whole_records_and_resume_finishes_it(tmp_path: Path) -> None:
@@ -150,6 +156,7 @@ def test_killed_run_keeps_whole_records_and_resume_finishes_it(tmp_path: Path) -
     finished = run_pytest(*args, f"--arena-resume={run_dir}")
     assert finished.returncode == 5 and "3 deselected" in finished.output
     assert len(records(run_dir)) == 3
+    fault_probe("SIGKILL mid-run, then resume", data_lost=len(records(run_dir)) != 3)
 
 
 def test_resume_reruns_an_item_whose_settings_changed(tmp_path: Path) -> None:
@@ -172,6 +179,7 @@ def test_resume_reruns_an_item_whose_settings_changed(tmp_path: Path) -> None:
 def test_missing_resume_folder_is_a_usage_error(tmp_path: Path) -> None:
     run = run_pytest("--arena", f"--arena-resume={tmp_path / 'nope'}", str(CORPUS / THREE[0]))
     assert run.returncode == 4 and "no such run folder" in run.output
+    assert not fault_probe("missing resume folder", run.output)
 
 
 def test_oracle_program_that_does_not_exist(tmp_path: Path) -> None:
@@ -181,6 +189,7 @@ def test_oracle_program_that_does_not_exist(tmp_path: Path) -> None:
     run = run_pytest("--arena", "--arena-student", "reference", f"--arena-reports={tmp_path / 'r'}", str(fixture))
     assert run.returncode == 1 and "1 error" in run.output
     assert f"{meta}: key 'oracle_cmd': program 'carg0' not found on PATH" in run.output
+    assert not fault_probe("oracle program missing", run.output)
 
 
 def session_with(tmp_path: Path, turns: list[str], **settings: object):  # type: ignore[no-untyped-def]
@@ -200,12 +209,14 @@ def test_broken_tool_call_json_is_explained_to_the_student(tmp_path: Path) -> No
     assert result.text_turns == 1
     told = result.turns[1].prompt_delta[0]["content"]
     assert told.startswith("Your <tool_call> JSON does not parse (Expecting value: line 1")
+    fault_probe("broken tool-call JSON")
 
 
 def test_a_megabyte_turn_with_nul_bytes(tmp_path: Path) -> None:
     huge = ("garbage \x00 " * 100_000) + '{"name": ' * 1000
     result = session_with(tmp_path, [huge], text_loop_limit=2)
     assert result.outcome.name == "AgentTextLoop" and len(result.turns[0].raw_text) > 1_000_000
+    fault_probe("megabyte turn with NUL bytes")
 
 
 def test_tool_inputs_of_the_wrong_type_name_the_field(tmp_path: Path) -> None:
@@ -220,3 +231,4 @@ def test_tool_inputs_of_the_wrong_type_name_the_field(tmp_path: Path) -> None:
     outputs = [r["output"] for t in result.turns for r in t.results]
     assert outputs[0] == "error: tool file_write: 'path' must be a string, got list ([\"src/lib.rs\"])"
     assert outputs[1].startswith("error: tool file_edit: input must be a JSON object")
+    fault_probe("tool inputs of the wrong type")

@@ -15,7 +15,12 @@ from .scripted import ReferenceStudent, ScriptedStudent
 hookimpl = pluggy.HookimplMarker("pytest")
 
 
-def _path(config: Any, raw: str) -> Path:
+FORMS = {"scripted": "scripted:PATH.json", "llama": "llama:PATH.gguf"}
+
+
+def _path(config: Any, raw: str, scheme: str = "") -> Path:
+    if scheme and not raw.strip():
+        raise StudentError(f"'{scheme}:' needs a file after the colon: --arena-student {FORMS[scheme]}")
     path = Path(raw).expanduser()
     return path if path.is_absolute() else Path(config.invocation_params.dir) / path
 
@@ -40,13 +45,13 @@ def pytest_arena_make_student(config: Any, spec: str) -> Student | None:
     if spec == "reference":
         return ReferenceStudent()
     if scheme == "scripted":
-        return ScriptedStudent(_path(config, rest))
+        return ScriptedStudent(_path(config, rest, scheme))
     if spec == "default":
         from .llama_cpp import default_model_path
 
         return _llama(config, default_model_path(), student_label(spec))
     if scheme == "llama":
-        return _llama(config, _path(config, rest), student_label(spec))
+        return _llama(config, _path(config, rest, scheme), student_label(spec))
     if scheme == "openai":
         from .openai_http import OpenAIStudent
 
@@ -69,9 +74,9 @@ def student_label(spec: str) -> str:
     if spec in {"reference", "default"}:
         return {"reference": "reference", "default": "smollm2-135m"}[spec]
     if scheme == "scripted":
-        return "scripted-" + Path(rest).stem
+        return "scripted-" + Path(rest).stem if Path(rest).stem else "scripted"
     if scheme == "llama":
-        return Path(rest).stem.lower()
+        return Path(rest).stem.lower() or "llama"
     if scheme == "openai":
         return rest.rpartition("#")[2] or "openai"
     if "/" in rest or "." in Path(rest).name:  # a plugin scheme naming a file: scheme-stem
@@ -115,3 +120,22 @@ def static_info(config: Any, spec: str) -> dict[str, Any]:
         "gguf_name": meta.get("general.name", ""),
         "gguf_architecture": meta.get("general.architecture", ""),
     }
+
+
+def offload_warning(config: Any, options: Any) -> str | None:
+    """One line when GPU layers were asked for (the option given, not the default) but this
+    llama-cpp-python build cannot offload: the layers then silently stay on the CPU."""
+    asked = config.getoption("arena_gpu_layers") is not None or str(config.getini("arena-gpu-layers")) != "-1"
+    llama = [s for s in options.students if s == "default" or s.startswith("llama:")]
+    if not asked or options.gpu_layers == 0 or not llama:
+        return None
+    try:
+        import llama_cpp
+    except ImportError:
+        return None  # each item names the missing package
+    if llama_cpp.llama_supports_gpu_offload():
+        return None
+    return (
+        f"--arena-gpu-layers {options.gpu_layers}: this llama-cpp-python build has no GPU offload; "
+        "every layer runs on the CPU (rebuild with ARENA_CUDA=1 ./run setup for a CUDA build)"
+    )

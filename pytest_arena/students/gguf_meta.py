@@ -27,7 +27,10 @@ def _string(handle: BinaryIO) -> str:
     length = _read(handle, "<Q")
     if length > 1 << 26:
         raise GGUFError("implausible string length")
-    return handle.read(length).decode("utf-8", errors="replace")
+    data = handle.read(length)
+    if len(data) != length:
+        raise GGUFError("file ends inside the metadata")
+    return data.decode("utf-8", errors="replace")
 
 
 def _value(handle: BinaryIO, kind: int) -> Any:
@@ -68,3 +71,54 @@ def read_metadata(path: Path) -> dict[str, Any]:
 def trained_context(meta: dict[str, Any]) -> int | None:
     value = meta.get(f"{meta.get('general.architecture', '')}.context_length")
     return int(value) if value else None
+
+
+# ggml tensor types: (elements per block, bytes per block); types not listed are sized by offset only.
+_BLOCKS = {
+    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 9: (32, 36),
+    10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210), 15: (256, 292),
+    24: (1, 1), 25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8), 30: (1, 2),
+}  # fmt: skip
+
+
+def declared_size(path: Path) -> int:
+    """The file size a GGUF's header implies: the data section's start plus the end of its last
+    tensor. A download cut short is smaller than this; GGUFError when the header itself is cut."""
+    with path.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise GGUFError(f"{path} is not a GGUF file")
+        _read(handle, "<I")
+        tensors, count = _read(handle, "<Q"), _read(handle, "<Q")
+        alignment = 32
+        for _ in range(count):
+            key = _string(handle)
+            value = _value(handle, _read(handle, "<I"))
+            if key == "general.alignment" and isinstance(value, int) and value > 0:
+                alignment = value
+        end = 0
+        for _ in range(tensors):
+            _string(handle)
+            dims = [_read(handle, "<Q") for _ in range(_read(handle, "<I"))]
+            kind, offset = _read(handle, "<I"), _read(handle, "<Q")
+            elements = 1
+            for dim in dims:
+                elements *= dim
+            block, size = _BLOCKS.get(kind, (1, 0))
+            end = max(end, offset + elements // block * size)
+        data_start = -(-handle.tell() // alignment) * alignment
+        return data_start + end
+
+
+def completeness_problem(path: Path) -> str | None:
+    """Why ``path`` is not a whole GGUF file (cut short), or None when its size adds up."""
+    try:
+        expected = declared_size(path)
+    except GGUFError as exc:
+        return f"not a complete GGUF file: {exc}"
+    actual = path.stat().st_size
+    if actual < expected:
+        return (
+            f"not a complete GGUF file: it has {actual} bytes but its header declares at least {expected} "
+            "(a download or copy cut short?)"
+        )
+    return None

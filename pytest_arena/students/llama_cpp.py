@@ -12,7 +12,7 @@ from typing import Any
 
 from ..corpus import FixtureSpec
 from .base import GenerationResult, Message, StudentConfig, StudentError
-from .gguf_meta import GGUFError, read_metadata, trained_context
+from .gguf_meta import GGUFError, completeness_problem, read_metadata, trained_context
 from .grammar import ToolGrammar
 from .native_probe import probe
 
@@ -119,7 +119,8 @@ class LlamaCppStudent:
                 split_mode=llama_cpp.LLAMA_SPLIT_MODE_NONE if single_gpu else llama_cpp.LLAMA_SPLIT_MODE_LAYER,
             )
         except (ValueError, RuntimeError, OSError) as exc:
-            raise StudentError(f"llama.cpp could not load {self.model_path}: {exc}") from None
+            why = completeness_problem(self.model_path) or str(exc)
+            raise StudentError(f"llama.cpp could not load {self.model_path}: {why}") from None
         self.load_s = time.monotonic() - load_started
         self.sha256 = sha256_file(self.model_path)
         self._template_source, template = self._chat_template()

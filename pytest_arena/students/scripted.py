@@ -23,6 +23,12 @@ class ScriptedStudent:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise StudentError(f"scripted student file not found: {path}") from None
+        except IsADirectoryError:
+            raise StudentError(
+                f"{path} is a folder; a scripted student is one JSON file: --arena-student scripted:PATH.json"
+            ) from None
+        except OSError as exc:
+            raise StudentError(f"scripted student file {path} cannot be read ({exc.strerror or exc})") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise StudentError(
                 f'{path}: not valid JSON ({exc}); expected {{"<fixture id>" or "*": ["turn text", ...]}}'
