@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from .repetition import RepetitionRule, RepetitionSettingError, parse_rule
+
 DEFAULT_STUDENT = "default"
 
 # (name without "--", help, kind, default). ini keys use the same names.
@@ -27,6 +29,13 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("arena-max-turns", "override every fixture's turn budget", "string", ""),
     ("arena-max-tokens", "cap on tokens generated per turn (default: the fixture's max_tokens)", "string", ""),
     ("arena-turn-timeout", "seconds a student may take for one turn before the session fails", "string", "600"),
+    (
+        "arena-repetition-stop",
+        "stop a turn whose tail is periodic: off, or PERIOD:REPEATS (a block of at most PERIOD tokens "
+        "repeated REPEATS times; default 64:8)",
+        "string",
+        "64:8",
+    ),
     ("arena-text-loop-limit", "text turns in a row that end a session (0 disables)", "string", "4"),
     ("arena-compliance-enforced", "run compliance after each write and feed it back", "bool", False),
     ("arena-constrain", "constrained decoding: every turn is one well-formed tool call", "bool", False),
@@ -39,6 +48,12 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
         "",
     ),
     ("arena-keep-workspaces", "keep each item's workspace for inspection", "bool", False),
+    (
+        "arena-cold",
+        "build every item from scratch: no copy of the fixture's pristine build artifacts (the warm oracle)",
+        "bool",
+        False,
+    ),
 )
 
 
@@ -76,10 +91,12 @@ class ArenaOptions:
     max_tokens: int | None
     turn_timeout_s: float
     text_loop_limit: int
+    repetition_stop: RepetitionRule | None
     compliance_enforced: bool
     constrain: bool
     reports: Path
     keep_workspaces: bool
+    cold: bool
     sandbox: str
     resume: Path | None
 
@@ -128,10 +145,12 @@ def read_options(config: Any) -> ArenaOptions:
         max_tokens=(_ints("arena-max-tokens", str(raw["arena-max-tokens"])) or (None,))[0],
         turn_timeout_s=(_floats("arena-turn-timeout", str(raw["arena-turn-timeout"])) or (600.0,))[0],
         text_loop_limit=text_loop[0] if text_loop else 4,
+        repetition_stop=_repetition(str(raw["arena-repetition-stop"])),
         compliance_enforced=bool(raw["arena-compliance-enforced"]),
         constrain=bool(raw["arena-constrain"]),
         reports=_path_option(config, "arena-reports"),
         keep_workspaces=bool(raw["arena-keep-workspaces"]),
+        cold=bool(raw["arena-cold"]),
         sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
         resume=_resume_dir(_path_option(config, "arena-resume")) if raw["arena-resume"] else None,
     )
@@ -145,6 +164,13 @@ def _resume_dir(path: Path) -> Path:
             "or reports/latest from an earlier `pytest --arena`)"
         )
     return real
+
+
+def _repetition(raw: str) -> RepetitionRule | None:
+    try:
+        return parse_rule(raw)
+    except RepetitionSettingError as exc:
+        raise OptionError(f"--arena-repetition-stop={exc}") from None
 
 
 def _sandbox_kind(raw: str) -> str:
