@@ -18,17 +18,20 @@ from .corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
 from .options import OPTIONS_KEY, ArenaOptions
 from .oracle import fixture_compliance
 from .outcomes import DriverError
+from .progress import TURN_LINES, turn_line
 from .provenance import provenance
 from .results import ItemRecord, Scalar, file_scores, trajectory_path, trajectory_payload, write_trajectory
 from .resume import ResumeKey, settings_digest
 from .sandbox import Sandbox, SandboxUnavailable
-from .session import Session, SessionResult, SessionSettings
+from .session import Session, SessionResult, SessionSettings, Turn
 from .students.base import Student, StudentConfig, StudentError
 from .students.builtin import static_info, student_labels
 from .tools import Toolbox
+from .warm import WarmCache
 from .workspace import Workspace, iter_files
 
 POOL_KEY = pytest.StashKey[Any]()
+WARM_KEY = pytest.StashKey[WarmCache]()
 RUN_DIR_KEY = pytest.StashKey[Any]()
 
 
@@ -82,6 +85,7 @@ class ArenaItem(pytest.Item):
         self.spec, self.variant, self.fixture_sha256 = spec, variant, fixture_sha256
         self.student: Student | None = None
         self.session_result: SessionResult | None = None
+        self._turn_lines: list[str] = []  # per-turn progress lines no terminal here could show
         self.add_marker(pytest.mark.arena)
         self.add_marker(getattr(pytest.mark, spec.fixture_class))
         # `-k two_sum` should find leetcode__01-two-sum: ids use '-', Python words use '_'.
@@ -139,6 +143,7 @@ class ArenaItem(pytest.Item):
             constrained=opts.constrain,
             max_tokens=opts.max_tokens or self.spec.max_tokens,
             turn_timeout_s=opts.turn_timeout_s,
+            repetition_stop=opts.repetition_stop,
         )
         return SessionSettings(
             config=config,
@@ -153,6 +158,9 @@ class ArenaItem(pytest.Item):
         settings = self._settings()
         ws = Workspace(self.spec.repo_dir, self.spec.protected, prefix=f"arena-{self.spec.id}-", sandbox=self.sandbox())
         try:
+            if not self.options.cold:
+                warm = self.config.stash.setdefault(WARM_KEY, WarmCache())
+                warm.seed(self.spec, self.fixture_sha256, ws)
             extra_tools = tuple(
                 t for tools in hook.pytest_arena_tools(config=self.config, fixture=self.spec) if tools for t in tools
             )
@@ -163,6 +171,7 @@ class ArenaItem(pytest.Item):
                 for c in found
             ]
             session = Session(self.spec, ws, self.student, settings, Toolbox(ws, extra_tools), checks)
+            session.on_turn = self._turn_ended
             result = session.run()
         except Exception as exc:
             # A harness or plugin bug still leaves a record of this item (and a traceback).
@@ -177,8 +186,18 @@ class ArenaItem(pytest.Item):
             else:
                 ws.cleanup()
         self._finish(result, settings.config)
+        if self._turn_lines:
+            self.user_properties.append((TURN_LINES, json.dumps(self._turn_lines)))
         if not result.outcome.passed:
             raise ArenaFailure(self._failure_text(result))
+
+    def _turn_ended(self, turn: Turn, max_turns: int) -> None:
+        line = turn_line(self.name, turn.index, max_turns, turn)
+        progress = self.config.pluginmanager.get_plugin("arena-progress")
+        if progress is not None:
+            progress.turn(self.name, line)
+        elif self.config.get_verbosity() > 0:  # an xdist worker: the controller prints them
+            self._turn_lines.append(line)
 
     def _finish(self, result: SessionResult, config: StudentConfig) -> None:
         self.session_result = result
@@ -236,7 +255,9 @@ class ArenaItem(pytest.Item):
         if run_dir is not None:
             record.trajectory = trajectory_path(run_dir, self.name).relative_to(run_dir).as_posix()
             explain = verdict.explain() if verdict else ""
-            write_trajectory(run_dir, self.name, trajectory_payload(record, result.turns, explain))
+            payload = trajectory_payload(record, result.turns, explain)
+            payload["verdict"] = verdict.detail() if verdict else {}
+            write_trajectory(run_dir, self.name, payload)
         self.user_properties.extend(record.to_properties())
 
     def _failure_text(self, result: SessionResult) -> str:

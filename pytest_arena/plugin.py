@@ -12,6 +12,7 @@ from .corpus import META, is_inside_fixture
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
 from .outcomes import BY_NAME
+from .progress import Progress
 from .results import ItemRecord, RunWriter, crash_record, new_run_id
 from .resume import completed
 from .students import builtin
@@ -69,6 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run_dir = options.resume or options.reports / new_run_id()
         recorder = RunRecorder(RunWriter(run_dir.parent, run_dir.name))
         config.pluginmanager.register(recorder, "arena-recorder")
+        config.pluginmanager.register(Progress(config), "arena-progress")
         config.stash[RUN_DIR_KEY] = recorder.writer.run_dir
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -53,6 +53,7 @@ class Turn:
     completion_tokens: int
     generation_s: float
     tools_s: float
+    stop_detail: str = ""  # why the backend stopped early, e.g. where the degeneration stop cut
 
 
 @dataclass
@@ -119,6 +120,7 @@ class Session:
         self.max_turns = settings.max_turns or spec.max_turns
         self._delta_start = 0  # first message of the history not yet shown in a turn record
         self.wall_budget = settings.wall_timeout_s or spec.wall_timeout_s
+        self.on_turn: Callable[[Turn, int], None] | None = None  # (turn, max_turns), once it has ended
 
     def run(self) -> SessionResult:
         started = time.monotonic()
@@ -127,6 +129,7 @@ class Session:
             result = self.result
             result.files_touched = self.ws.changed_files()
             result.restored = self.ws.restore_protected()
+            self.ws.freshen(result.files_touched)
             if early is not None:
                 result.outcome = early
             else:
@@ -178,6 +181,7 @@ class Session:
             except StudentError as exc:
                 return oc.DriverError(message=str(exc), turn=index), index, False
             if not calls:
+                self._ended(turn)
                 consecutive_text += 1
                 limit = self.settings.text_loop_limit
                 if limit and consecutive_text >= limit:
@@ -186,11 +190,16 @@ class Session:
                 continue
             consecutive_text = 0
             early, finished = self._act(turn, calls, messages)
+            self._ended(turn)
             if early is not None or finished:
                 return early, index, finished
             if timeout := self._out_of_time(started, index):
                 return timeout, index, False
         return None, self.max_turns, False
+
+    def _ended(self, turn: Turn) -> None:
+        if self.on_turn is not None:
+            self.on_turn(turn, self.max_turns)
 
     def _turn(self, index: int, messages: list[Message], config: StudentConfig) -> tuple[Turn, list[ToolCall]]:
         """One generation, parsed and recorded; the assistant's text joins the history."""
@@ -204,6 +213,7 @@ class Session:
             generation.finish_reason, generation.prompt_tokens, generation.prefill_tokens,
             generation.completion_tokens, generation.seconds, 0.0,
         )  # fmt: skip
+        turn.stop_detail = str(generation.extra.get("repetition", ""))
         self._account(turn, calls)
         self.result.text_turns += not calls
         messages.append({"role": "assistant", "content": text})
