@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ from pytest_arena.repetition import (
 )
 from pytest_arena.workspace import iter_files
 
-from .conftest import ROOT, call
+from .conftest import CORPUS, FINISH, ROOT, call, requires_cargo, run_pytest, write_script
 
 RULE = RepetitionRule()
 PYTEST_SNIPPET = (
@@ -173,3 +174,29 @@ def test_issue_samples_are_cut_with_the_real_tokenizer(tokenizer: object) -> Non
 def test_reference_turns_are_long_enough_to_matter(tokenizer: object) -> None:
     longest = max(len(real_tokens(tokenizer, text)) for _, text in _corpus_texts())
     assert longest > 8 * MIN_SPAN  # the no-cut test above covers turns far longer than any rule's span
+
+
+def test_a_bad_setting_is_a_usage_error_naming_the_option(tmp_path: Path) -> None:
+    bad = run_pytest("--arena", "--arena-repetition-stop", "64", "--collect-only", str(CORPUS / "unix__01-wc"))
+    assert bad.returncode == 4, bad.output
+    assert "--arena-repetition-stop='64': expected off or PERIOD:REPEATS" in bad.stderr
+    assert "Traceback" not in bad.output
+    ini = tmp_path / "pytest.ini"
+    ini.write_text("[pytest]\narena-repetition-stop = 8:1\n", encoding="utf-8")
+    from_ini = run_pytest("-c", str(ini), "--arena", "--collect-only", str(CORPUS / "unix__01-wc"))
+    assert from_ini.returncode == 4 and "'8:1': expected off or PERIOD:REPEATS" in from_ini.stderr
+
+
+@requires_cargo
+def test_the_setting_is_recorded_with_the_sampling_values(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "talk.json", {"*": [FINISH]})
+    for value, recorded in (("off", "off"), ("16:4", "16:4"), (None, "64:8")):
+        reports = tmp_path / f"r-{recorded.replace(':', '-')}"
+        extra = [f"--arena-repetition-stop={value}"] if value else []
+        run = run_pytest(
+            "--arena", "--arena-student", f"scripted:{script}", "--arena-sandbox", "none",
+            f"--arena-reports={reports}", *extra, str(CORPUS / "unix__01-wc"), "-W", "ignore",
+        )  # fmt: skip
+        assert run.returncode == 1, run.output
+        record = json.loads((reports / "latest" / "results.jsonl").read_text(encoding="utf-8").splitlines()[0])
+        assert record["repetition_stop"] == recorded
