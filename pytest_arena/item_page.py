@@ -139,6 +139,12 @@ def _verdict(detail: dict[str, Any]) -> list[str]:
     return parts
 
 
+_NO_ORACLE = (
+    '<p class="meta">No oracle output: the session ended before the oracle (see the outcome), '
+    "or the run predates per-check output in trajectories.</p>"
+)
+
+
 def render_item(record: ItemRecord, payload: dict[str, Any]) -> str:
     turns = [t for t in payload.get("turns", []) if isinstance(t, dict)]
     parts = [
@@ -154,7 +160,7 @@ def render_item(record: ItemRecord, payload: dict[str, Any]) -> str:
         "<h2>Final diff</h2>",
         _block(record.diff or "(no change)", "diff against the fixture"),
         "<h2>Oracle output</h2>",
-        *(_verdict(payload.get("verdict") or {}) or ['<p class="meta">The oracle did not run.</p>']),
+        *(_verdict(payload.get("verdict") or {}) or [_NO_ORACLE]),
         "</body></html>",
     ]
     return "\n".join(parts)
