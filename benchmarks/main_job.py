@@ -6,9 +6,12 @@
 
 - oracle:       the warm oracle's test command (sandboxed, seeded workspace) / a bare incremental
                 ``cargo test`` on the same edited crate, both after the same edit. Goal <= 1.5x.
+- warmth:       the reference student on Rust and on Python fixtures, --arena-cold vs warm: oracle
+                time and session wall.
 - harness:      a reference sweep: (wall - generation - tools - oracle) / wall, per item (inside the
                 session) and for the whole pytest process (startup and collection included). Goal <= 2%.
-- xdist:        the same sweep with -n 2 and -n 1: items per CPU-second and per wall-second.
+- xdist:        the same sweep with -n 2 and -n 1: items per CPU-second and per wall-second (without
+                the sandbox: getrusage does not see CPU spent inside bwrap's pid namespace).
 - degeneration: the default student on the leetcode items with --arena-max-turns 4, repetition stop
                 off vs on: wall time and completion tokens. Expect >= 3x fewer tokens.
 - rss:          peak RSS of one process holding the default model after one real turn (a worker's
@@ -29,7 +32,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -104,22 +109,53 @@ def harness(sweep: int) -> None:
     fixtures = _sweep_fixtures(sweep)
     with tempfile.TemporaryDirectory() as tmp:
         _pytest(["--arena-student", "reference", "-n", "1", *fixtures], Path(tmp) / "prime")  # warm build cached
-        wall, _, records = _pytest(["--arena-student", "reference", "-p", "no:xdist", *fixtures], Path(tmp) / "r")
+        junit = Path(tmp) / "junit.xml"
+        args = ["--arena-student", "reference", "-p", "no:xdist", f"--junitxml={junit}", *fixtures]
+        wall, _, records = _pytest(args, Path(tmp) / "r")
+        # pytest's own duration of each item: setup (workspace, seeding), session, recording, teardown
+        items = sum(float(case.get("time", 0)) for case in ElementTree.parse(junit).iter("testcase"))
     parts = sum(float(str(r[key])) for r in records for key in ("generation_s", "tools_s", "oracle_s"))
-    item_wall = sum(float(str(r["wall_s"])) for r in records)
+    sessions = sum(float(str(r["wall_s"])) for r in records)
     print(
-        f"harness: {len(records)} reference items; inside sessions {(item_wall - parts) / item_wall:.1%} of "
-        f"{item_wall:.1f}s; whole process {(wall - parts) / wall:.1%} of {wall:.1f}s (startup, collection included)"
+        f"harness: {len(records)} reference items; (wall - generation - tools - oracle) / wall = "
+        f"{(sessions - parts) / sessions:.1%} inside sessions ({sessions:.1f}s), "
+        f"{(items - parts) / items:.1%} per item as pytest times it ({items:.1f}s), "
+        f"{(wall - parts) / wall:.1%} for the whole process ({wall:.1f}s, startup and collection included)"
     )
+
+
+def warmth(sweep: int) -> None:
+    """The reference student with and without the warm oracle, Rust and Python fixtures."""
+    rust = _sweep_fixtures(sweep)
+    python = sorted(str(p.parent) for p in PYTHON_CORPUS.glob("*/meta.toml"))[:sweep]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, fixtures in (("rust", rust), ("python", python)):
+            common = ["--arena-student", "reference", "-p", "no:xdist", *fixtures]
+            _pytest(common, Path(tmp) / f"{name}-prime")  # builds the warm cache
+            totals = {}
+            for mode in ("cold", "warm"):
+                _, _, records = _pytest([*common, *(["--arena-cold"] if mode == "cold" else [])], Path(tmp) / mode)
+                oracle_s = sum(float(str(r["oracle_s"])) for r in records)
+                totals[mode] = (oracle_s, sum(float(str(r["wall_s"])) for r in records))
+                outcomes = Counter(str(r["outcome"]) for r in records)
+                print(f"warmth {name} {mode}: {len(records)} items, oracle {oracle_s:.1f}s, sessions "
+                      f"{totals[mode][1]:.1f}s, {dict(outcomes)}")  # fmt: skip
+            print(
+                f"warmth {name}: oracle warm/cold {totals['warm'][0] / totals['cold'][0]:.2f}x, "
+                f"session wall warm/cold {totals['warm'][1] / totals['cold'][1]:.2f}x"
+            )
 
 
 def xdist(sweep: int) -> None:
     fixtures = _sweep_fixtures(sweep)
     rates = {}
     with tempfile.TemporaryDirectory() as tmp:
-        _pytest(["--arena-student", "reference", "-n", "1", *fixtures], Path(tmp) / "prime")
+        # Unsandboxed: CPU time of commands inside bwrap's pid namespace is not reported to the
+        # parent (getrusage), and the count must include the oracle's cargo.
+        common = ["--arena-student", "reference", "--arena-sandbox", "none", "-W", "ignore", *fixtures]
+        _pytest(["-n", "1", *common], Path(tmp) / "prime")
         for workers in ("1", "2"):
-            args = ["--arena-student", "reference", "-n", workers, *fixtures]
+            args = ["-n", workers, *common]
             wall, cpu, records = _pytest(args, Path(tmp) / workers)
             rates[workers] = (len(records) / cpu, len(records) / wall)
             print(f"xdist -n {workers}: {len(records)} items, {wall:.1f}s wall, {cpu:.1f} CPU-s")
@@ -163,7 +199,7 @@ spec = load_fixture(sys.argv[1])
 student = LlamaCppStudent(default_model_path(), name="default")
 config = StudentConfig(max_tokens=256)
 student.start(spec, config)
-messages = [{"role": "system", "content": system_prompt(BUILTIN_TOOLS.values())},
+messages = [{"role": "system", "content": system_prompt(BUILTIN_TOOLS)},
             {"role": "user", "content": task_message(spec.prompt, iter_files(spec.repo_dir))}]
 student.generate(messages, config)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -184,17 +220,19 @@ def rss() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("parts", nargs="*", choices=("oracle", "harness", "xdist", "degeneration", "rss", []))
+    parser.add_argument("parts", nargs="*", choices=("oracle", "warmth", "harness", "xdist", "degeneration", "rss", []))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sweep", type=int, default=6, help="reference items in the harness and xdist sweeps")
     parser.add_argument("--leetcode", type=int, default=7, help="leetcode items in the degeneration part")
     parser.add_argument("--turns", type=int, default=4)
     args = parser.parse_args()
-    parts = args.parts or ["oracle", "harness", "xdist", "degeneration", "rss"]
+    parts = args.parts or ["oracle", "warmth", "harness", "xdist", "degeneration", "rss"]
     print(f"load average {os.getloadavg()}, {os.cpu_count()} CPUs")
     for part in parts:
         if part == "oracle":
             oracle(args.repeats)
+        elif part == "warmth":
+            warmth(args.sweep)
         elif part == "harness":
             harness(args.sweep)
         elif part == "xdist":

@@ -95,7 +95,7 @@ class Progress:
         if self.verbose:
             self._write_line(line)
         elif self.takes_over:
-            self._write_status(extra=line.removeprefix(item).strip())
+            self._write_status(extra=line)
 
     def item_done(self, outcome: str, turn_lines: list[str]) -> None:
         self.done += 1
