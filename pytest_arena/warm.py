@@ -25,6 +25,7 @@ from .sandbox import Sandbox
 from .workspace import Workspace
 
 WARM_DIRS = ("target", ".mypy_cache", ".ruff_cache")
+_SKIPPED = shutil.ignore_patterns("incremental")
 _LOCK = threading.Lock()
 
 
@@ -57,8 +58,10 @@ class WarmCache:
         for name in WARM_DIRS:
             source = found / name
             if source.is_dir() and not (ws.root / name).exists():
-                # copy2 keeps mtimes: the artifacts stay newer than the pristine sources.
-                shutil.copytree(source, ws.root / name, symlinks=True)
+                # copy2 keeps mtimes: the artifacts stay newer than the pristine sources. rustc's
+                # incremental caches (a third of target/) only speed up crates the student edits,
+                # which tiny crates rebuild as fast without them: not worth copying per item.
+                shutil.copytree(source, ws.root / name, symlinks=True, ignore=_SKIPPED)
                 copied.append(name)
         return copied
 
