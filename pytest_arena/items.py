@@ -18,18 +18,21 @@ from .corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
 from .options import OPTIONS_KEY, ArenaOptions
 from .oracle import fixture_compliance
 from .outcomes import DriverError
-from .progress import forget, note_turn
+from .progress import TURN_LINES, turn_line
 from .provenance import provenance
 from .results import ItemRecord, Scalar, file_scores, trajectory_path, trajectory_payload, write_trajectory
 from .resume import ResumeKey, settings_digest
 from .sandbox import Limits, Sandbox, SandboxUnavailable
-from .session import Session, SessionResult, SessionSettings
+from .session import Session, SessionResult, SessionSettings, Turn
 from .students.base import Student, StudentConfig, StudentError
 from .students.builtin import static_info, student_labels
 from .tools import Toolbox
+from .turn_marker import forget, note_turn
+from .warm import WarmCache
 from .workspace import Workspace, iter_files
 
 POOL_KEY = pytest.StashKey[Any]()
+WARM_KEY = pytest.StashKey[WarmCache]()
 RUN_DIR_KEY = pytest.StashKey[Any]()
 
 
@@ -83,6 +86,7 @@ class ArenaItem(pytest.Item):
         self.spec, self.variant, self.fixture_sha256 = spec, variant, fixture_sha256
         self.student: Student | None = None
         self.session_result: SessionResult | None = None
+        self._turn_lines: list[str] = []  # per-turn progress lines no terminal here could show
         self.add_marker(pytest.mark.arena)
         self.add_marker(getattr(pytest.mark, spec.fixture_class))
         # `-k two_sum` should find leetcode__01-two-sum: ids use '-', Python words use '_'.
@@ -142,6 +146,7 @@ class ArenaItem(pytest.Item):
             constrained=opts.constrain,
             max_tokens=opts.max_tokens or self.spec.max_tokens,
             turn_timeout_s=opts.turn_timeout_s,
+            repetition_stop=opts.repetition_stop,
         )
         return SessionSettings(
             config=config,
@@ -163,6 +168,9 @@ class ArenaItem(pytest.Item):
         )
         run_dir = self.config.stash.get(RUN_DIR_KEY, None)
         try:
+            if not self.options.cold:
+                warm = self.config.stash.setdefault(WARM_KEY, WarmCache())
+                warm.seed(self.spec, self.fixture_sha256, ws)
             extra_tools = tuple(
                 t for tools in hook.pytest_arena_tools(config=self.config, fixture=self.spec) if tools for t in tools
             )
@@ -174,7 +182,8 @@ class ArenaItem(pytest.Item):
             ]
             session = Session(self.spec, ws, self.student, settings, Toolbox(ws, extra_tools), checks)
             if run_dir is not None:
-                session.on_turn = lambda turn: note_turn(run_dir, self.name, turn)
+                session.on_turn_start = lambda turn: note_turn(run_dir, self.name, turn)
+            session.on_turn = self._turn_ended
             result = session.run()
         except Exception as exc:
             # A harness or plugin bug still leaves a record of this item (and a traceback).
@@ -192,8 +201,18 @@ class ArenaItem(pytest.Item):
             if run_dir is not None:
                 forget(run_dir, self.name)
         self._finish(result, settings.config)
+        if self._turn_lines:
+            self.user_properties.append((TURN_LINES, json.dumps(self._turn_lines)))
         if not result.outcome.passed:
             raise ArenaFailure(self._failure_text(result))
+
+    def _turn_ended(self, turn: Turn, max_turns: int) -> None:
+        line = turn_line(self.name, turn.index, max_turns, turn)
+        progress = self.config.pluginmanager.get_plugin("arena-progress")
+        if progress is not None:
+            progress.turn(self.name, line)
+        elif self.config.get_verbosity() > 0:  # an xdist worker: the controller prints them
+            self._turn_lines.append(line)
 
     def _finish(self, result: SessionResult, config: StudentConfig) -> None:
         self.session_result = result
@@ -251,7 +270,9 @@ class ArenaItem(pytest.Item):
         if run_dir is not None:
             record.trajectory = trajectory_path(run_dir, self.name).relative_to(run_dir).as_posix()
             explain = verdict.explain() if verdict else ""
-            write_trajectory(run_dir, self.name, trajectory_payload(record, result.turns, explain))
+            payload = trajectory_payload(record, result.turns, explain)
+            payload["verdict"] = verdict.detail() if verdict else {}
+            write_trajectory(run_dir, self.name, payload)
         self.user_properties.extend(record.to_properties())
 
     def _failure_text(self, result: SessionResult) -> str:

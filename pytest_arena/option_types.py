@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .repetition import RepetitionRule, RepetitionSettingError, parse_rule
+
 
 class OptionError(ValueError):
     pass
@@ -89,6 +91,13 @@ def size(name: str, raw: str) -> int | None:
     return int(float(found[1]) * _UNITS[found[2].upper()])
 
 
+def repetition(name: str, raw: str) -> RepetitionRule | None:
+    try:
+        return parse_rule(raw)
+    except RepetitionSettingError as exc:
+        raise OptionError(f"--{name}={exc}") from None
+
+
 # How each valued option is read; options not named here are free text.
 PARSERS: dict[str, Callable[[str, str], Any]] = {
     "arena-temperature": float_list(0, "a comma list of numbers >= 0", "0,0.2,0.7"),
@@ -102,6 +111,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "arena-turn-timeout": one_number(0, "seconds >= 0 (0: no per-turn timeout)", "600"),
     "arena-text-loop-limit": one_int(0, "a count of text turns >= 0 (0 disables)", "4"),
     "arena-workspace-quota": size,
+    "arena-repetition-stop": repetition,
 }
 
 

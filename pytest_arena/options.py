@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from .option_types import PARSERS, OptionError, argparse_type
+from .repetition import RepetitionRule
 
 DEFAULT_STUDENT = "default"
 
@@ -29,6 +30,13 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("arena-max-turns", "override every fixture's turn budget", "string", ""),
     ("arena-max-tokens", "cap on tokens generated per turn (default: the fixture's max_tokens)", "string", ""),
     ("arena-turn-timeout", "seconds a student may take for one turn before the session fails", "string", "600"),
+    (
+        "arena-repetition-stop",
+        "stop a turn whose tail is periodic: off, or PERIOD:REPEATS (a block of at most PERIOD tokens "
+        "repeated REPEATS times; default 64:8)",
+        "string",
+        "64:8",
+    ),
     ("arena-text-loop-limit", "text turns in a row that end a session (0 disables)", "string", "4"),
     ("arena-compliance-enforced", "run compliance after each write and feed it back", "bool", False),
     ("arena-constrain", "constrained decoding: every turn is one well-formed tool call", "bool", False),
@@ -46,6 +54,12 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
         "total size a workspace may grow to (K/M/G suffix; 0: no limit); past it the command is stopped",
         "string",
         "4G",
+    ),
+    (
+        "arena-cold",
+        "build every item from scratch: no copy of the fixture's pristine build artifacts (the warm oracle)",
+        "bool",
+        False,
     ),
 )
 
@@ -73,10 +87,12 @@ class ArenaOptions:
     max_tokens: int | None
     turn_timeout_s: float
     text_loop_limit: int
+    repetition_stop: RepetitionRule | None
     compliance_enforced: bool
     constrain: bool
     reports: Path
     keep_workspaces: bool
+    cold: bool
     sandbox: str
     resume: Path | None
     workspace_quota: int = 4 << 30  # bytes; 0: no limit
@@ -126,10 +142,12 @@ def read_options(config: Any) -> ArenaOptions:
         max_tokens=_parsed(raw, "arena-max-tokens"),
         turn_timeout_s=600.0 if turn_timeout is None else turn_timeout,
         text_loop_limit=4 if text_loop is None else text_loop,
+        repetition_stop=_parsed(raw, "arena-repetition-stop"),
         compliance_enforced=bool(raw["arena-compliance-enforced"]),
         constrain=bool(raw["arena-constrain"]),
         reports=_path_option(config, "arena-reports"),
         keep_workspaces=bool(raw["arena-keep-workspaces"]),
+        cold=bool(raw["arena-cold"]),
         sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
         resume=_resume_dir(_path_option(config, "arena-resume")) if raw["arena-resume"] else None,
         workspace_quota=4 << 30 if quota is None else quota,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .commands import CommandResult
 from .corpus import FixtureSpec
@@ -59,6 +60,18 @@ class Verdict:
             return "pattern"
         failed = self.failed_compliance
         return f"compliance ({failed.name})" if failed else None
+
+    def detail(self) -> dict[str, Any]:
+        """Every check that ran, with its command, status and output tail (for the item page)."""
+
+        def one(name: str, result: CommandResult) -> dict[str, Any]:
+            status = "passed" if result.ok else result.describe()
+            return {"name": name, "command": result.command, "status": status, "output": result.tail(TAIL_CHARS)}
+
+        tests = one("tests", self.tests)
+        if self.tests.ok and not self.pattern_found:
+            tests["status"] = f"exit code 0, but {self.pattern!r} not found in the output"
+        return {"tests": tests, "compliance": [one(c.name, c.result) for c in self.compliance]}
 
     def explain(self) -> str:
         """The verdict as assertion text: which clause failed and the tail of its output."""

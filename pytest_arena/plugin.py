@@ -12,7 +12,7 @@ from .corpus import META, is_inside_fixture, root_problem
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
 from .outcomes import BY_NAME
-from .progress import forget, last_turn
+from .progress import Progress
 from .results import ItemRecord, RunWriter, crash_record, new_run_id
 from .resume import completed
 from .run_folder import RunFolderError, check_run_folder
@@ -20,6 +20,7 @@ from .students import builtin
 from .students.pool import StudentPool
 from .summary import summary_lines
 from .tempdirs import clean_stale
+from .turn_marker import forget, last_turn
 
 KNOWN_CLASSES = ("leetcode", "oo", "transpile", "unix", "refactor")
 
@@ -73,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _check_before_work(config, options, run_dir)
         recorder = RunRecorder(RunWriter(run_dir.parent, run_dir.name))
         config.pluginmanager.register(recorder, "arena-recorder")
+        config.pluginmanager.register(Progress(config), "arena-progress")
         config.stash[RUN_DIR_KEY] = recorder.writer.run_dir
 
 

@@ -1,37 +1,203 @@
-"""The turn an item has reached, written as it goes: when its process dies (a killed xdist worker,
-a segfaulting backend), the controller's crash record says how far the item got."""
+"""What the terminal shows while a campaign runs, through pytest's terminal reporter.
+
+- ``-v``: one line per turn as it ends (item, ``turn N/M``, the tool calls or "text", tokens,
+  tok/s, why a cut turn stopped). The process that runs the item writes it at once; an xdist
+  worker has no terminal, so it hands its lines over with the item's report (a user property)
+  and the controller prints them when the item ends. xdist forwards only its own event kinds
+  from workers, so per-turn lines under ``-n`` come per item, not per turn.
+- default verbosity, on a terminal: pytest's per-item letters give way to one line rewritten in
+  place (items done/total, outcomes so far, elapsed, ETA), also under ``-n``.
+- not a terminal (CI logs): pytest's own output, plus that status as a whole line at most every
+  ``PLAIN_EVERY_S`` seconds and once at the end; never a carriage return.
+"""
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
+import json
+import time
+from collections import Counter
+from typing import Any
 
-from .results import safe_name
+import pytest
 
-FOLDER = ".progress"
+from .outcomes import BY_NAME
 
-
-def progress_path(run_dir: Path, item_name: str) -> Path:
-    return run_dir / FOLDER / safe_name(item_name)
-
-
-def note_turn(run_dir: Path, item_name: str, turn: int) -> None:
-    path = progress_path(run_dir, item_name)
-    with contextlib.suppress(OSError):  # progress is a courtesy: never fail the item over it
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(str(turn), encoding="ascii")
+TURN_LINES = "arena-progress.turns"  # user property key: not an ``arena.`` record field
+PLAIN_EVERY_S = 30.0
 
 
-def last_turn(run_dir: Path, item_name: str) -> int:
-    try:
-        return int(progress_path(run_dir, item_name).read_text(encoding="ascii"))
-    except (OSError, ValueError):
-        return 0
+def turn_line(item: str, index: int, max_turns: int, turn: Any) -> str:
+    """One turn as a log line; ``turn`` is a session Turn."""
+    calls = ", ".join(c["name"] + ("*" if c.get("salvaged") else "") for c in turn.calls) or "text"
+    rate = turn.completion_tokens / turn.generation_s if turn.generation_s > 0 else 0.0
+    line = (
+        f"{item} turn {index}/{max_turns}: {calls}; {turn.completion_tokens} tokens in "
+        f"{turn.generation_s:.1f}s ({rate:.0f} tok/s)"
+    )
+    if turn.finish_reason != "stop":
+        line += f"; stopped: {turn.finish_reason}"
+    return line
 
 
-def forget(run_dir: Path, item_name: str) -> None:
-    path = progress_path(run_dir, item_name)
-    with contextlib.suppress(OSError):
-        path.unlink()
-    with contextlib.suppress(OSError):
-        path.parent.rmdir()  # only once the last item of the run is done
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def status_line(done: int, total: int, outcomes: Counter[str], elapsed: float) -> str:
+    passing = {name for name, outcome in BY_NAME.items() if outcome.passed}
+    passed = sum(n for name, n in outcomes.items() if name in passing)
+    failed = ", ".join(f"{name} {n}" for name, n in outcomes.most_common() if name not in passing)
+    eta = _clock(elapsed / done * (total - done)) if done and total > done else "-"
+    return (
+        f"arena: {done}/{total} items, {passed} passed"
+        + (f", {failed}" if failed else "")
+        + f"; {_clock(elapsed)} elapsed, ETA {eta}"
+    )
+
+
+class Progress:
+    """Registered in the process that owns the terminal (the controller under xdist)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.verbose = config.get_verbosity() > 0
+        self.total = 0
+        self.done = 0
+        self.outcomes: Counter[str] = Counter()
+        self.started = time.monotonic()
+        self._last_plain = self.started
+        self._rewritten = False
+
+    @property
+    def reporter(self) -> Any:
+        return self.config.pluginmanager.get_plugin("terminalreporter")
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.reporter is not None and self.reporter.isatty())
+
+    @property
+    def takes_over(self) -> bool:
+        """The single updating line replaces pytest's per-item letters (a terminal, no -v)."""
+        return self.tty and not self.verbose and self.reporter is not None
+
+    def collected(self, total: int) -> None:
+        self.total = total
+        if self.takes_over and total:
+            self.reporter.showfspath = False
+            self.reporter._show_progress_info = False  # its [NN%] would land on our line
+
+    def turn(self, item: str, line: str) -> None:
+        """A turn ended in this process: its line under -v, a fresh status line otherwise."""
+        if self.reporter is None:
+            return
+        if self.verbose:
+            self._write_line(line)
+        elif self.takes_over:
+            self._write_status(extra=line)
+
+    def item_done(self, outcome: str, turn_lines: list[str]) -> None:
+        self.done += 1
+        self.outcomes[outcome] += 1
+        if self.reporter is None:
+            return
+        if self.verbose:
+            for line in turn_lines:  # from an xdist worker: the turns it could not print live
+                self._write_line(line)
+        elif self.takes_over:
+            self._write_status()
+        elif time.monotonic() - self._last_plain >= PLAIN_EVERY_S:
+            self._last_plain = time.monotonic()
+            self._write_line(self.status())
+
+    def finish(self) -> None:
+        if self.reporter is None or not self.done:
+            return
+        if self._rewritten:
+            self.reporter.write_line("")
+        elif not self.verbose:
+            self._write_line(self.status())
+
+    # -- pytest hooks (this object is a plugin) ---------------------------------------------
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected(sum(_is_arena(item.nodeid) for item in session.items))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if not self.total:
+            self.collected(sum(_is_arena(nodeid) for nodeid in ids))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+        outcome = _outcome_of(report) if report.when == "call" else None
+        if outcome is None or not self.takes_over:
+            return None
+        return ("passed" if BY_NAME.get(outcome, _Failed).passed else "failed"), "", ""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        crashed = report.when == "???" and _is_arena(report.nodeid)
+        finished = report.when == "call" or (report.when == "setup" and report.failed)
+        outcome = "DriverError" if crashed else _outcome_of(report) if finished else None
+        if outcome is not None:
+            self.item_done(outcome, turn_lines_of(report))
+
+    def pytest_sessionfinish(self) -> None:
+        self.finish()
+
+    def status(self) -> str:
+        return status_line(self.done, self.total, self.outcomes, time.monotonic() - self.started)
+
+    def _write_line(self, line: str) -> None:
+        with self._uncaptured():
+            self.reporter.ensure_newline()
+            if self.reporter._tw.width_of_current_line:  # xdist's letters do not end their line
+                self.reporter._tw.line()
+            self.reporter.write_line(line)
+
+    def _write_status(self, extra: str = "") -> None:
+        text = self.status() + (f"; {extra}" if extra else "")
+        width = max(self.reporter._tw.fullwidth - 1, 20)
+        with self._uncaptured():
+            self.reporter.rewrite(text[:width], erase=True)
+            self.reporter.flush()
+        self._rewritten = True
+
+    def _uncaptured(self) -> Any:
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        return capture.global_and_fixture_disabled() if capture is not None else _Null()
+
+
+class _Failed:
+    passed = False
+
+
+def _is_arena(nodeid: str) -> bool:
+    return "meta.toml::" in nodeid
+
+
+def _outcome_of(report: pytest.TestReport) -> str | None:
+    for key, value in report.user_properties:
+        if key == "arena.outcome":
+            return str(value)
+    return None
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
+def turn_lines_of(report: pytest.TestReport) -> list[str]:
+    for key, value in report.user_properties:
+        if key == TURN_LINES:
+            try:
+                return [str(line) for line in json.loads(str(value))]
+            except ValueError:
+                return []
+    return []

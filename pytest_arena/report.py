@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 
 from .cli import quiet_on_broken_pipe
 from .export import ExportError, run_export
+from .item_page import ITEMS_DIR, ItemLink, write_item_pages
 from .junit import Evidence, InputError, load_inputs
 from .outcomes import ORDER
 from .results import ItemRecord
@@ -56,6 +57,7 @@ class Table:
     headers: list[str]
     rows: list[list[str]]
     note: str = ""
+    links: list[str] = field(default_factory=list)  # per row: where its first cell links to
 
 
 @dataclass
@@ -147,7 +149,8 @@ def outcome_chart(records: list[ItemRecord]) -> Chart:
     return Chart(
         "Outcomes per student and temperature",
         _png(fig),
-        "Stacked counts of each outcome (DESIGN.md section 6) per student and temperature.",
+        "Stacked counts of each outcome per student and temperature: OraclePassed is a pass; every other "
+        "outcome names how the run failed (tests, compliance, no tool call, timeout, harness error).",
     )
 
 
@@ -396,6 +399,31 @@ def model_table(records: list[ItemRecord]) -> Table:
     return Table("Students: model and sampling as sent", ["student", "model", "sampling"], rows)
 
 
+ITEMS_INLINE = 200  # rows of the item table in report.html; items/index.html lists every item
+
+
+def items_table(links: list[ItemLink]) -> Table:
+    """Failed items first: they are the ones worth reading. Each row opens the item's page."""
+    ordered = sorted(links, key=lambda link: (link.record.passed, link.record.item))
+    shown = ordered[:ITEMS_INLINE]
+    rows = [
+        [link.record.item, link.record.outcome, str(link.record.turns), str(link.record.tokens_completion)]
+        for link in shown
+    ]
+    hrefs = [link.href for link in shown]
+    rows.append([f"all {len(links)} items", "", "", ""])
+    hrefs.append(f"{ITEMS_DIR}/index.html")
+    return Table(
+        "Items: outcome per run (each row opens the run's own page)",
+        ["item", "outcome", "turns", "completion tokens"],
+        rows,
+        f"Failed runs first, at most {ITEMS_INLINE} here. A run's page shows every turn: what was added to the "
+        "prompt, the model's raw text, the parsed tool calls, the tool results, tokens and timings, the final "
+        "diff and the oracle's output.",
+        hrefs,
+    )
+
+
 # ---------------------------------------------------------------- assembly
 
 
@@ -498,8 +526,11 @@ def render_html(report: Report) -> str:
             parts.append(f"<h3>{esc(block.title)}</h3><table><thead><tr>")
             parts += [f"<th>{esc(h)}</th>" for h in block.headers]
             parts.append("</tr></thead><tbody>")
-            for row in block.rows:
-                parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
+            for n, row in enumerate(block.rows):
+                cells = [f"<td>{esc(c)}</td>" for c in row]
+                if n < len(block.links) and block.links[n] and cells:
+                    cells[0] = f'<td><a href="{esc(block.links[n])}">{esc(row[0])}</a></td>'
+                parts.append("<tr>" + "".join(cells) + "</tr>")
             parts.append("</tbody></table>")
             if block.note:
                 parts.append(f'<p class="note">{esc(block.note)}</p>')
@@ -589,6 +620,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         out = Path("reports")
     out.mkdir(parents=True, exist_ok=True)
+    links = write_item_pages(evidence.records, evidence.run_dirs, out)
+    if links:
+        report.sections.append(("Items", [items_table(links)]))
     (out / "report.html").write_text(render_html(report), encoding="utf-8")
     (out / "summary.md").write_text(render_markdown(report), encoding="utf-8")
     print(

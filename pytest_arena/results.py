@@ -44,6 +44,7 @@ class ItemRecord(BaseModel):
     max_tokens: int
     constrained: bool
     turn_timeout_s: float = 0.0
+    repetition_stop: str = ""  # "PERIOD:REPEATS" or "off" (the degeneration stop)
     fixture_sha256: str = ""
     settings_sha256: str = ""  # student spec and every setting that shapes a session
     outcome: str

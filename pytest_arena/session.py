@@ -56,6 +56,7 @@ class Turn:
     generation_s: float
     tools_s: float
     unparsed_chars: int = 0  # characters past the parser's window (MAX_PARSED_CHARS), never read
+    stop_detail: str = ""  # why the backend stopped early, e.g. where the degeneration stop cut
 
 
 @dataclass
@@ -122,7 +123,8 @@ class Session:
         self.max_turns = settings.max_turns or spec.max_turns
         self._delta_start = 0  # first message of the history not yet shown in a turn record
         self.wall_budget = settings.wall_timeout_s or spec.wall_timeout_s
-        self.on_turn: Callable[[int], None] | None = None  # told each turn's number as it starts
+        self.on_turn_start: Callable[[int], None] | None = None  # told each turn's number as it starts
+        self.on_turn: Callable[[Turn, int], None] | None = None  # (turn, max_turns), once it has ended
 
     def run(self) -> SessionResult:
         started = time.monotonic()
@@ -131,6 +133,7 @@ class Session:
             result = self.result
             result.files_touched = self.ws.changed_files()
             result.restored = self.ws.restore_protected()
+            self.ws.freshen(result.files_touched)
             if early is not None:
                 result.outcome = early
             else:
@@ -177,13 +180,14 @@ class Session:
         for index in range(1, self.max_turns + 1):
             if timeout := self._out_of_time(started, index):
                 return timeout, index - 1, False
-            if self.on_turn is not None:
-                self.on_turn(index)
+            if self.on_turn_start is not None:
+                self.on_turn_start(index)
             try:
                 turn, calls = self._turn(index, messages, config)
             except StudentError as exc:
                 return oc.DriverError(message=str(exc), turn=index), index, False
             if not calls:
+                self._ended(turn)
                 consecutive_text += 1
                 limit = self.settings.text_loop_limit
                 if limit and consecutive_text >= limit:
@@ -192,11 +196,16 @@ class Session:
                 continue
             consecutive_text = 0
             early, finished = self._act(turn, calls, messages)
+            self._ended(turn)
             if early is not None or finished:
                 return early, index, finished
             if timeout := self._out_of_time(started, index):
                 return timeout, index, False
         return None, self.max_turns, False
+
+    def _ended(self, turn: Turn) -> None:
+        if self.on_turn is not None:
+            self.on_turn(turn, self.max_turns)
 
     def _turn(self, index: int, messages: list[Message], config: StudentConfig) -> tuple[Turn, list[ToolCall]]:
         """One generation, parsed and recorded; the assistant's text joins the history."""
@@ -211,6 +220,7 @@ class Session:
             generation.completion_tokens, generation.seconds, 0.0,
         )  # fmt: skip
         turn.unparsed_chars = max(0, len(text) - MAX_PARSED_CHARS)
+        turn.stop_detail = str(generation.extra.get("repetition", ""))
         self._account(turn, calls)
         self.result.text_turns += not calls
         messages.append({"role": "assistant", "content": text})

@@ -97,6 +97,24 @@ def test_token_cap_is_recorded_as_truncation(student: LlamaCppStudent) -> None:
     assert result.truncated_turns == 2 and all(t.completion_tokens == 6 for t in result.turns)
 
 
+@requires_cargo
+def test_degenerate_turns_stop_early_and_the_cut_is_a_prefix(student: LlamaCppStudent) -> None:
+    """The default student loops on two-sum at temperature 0: each such turn stops well before the
+    cap with finish_reason repetition; without the stop, the same turn goes on from the same text."""
+    result = session(student, temperature=0.0, seed=0, max_tokens=1024, max_turns=2)
+    cut = [t for t in result.turns if t.finish_reason == "repetition"]
+    assert cut, [(t.finish_reason, t.completion_tokens) for t in result.turns]
+    for turn in cut:
+        assert turn.completion_tokens < 512 and "repeated" in turn.stop_detail
+    first = result.turns[0]
+    if first.finish_reason == "repetition":
+        longer = session(
+            student, temperature=0.0, seed=0, max_tokens=first.completion_tokens + 24, repetition_stop=None
+        )
+        assert longer.turns[0].finish_reason == "length"
+        assert longer.turns[0].raw_text.startswith(first.raw_text)
+
+
 def test_not_a_gguf_is_a_clear_error(tmp_path: Path) -> None:
     fake = tmp_path / "model.gguf"
     fake.write_bytes(b"PK\x03\x04 not a model")
@@ -148,3 +166,6 @@ def test_main_job_smoke(tmp_path: Path) -> None:
     assert props["arena.outcome"] in oc.BY_NAME and props["arena.student"] == "smollm2-135m"
     assert int(props["arena.turns"]) >= 1 and props["arena.student.gguf_architecture"] == "llama"
     assert int(props["arena.tokens_completion"]) > 0
+    # it ran under xdist (-n auto) and ended with the report of that run
+    assert "created: " in proc.stdout and "report: " in proc.stderr
+    assert (ROOT / "reports" / "latest" / "report.html").is_file()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ class ChatServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), ChatHandler)
         self.replies, self.requests = replies, []
         self.status = 200
+        self.sent, self.cut = 0, False
 
     @property
     def url(self) -> str:
@@ -45,6 +47,9 @@ class ChatHandler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.requests.append({"path": self.path, **body})
         text = self.server.replies[min(len(self.server.requests), len(self.server.replies)) - 1]
+        if body.get("stream") and self.server.status == 200:
+            self._stream(text)
+            return
         payload = {
             "choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 100 + len(self.server.requests), "completion_tokens": 7},
@@ -56,6 +61,26 @@ class ChatHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _stream(self, text: str) -> None:
+        """Server-sent events as llama-server sends them: one piece per chunk, usage at the end."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        pieces = re.findall(r"\w+|\s+|[^\w\s]", text)
+        try:
+            for piece in pieces:
+                chunk = {"choices": [{"delta": {"content": piece}, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.server.sent += 1
+            end = {
+                "choices": [{"delta": {}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 100 + len(self.server.requests), "completion_tokens": 7},
+                "timings": {"prompt_n": 11},
+            }
+            self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+        except (BrokenPipeError, ConnectionResetError):  # the client cut the stream
+            self.server.cut = True
 
 
 def serve(replies: list[str]) -> Iterator[ChatServer]:
@@ -92,6 +117,24 @@ def test_request_carries_every_sampling_value_and_usage_comes_back(server: ChatS
     assert "grammar" not in sent
     assert (result.prompt_tokens, result.completion_tokens, result.prefill_tokens) == (101, 7, 11)
     assert result.text.startswith("<tool_call>")
+
+
+def test_non_streamed_when_the_repetition_stop_is_off(server: ChatServer) -> None:
+    student = OpenAIStudent(server.url, "m", name="m")
+    result = student.generate([{"role": "user", "content": "hi"}], StudentConfig(repetition_stop=None))
+    assert server.requests[0]["stream"] is False
+    assert (result.completion_tokens, result.finish_reason) == (7, "stop")
+
+
+def test_a_degenerate_stream_is_cut_by_closing_it() -> None:
+    looping = "Here is the plan.\n\n" + "# Two-Sum\n\n" * 2000
+    for server in serve([looping]):
+        student = OpenAIStudent(server.url, "m", name="m")
+        result = student.generate([{"role": "user", "content": "hi"}], StudentConfig())
+        assert server.requests[0]["stream"] is True
+        assert result.finish_reason == "repetition" and "repeated" in result.extra["repetition"]
+        assert result.text.startswith("Here is the plan.") and len(result.text) < 300
+        assert result.completion_tokens == len(re.findall(r"\w+|\s+|[^\w\s]", result.text))
 
 
 def test_constrained_sends_a_tool_call_grammar(server: ChatServer) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..corpus import FixtureSpec
 from ..protocol import STOP_MARKERS
+from ..repetition import RepetitionRule
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": ...}
 
@@ -30,6 +31,7 @@ class StudentConfig:
     constrained: bool = False
     tool_schema: str = ""  # JSON schema of one tool call, set by the session for constrained decoding
     turn_timeout_s: float = 600.0  # a backend that does not answer within this fails the session
+    repetition_stop: RepetitionRule | None = RepetitionRule()  # None: turns run to their cap
 
     def record(self) -> dict[str, Any]:
         return {
@@ -42,13 +44,16 @@ class StudentConfig:
             "max_tokens": self.max_tokens,
             "constrained": self.constrained,
             "turn_timeout_s": self.turn_timeout_s,
+            "repetition_stop": self.repetition_stop.spec() if self.repetition_stop else "off",
         }
 
 
 @dataclass
 class GenerationResult:
     text: str
-    finish_reason: str = "stop"  # "stop" | "length" (token cap) | "context" (context exhausted)
+    # "stop" | "length" (token cap) | "context" (context exhausted) | "timeout" | "repetition"
+    # (the degeneration stop cut it; extra["repetition"] says where and why)
+    finish_reason: str = "stop"
     prompt_tokens: int = 0
     prefill_tokens: int = 0  # prompt tokens actually evaluated (the rest came from the KV cache)
     completion_tokens: int = 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..corpus import FixtureSpec
+from ..repetition import TokenIdCriterion
 from .base import GenerationResult, Message, StudentConfig, StudentError
 from .gguf_meta import GGUFError, completeness_problem, read_metadata, trained_context
 from .grammar import ToolGrammar
@@ -195,8 +196,11 @@ class LlamaCppStudent:
         self._generated = True
         started = time.monotonic()
         deadline = started + config.turn_timeout_s if config.turn_timeout_s > 0 else float("inf")
-        # Checked after every token: a turn that runs past its budget stops by itself.
-        out_of_time = self._llama_cpp.StoppingCriteriaList([lambda _ids, _logits: time.monotonic() > deadline])
+        # Checked after every token: a turn that runs past its budget, or that loops, stops by itself.
+        criteria: list[Any] = [lambda _ids, _logits: time.monotonic() > deadline]
+        looping = TokenIdCriterion(config.repetition_stop, self.llm.detokenize) if config.repetition_stop else None
+        if looping is not None:
+            criteria.append(looping)
         try:
             out = self.llm.create_completion(
                 prompt=prompt,
@@ -209,7 +213,7 @@ class LlamaCppStudent:
                 seed=self._seed,
                 stop=list(config.stop),
                 grammar=grammar,
-                stopping_criteria=out_of_time,
+                stopping_criteria=self._llama_cpp.StoppingCriteriaList(criteria),
             )
         except (ValueError, RuntimeError) as exc:
             raise StudentError(f"generation failed: {exc}") from None
@@ -229,6 +233,9 @@ class LlamaCppStudent:
             finish = "context"
         if time.monotonic() > deadline:
             finish = "timeout"
+        extra: dict[str, Any] = {}
+        if looping is not None and looping.detector.cut is not None:
+            finish, extra["repetition"] = "repetition", looping.detector.cut.describe()
         return GenerationResult(
             text=choice["text"],
             finish_reason=finish,
@@ -236,6 +243,7 @@ class LlamaCppStudent:
             prefill_tokens=prefill,
             completion_tokens=completion,
             seconds=seconds,
+            extra=extra,
         )
 
     def describe(self) -> dict[str, Any]:

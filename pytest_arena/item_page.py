@@ -1,0 +1,204 @@
+"""One HTML page per item, from its trajectory: what the model was shown and said, turn by turn,
+the calls parsed from it, the tool results, the final diff and the oracle's output.
+
+Pages are separate files under ``items/`` next to report.html, so the report stays small however
+many items a campaign has; ``items/index.html`` lists them all. Every text on a page is escaped
+(model output is untrusted: a ``<script>`` in a turn shows as text), and a page fetches nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .results import ItemRecord, safe_name
+
+ITEMS_DIR = "items"
+COLLAPSE_CHARS = 1500  # longer texts start folded
+COLLAPSE_LINES = 25
+
+STYLE = """
+body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1100px; }
+pre { background: #f6f6f6; padding: 0.6em; white-space: pre-wrap; word-break: break-word; margin: 0.3em 0; }
+.turn { border: 1px solid #ccc; border-radius: 4px; padding: 0.5em 1em; margin: 1em 0; }
+.meta { color: #555; font-size: 0.85em; }
+.pass { color: #2e7d32; } .fail { color: #c62828; }
+.tag { font-size: 0.8em; padding: 0 0.4em; border-radius: 3px; background: #eee; }
+.salvaged { background: #fff3cd; } .strict { background: #d4edda; }
+table { border-collapse: collapse; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }
+"""
+
+
+@dataclass(frozen=True)
+class ItemLink:
+    record: ItemRecord
+    href: str  # relative to report.html
+
+
+def page_name(item: str) -> str:
+    return f"{ITEMS_DIR}/{safe_name(item)}.html"
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _block(text: str, label: str = "") -> str:
+    """Preformatted text, folded behind its first line when long."""
+    body = f"<pre>{_esc(text)}</pre>"
+    if len(text) <= COLLAPSE_CHARS and text.count("\n") <= COLLAPSE_LINES:
+        return (f"<div>{_esc(label)}</div>" if label else "") + body
+    summary = f"{label} ({len(text)} characters, {text.count(chr(10)) + 1} lines)".strip()
+    return f"<details><summary>{_esc(summary)}</summary>{body}</details>"
+
+
+def _outcome_section(record: ItemRecord, oracle: str) -> list[str]:
+    css = "pass" if record.passed else "fail"
+    fields = record.outcome_details
+    why = "; ".join(f"{key}: {value}" for key, value in fields.items()) or "-"
+    parts = [
+        f'<h2>Outcome: <span class="{css}">{_esc(record.outcome)}</span></h2>',
+        "<table>",
+        f"<tr><th>why</th><td>{_esc(why)}</td></tr>",
+        f"<tr><th>failed clause of the oracle</th><td>{_esc(record.failed_clause or '-')}</td></tr>",
+        f"<tr><th>student</th><td>{_esc(record.student)} ({_esc(record.student_spec)})</td></tr>",
+        f"<tr><th>sampling</th><td>t={record.temperature:g}, seed {record.seed}, top_k {record.top_k}, "
+        f"top_p {record.top_p:g}, min_p {record.min_p:g}, max_tokens {record.max_tokens}, "
+        f"repetition stop {_esc(record.repetition_stop or '-')}</td></tr>",
+        f"<tr><th>turns</th><td>{record.turns} ({record.text_turns} without a tool call, "
+        f"{record.truncated_turns} cut short)</td></tr>",
+        f"<tr><th>tokens</th><td>prompt {record.tokens_prompt}, prefill {record.tokens_prefill}, "
+        f"completion {record.tokens_completion}</td></tr>",
+        f"<tr><th>time</th><td>wall {record.wall_s:.1f}s: generation {record.generation_s:.1f}s, "
+        f"tools {record.tools_s:.1f}s, oracle {record.oracle_s:.1f}s</td></tr>",
+        "</table>",
+    ]
+    if oracle:
+        parts.append(_block(oracle, "oracle verdict"))
+    return parts
+
+
+def _calls(calls: list[dict[str, Any]]) -> str:
+    if not calls:
+        return '<p class="meta">No tool call parsed: a text turn.</p>'
+    rows = []
+    for call in calls:
+        kind = "salvaged" if call.get("salvaged") else "strict"
+        args = json.dumps(call.get("input", {}), indent=1, ensure_ascii=False)
+        rows.append(
+            f'<li><span class="tag {kind}">{kind}</span> <b>{_esc(call.get("name", "?"))}</b>{_block(args)}</li>'
+        )
+    return "<div>Parsed calls:</div><ul>" + "".join(rows) + "</ul>"
+
+
+def _results(results: list[dict[str, Any]]) -> str:
+    if not results:
+        return ""
+    rows = []
+    for result in results:
+        status = "ok" if result.get("ok") else "failed"
+        label = f"{result.get('name', '?')}: {status}, {float(result.get('seconds', 0)):.2f}s"
+        rows.append(f"<li>{_block(str(result.get('output', '')), label)}</li>")
+    return "<div>Tool results:</div><ul>" + "".join(rows) + "</ul>"
+
+
+def _turn(turn: dict[str, Any]) -> str:
+    gen_s = float(turn.get("generation_s", 0.0))
+    completion = int(turn.get("completion_tokens", 0))
+    rate = f", {completion / gen_s:.0f} tok/s" if gen_s > 0 else ""
+    stop = str(turn.get("finish_reason", ""))
+    if turn.get("stop_detail"):
+        stop += f" ({turn['stop_detail']})"
+    delta = "\n\n".join(f"[{m.get('role', '?')}]\n{m.get('content', '')}" for m in turn.get("prompt_delta", []))
+    return "".join(
+        [
+            f'<div class="turn"><h3>Turn {int(turn.get("index", 0))}</h3>',
+            f'<p class="meta">stop reason: {_esc(stop)}; tokens: prompt {int(turn.get("prompt_tokens", 0))}, '
+            f"prefill {int(turn.get('prefill_tokens', 0))}, completion {completion}; generation {gen_s:.2f}s"
+            f"{rate}, tools {float(turn.get('tools_s', 0.0)):.2f}s</p>",
+            _block(delta, "prompt added since the previous turn") if delta else "",
+            _block(str(turn.get("raw_text", "")), "model output (raw)"),
+            _calls(list(turn.get("calls", []))),
+            _results(list(turn.get("results", []))),
+            "</div>",
+        ]
+    )
+
+
+def _verdict(detail: dict[str, Any]) -> list[str]:
+    parts = []
+    for check in [detail.get("tests"), *detail.get("compliance", [])]:
+        if not check:
+            continue
+        label = f"{check.get('name', 'tests')}: `{check.get('command', '')}` ({check.get('status', '')})"
+        parts.append(_block(str(check.get("output", "")), label))
+    return parts
+
+
+_NO_ORACLE = (
+    '<p class="meta">No oracle output: the session ended before the oracle (see the outcome), '
+    "or the run predates per-check output in trajectories.</p>"
+)
+
+
+def render_item(record: ItemRecord, payload: dict[str, Any]) -> str:
+    turns = [t for t in payload.get("turns", []) if isinstance(t, dict)]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{_esc(record.item)}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        '<p><a href="../report.html">report</a> · <a href="index.html">all items</a></p>',
+        f"<h1>{_esc(record.item)}</h1>",
+        *_outcome_section(record, str(payload.get("oracle", ""))),
+        f"<h2>Turns ({len(turns)})</h2>",
+        *(_turn(t) for t in turns),
+        "<h2>Final diff</h2>",
+        _block(record.diff or "(no change)", "diff against the fixture"),
+        "<h2>Oracle output</h2>",
+        *(_verdict(payload.get("verdict") or {}) or [_NO_ORACLE]),
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def render_index(links: list[ItemLink]) -> str:
+    rows = "".join(
+        f'<tr><td><a href="{_esc(link.href.removeprefix(ITEMS_DIR + "/"))}">{_esc(link.record.item)}</a></td>'
+        f"<td>{_esc(link.record.outcome)}</td><td>{link.record.turns}</td>"
+        f"<td>{link.record.tokens_completion}</td><td>{link.record.wall_s:.1f}</td></tr>"
+        for link in links
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>items</title>'
+        f'<style>{STYLE}</style></head><body><p><a href="../report.html">report</a></p>'
+        f"<h1>All items ({len(links)})</h1><table><thead><tr><th>item</th><th>outcome</th><th>turns</th>"
+        f"<th>completion tokens</th><th>wall s</th></tr></thead><tbody>{rows}</tbody></table></body></html>"
+    )
+
+
+def write_item_pages(records: list[ItemRecord], run_dirs: dict[str, Path], out: Path) -> list[ItemLink]:
+    """A page for every record whose trajectory can be read; returns the links, in record order."""
+    links: list[ItemLink] = []
+    folder = out / ITEMS_DIR
+    for record in records:
+        run_dir = run_dirs.get(record.item)
+        if run_dir is None or not record.trajectory:
+            continue
+        try:
+            payload = json.loads((run_dir / record.trajectory).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(payload, dict):
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        href = page_name(record.item)
+        (out / href).write_text(render_item(record, payload), encoding="utf-8")
+        links.append(ItemLink(record, href))
+    if links:
+        (folder / "index.html").write_text(render_index(links), encoding="utf-8")
+    return links

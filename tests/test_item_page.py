@@ -1,0 +1,127 @@
+"""A page per item from ``arena-report RUN``: every turn, calls, results, diff and oracle output;
+model text escaped (a ``<script>`` shows as text, also in headless Chromium); report.html links to
+the pages and stays small however many items there are."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pytest_arena.item_page import ItemLink, page_name
+from pytest_arena.report import ITEMS_INLINE, items_table
+from pytest_arena.results import ItemRecord
+
+from .conftest import CORPUS, FINISH, call, requires_cargo, run_module, run_pytest, write_script
+from .test_report import CHROMIUM
+
+FIXTURE = "leetcode__01-two-sum"
+HOSTILE = "<script>document.body.setAttribute('data-pwned','yes')</script> & the fix is <b>easy</b>"
+LONG = "\n".join(f"line {n} of a long explanation" for n in range(80))
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("pages")
+    script = write_script(
+        tmp / "agent.json",
+        {"*": [HOSTILE, LONG, call("shell", command="echo '<script>x</script>'"), FINISH]},
+    )
+    run = run_pytest(
+        "--arena",
+        "--arena-student",
+        f"scripted:{script}",
+        "--arena-text-loop-limit=0",
+        f"--arena-reports={tmp / 'reports'}",
+        str(CORPUS / FIXTURE),
+    )
+    assert run.returncode == 1, run.output
+    run_dir = (tmp / "reports" / "latest").resolve()
+    result = run_module("pytest_arena.report", run_dir)
+    assert result.returncode == 0, result.output
+    return run_dir
+
+
+@requires_cargo
+def test_report_links_each_item_to_its_page(pages: Path) -> None:
+    report = (pages / "report.html").read_text(encoding="utf-8")
+    item = f"{FIXTURE}[scripted-agent-t0-s0]"
+    href = page_name(item)
+    assert f'<a href="{href}">{item}</a>' in report
+    assert (pages / href).is_file() and (pages / "items" / "index.html").is_file()
+    assert "DESIGN.md" not in report
+
+
+@requires_cargo
+def test_page_shows_turns_calls_results_diff_and_oracle(pages: Path) -> None:
+    page = (pages / page_name(f"{FIXTURE}[scripted-agent-t0-s0]")).read_text(encoding="utf-8")
+    assert "Outcome: " in page and "OracleFailed" in page
+    assert page.count('<div class="turn">') == 4
+    assert "&lt;script&gt;document.body.setAttribute(&#x27;data-pwned&#x27;" in page
+    assert "<script" not in page.lower()
+    assert "<details><summary>model output (raw) (" in page  # the long turn starts folded
+    assert '<span class="tag strict">strict</span> <b>shell</b>' in page
+    assert "Tool results:" in page and "shell: ok" in page
+    assert "stop reason: stop" in page and "prompt added since the previous turn" in page
+    assert "Final diff" in page and "(no change)" in page
+    assert "cargo test --offline" in page and "test result: FAILED" in page
+
+
+@requires_cargo
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: apt-get install chromium")
+def test_model_script_does_not_run_in_chromium(pages: Path, tmp_path: Path) -> None:
+    assert CHROMIUM is not None
+    page = pages / page_name(f"{FIXTURE}[scripted-agent-t0-s0]")
+    proc = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    dom = proc.stdout
+    assert "Turns (4)" in dom, proc.stderr[-2000:]
+    assert 'data-pwned="yes"' not in dom
+    assert re.search(r"&lt;script&gt;document\.body\.setAttribute", dom)
+
+
+def _record(n: int, passed: bool) -> ItemRecord:
+    return ItemRecord.model_validate(
+        {
+            "item": f"fx__{n:05d}[s-t0-s0]",
+            "fixture": f"fx__{n:05d}",
+            "class": "leetcode",
+            "student": "s",
+            "student_spec": "default",
+            "temperature": 0,
+            "top_k": 40,
+            "top_p": 0.95,
+            "min_p": 0.05,
+            "repeat_penalty": 1,
+            "seed": 0,
+            "max_tokens": 1024,
+            "constrained": False,
+            "outcome": "OraclePassed" if passed else "OracleFailed",
+            "passed": passed,
+        }
+    )
+
+
+def test_report_lists_a_bounded_number_of_items_failures_first() -> None:
+    links = [ItemLink(_record(n, passed=n % 3 != 0), page_name(f"fx__{n:05d}")) for n in range(10_000)]
+    table = items_table(links)
+    assert len(table.rows) == ITEMS_INLINE + 1
+    assert all(row[1] == "OracleFailed" for row in table.rows[:ITEMS_INLINE])
+    assert table.rows[-1][0] == "all 10000 items" and table.links[-1] == "items/index.html"

@@ -1,0 +1,97 @@
+"""The warm oracle: workspaces seeded with the pristine build give the verdicts of a cold build,
+and no artifact of the pristine tree can stand in for a file the student changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_arena.corpus import fixture_digest, load_fixture
+from pytest_arena.oracle import fixture_compliance, judge
+from pytest_arena.session import Session, SessionSettings
+from pytest_arena.students.scripted import ReferenceStudent, ScriptedStudent
+from pytest_arena.tools import Toolbox
+from pytest_arena.warm import WarmCache
+from pytest_arena.workspace import Workspace
+
+from .conftest import CORPUS, FINISH, ROOT, call, requires_cargo
+
+pytestmark = requires_cargo
+TWO_SUM = "leetcode__01-two-sum"
+# Compiles, passes clippy and fmt, fails the tests.
+WRONG = "pub fn two_sum(_nums: &[i32], _target: i32) -> Option<(usize, usize)> {\n    None\n}\n"
+
+
+def passing_fixture(tmp_path: Path) -> Path:
+    """two-sum with its solution applied to repo/: a pristine tree whose tests pass."""
+    fixture = tmp_path / "fixture" / TWO_SUM
+    shutil.copytree(CORPUS / TWO_SUM, fixture)
+    shutil.copytree(fixture / "solution", fixture / "repo", dirs_exist_ok=True)
+    return fixture
+
+
+def test_a_backdated_change_is_rebuilt_not_taken_from_the_pristine_build(tmp_path: Path) -> None:
+    spec = load_fixture(passing_fixture(tmp_path))
+    cache = WarmCache(tmp_path / "cache")
+    ws = Workspace(spec.repo_dir, spec.protected)
+    try:
+        assert "target" in cache.seed(spec, fixture_digest(spec.directory), ws)
+        test_binaries = list((ws.root / "target" / "debug" / "deps").glob("two_sum-*"))
+        assert test_binaries, "the pristine build's test binary was copied"
+        lib = ws.root / "src" / "lib.rs"
+        lib.write_text(WRONG, encoding="utf-8")
+        old = (CORPUS / TWO_SUM / "repo" / "src" / "lib.rs").stat().st_mtime - 3600
+        os.utime(lib, (old, old))  # older than every artifact: cargo alone would not rebuild
+        stale = judge(spec, ws, [])
+        assert stale.tests_passed, "without freshen, the pristine binary answers for the wrong code"
+        ws.freshen(ws.changed_files())
+        verdict = judge(spec, ws, [])
+        assert not verdict.tests_passed and verdict.failed_clause in ("exit code", "pattern")
+    finally:
+        ws.cleanup()
+
+
+def _session(spec: Any, student: Any, cache: WarmCache | None) -> tuple[str, str | None, list[str]]:
+    ws = Workspace(spec.repo_dir, spec.protected)
+    try:
+        seeded = cache.seed(spec, fixture_digest(spec.directory), ws) if cache else []
+        session = Session(spec, ws, student, SessionSettings(), Toolbox(ws), fixture_compliance(spec))
+        result = session.run()
+        clause = result.verdict.failed_clause if result.verdict else None
+        return result.outcome.name, clause, seeded
+    finally:
+        ws.cleanup()
+
+
+def _scripted(tmp_path: Path, name: str, turns: list[str]) -> ScriptedStudent:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"*": turns}), encoding="utf-8")
+    return ScriptedStudent(path)
+
+
+@pytest.mark.parametrize("fixture", [TWO_SUM, "python/leetcode__01-roman-numerals"])
+def test_warm_and_cold_verdicts_are_identical(tmp_path: Path, fixture: str) -> None:
+    directory = ROOT / "fixtures" / fixture if "/" in fixture else CORPUS / fixture
+    spec = load_fixture(directory)
+    noncompliant = directory / "noncompliant"
+    overlay = [
+        call("file_write", path=p.relative_to(noncompliant).as_posix(), content=p.read_text(encoding="utf-8"))
+        for p in sorted(noncompliant.rglob("*"))
+        if p.is_file()
+    ]
+    students = {
+        "reference": lambda: ReferenceStudent(),
+        "finish": lambda: _scripted(tmp_path, "finish", [FINISH]),
+        "noncompliant": lambda: _scripted(tmp_path, "nc", [*overlay, FINISH]),
+    }
+    cache = WarmCache(tmp_path / "cache")
+    for name, make in students.items():
+        cold = _session(spec, make(), None)
+        warm = _session(spec, make(), cache)
+        assert warm[2], f"{name}: nothing was seeded"
+        assert warm[:2] == cold[:2], name
