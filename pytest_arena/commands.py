@@ -161,6 +161,8 @@ def run_command(
         _kill_group(proc)
         proc.wait()
     reader.join(timeout=5)
+    with contextlib.suppress(OSError):
+        proc.stdout.close()  # else a ResourceWarning per command, an error under `-W error`
     release_cgroup(cgroup)
     return CommandResult(
         display,

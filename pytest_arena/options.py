@@ -21,6 +21,7 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ),
     ("arena-temperature", "comma list of temperatures (a sweep)", "string", "0"),
     ("arena-seed", "comma list of seeds (a sweep)", "string", "0"),
+    ("arena-epochs", "N samples per fixture: seeds S .. S+N-1 from the one --arena-seed S (pass@k)", "string", ""),
     ("arena-gpu-layers", "layers offloaded to the GPU (-1 all, 0 none)", "string", "-1"),
     ("arena-gpus", "comma list of GPU indices; xdist worker N uses the N-th (no split)", "string", ""),
     ("arena-n-ctx", "context size for llama students (0: the model's, capped at 32768)", "string", "0"),
@@ -111,7 +112,7 @@ def read_options(config: Any) -> ArenaOptions:
     text_loop = _ints("arena-text-loop-limit", str(raw["arena-text-loop-limit"]))
     gpu = _ints("arena-gpu-layers", str(raw["arena-gpu-layers"]))
     temperatures = _floats("arena-temperature", str(raw["arena-temperature"])) or (0.0,)
-    seeds = _ints("arena-seed", str(raw["arena-seed"])) or (0,)
+    seeds = _epochs(_ints("arena-seed", str(raw["arena-seed"])) or (0,), str(raw["arena-epochs"]))
     if any(t < 0 for t in temperatures):
         raise OptionError("--arena-temperature: temperatures must be >= 0")
     students = tuple(s.strip() for s in (raw["arena-student"] or []) if s.strip()) or (DEFAULT_STUDENT,)
@@ -135,6 +136,20 @@ def read_options(config: Any) -> ArenaOptions:
         sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
         resume=_resume_dir(_path_option(config, "arena-resume")) if raw["arena-resume"] else None,
     )
+
+
+def _epochs(seeds: tuple[int, ...], raw: str) -> tuple[int, ...]:
+    epochs = _ints("arena-epochs", raw)
+    if not epochs:
+        return seeds
+    if epochs[0] < 1 or len(epochs) > 1:
+        raise OptionError(f"--arena-epochs={raw!r}: expected one integer >= 1, e.g. --arena-epochs 5")
+    if len(seeds) > 1:
+        raise OptionError(
+            f"--arena-epochs={raw} with --arena-seed {','.join(map(str, seeds))}: give one seed to start from, "
+            "or list the seeds and drop --arena-epochs"
+        )
+    return tuple(seeds[0] + i for i in range(epochs[0]))
 
 
 def _resume_dir(path: Path) -> Path:
