@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from .conftest import CORPUS, ROOT, FINISH, reference_vs_finish, requires_cargo, run_module, run_pytest, write_script
+from .conftest import CORPUS, FINISH, ROOT, reference_vs_finish, requires_cargo, run_module, run_pytest, write_script
 
 PY_CORPUS = ROOT / "fixtures" / "python"
 
@@ -51,7 +51,9 @@ def test_reference_fixes_every_fail_to_pass_test_finish_fixes_none_and_pass_at_3
     held = run_module("pytest_arena.gate", junit, "--gates", gates, "--gate", "k3")
     assert held.returncode == 0 and "[ok] min_pass_at_k: pass@3 1.00" in held.stdout, held.output
     short = run_module("pytest_arena.gate", junit, "--gates", gates, "--gate", "k5")
-    assert short.returncode == 1 and "[FAIL] min_pass_at_k: pass@5 needs >= 5 samples of every" in short.stdout, short.output
+    assert short.returncode == 1 and "[FAIL] min_pass_at_k: pass@5 needs >= 5 samples of every" in short.stdout, (
+        short.output
+    )
 
 
 def test_epochs_are_seeds_from_the_given_one(tmp_path: Path) -> None:
