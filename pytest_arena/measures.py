@@ -36,7 +36,8 @@ def pass_at_k_text(records: list[ItemRecord]) -> str:
     if not curve:
         return "pass@k n/a (no counted runs)"
     shown = [curve[0]] if len(curve) == 1 else [curve[0], curve[-1]]
-    return ", ".join(map(str, shown)) + f" (mean over {curve[0].fixtures} fixtures, {curve[-1].k} samples each)"
+    samples = f"{curve[-1].k} samples each" if len(curve) > 1 else "1 sample each"
+    return ", ".join(map(str, shown)) + f" (mean over {curve[0].fixtures} fixtures, {samples})"
 
 
 @dataclass(frozen=True)
