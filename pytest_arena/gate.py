@@ -319,7 +319,7 @@ def evaluate(name: str, spec: GateSpec, records: list[ItemRecord]) -> GateResult
                 result.notes.append(f"values of '{key}' present: {shown}")
     elif all(p.status == NO_EVIDENCE for p in parts):
         result.notes.append(
-            "every matched run ended in DriverError (a harness failure); "
+            "every matched run ended in DriverError or HarnessError (a backend or harness failure); "
             "set count_driver_errors = true to count them as failed runs"
         )
     return result
@@ -348,11 +348,14 @@ def scoreboard(results: list[GateResult], evidence: Evidence, gates_path: Path) 
             lines.append(f"  {spec.description}")
         students = sorted({r.student for r in result.matched})
         driver = sum(r.outcome == DRIVER_ERROR for r in result.matched)
+        harness = sum(r.outcome == "HarnessError" for r in result.matched)
         treatment = "counted as failures" if spec.count_driver_errors else "reported, not counted"
         lines.append(
             f"  select {spec.select_text()}: {len(result.matched)} of {result.total} runs"
             + (f" (students: {', '.join(students)})" if students else "")
-            + f"; {driver} DriverError ({treatment})"
+            + f"; {driver} DriverError"
+            + (f", {harness} HarnessError" if harness else "")
+            + f" ({treatment})"
         )
         for note in result.notes:
             lines.append(f"  {note}")
