@@ -12,11 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from pytest_arena import outcomes as oc
 from pytest_arena.commands import run_command, run_shell
+from pytest_arena.corpus import load_fixture
 from pytest_arena.harness import harness_fault
-from pytest_arena.sandbox import Sandbox
+from pytest_arena.oracle import fixture_compliance
+from pytest_arena.sandbox import Limits, Sandbox
+from pytest_arena.session import Session, SessionSettings
+from pytest_arena.students.scripted import ScriptedStudent
+from pytest_arena.tools import Toolbox
+from pytest_arena.workspace import Workspace
 
-from .conftest import ROOT, reference_vs_finish
+from .conftest import ROOT, call, reference_vs_finish, write_script
 
 PY_CORPUS = ROOT / "fixtures" / "python"
 requires_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not found: apt-get install bubblewrap")
@@ -89,3 +96,21 @@ def test_compliance_tool_missing_is_a_harness_error_not_the_student(tmp_path: Pa
     assert [r["outcome"] for r in records if r["student"] != "reference"] == ["OracleFailed"]
     assert "reference t=0: 1 items, pass@1 0/1 = 0% [0%, 79%]; without DriverError/HarnessError n/a" in run.output
     assert "0 DriverError, 1 HarnessError (not counted)" in run.output
+
+
+@requires_bwrap
+def test_a_sandbox_that_cannot_start_ends_the_session_as_harness_error(tmp_path: Path) -> None:
+    """The student's shell command never ran: the session is the harness's failure, and the
+    student is not told a sandbox error as if its command had failed."""
+    spec = load_fixture(PY_CORPUS / "unix__01-uniq")
+    broken = Sandbox(limits=Limits(tmp_size=0))  # bwrap refuses: "--size takes a non-zero number"
+    ws = Workspace(spec.repo_dir, spec.protected, sandbox=broken)
+    script = write_script(tmp_path / "s.json", {"*": [call("shell", command="ls")]})
+    try:
+        session = Session(spec, ws, ScriptedStudent(script), SessionSettings(), Toolbox(ws), fixture_compliance(spec))
+        result = session.run()
+    finally:
+        ws.cleanup()
+    assert isinstance(result.outcome, oc.HarnessError), result.outcome
+    assert result.outcome.command == "ls" and "the sandbox failed to start (bwrap: --size" in result.outcome.message
+    assert result.verdict is None and len(result.turns) == 1
