@@ -170,6 +170,8 @@ def run_command(
         if quota is not None:
             quota.finish()
     reader.join(timeout=5)
+    with contextlib.suppress(OSError):
+        proc.stdout.close()  # else a ResourceWarning per command, an error under `-W error`
     release_cgroup(cgroup)
     stopped = quota.breach if quota is not None and quota.breach else ""
     return CommandResult(

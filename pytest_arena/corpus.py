@@ -7,7 +7,7 @@ import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
@@ -47,6 +47,10 @@ class FixtureSpec(BaseModel):
     wall_timeout_s: float = Field(default=3600, gt=0)
     oracle_timeout_s: float = Field(default=300, gt=0)
     difficulty: int | None = Field(default=None, ge=1, le=3)
+    # How per-test results are read from the oracle output (pytest_arena.testresults).
+    test_format: Literal["auto", "cargo", "unittest", "pytest"] = "auto"
+    # False for "implement this stub" tasks whose stub itself fails compliance (todo!()).
+    pristine_compliant: bool = True
 
     _directory: Path = PrivateAttr(default=Path("."))
 
@@ -95,6 +99,8 @@ _FIXES = {
 
 def _fix_for(error: Any, key: str) -> str:
     allowed = ", ".join(sorted(f.alias or name for name, f in FixtureSpec.model_fields.items()))
+    if key == "class" and error["type"] == "value_error":
+        return "write the class as one word of lowercase letters, digits and _ ([a-z][a-z0-9_]*), e.g. heldout"
     template = _FIXES.get(error["type"])
     if template:
         return template.format(key=key, allowed=allowed)

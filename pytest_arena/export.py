@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .junit import Evidence
+from .outcomes import NOT_COUNTED
 from .results import ItemRecord, safe_name
 from .stats import group_by
 
@@ -210,7 +211,7 @@ def export_dpo(
     teacher: str | None = None,
     students: list[str] | None = None,
 ) -> tuple[int, str]:
-    usable = [r for r in records if r.outcome != "DriverError"]
+    usable = [r for r in records if r.outcome not in NOT_COUNTED]  # harness faults are no examples
     loaded = load_trajectories(evidence, usable, assistant_text)
     tally = _PairTally()
     lines: list[dict[str, Any]] = []

@@ -12,8 +12,9 @@ Gates live in ``gates.toml`` as ``[gates.NAME]`` tables (unknown keys are errors
     description = "at least one fixture has a student pass rate > 0"
     min_fixtures_passing = 1          # fixtures whose pass rate is > 0
     min_pass_at_1 = 0.2               # mean over fixtures of the per-fixture pass rate
+    min_pass_at_k = { k = 5, value = 0.3 }  # unbiased pass@k over seeds, mean over fixtures
     min_runs = 10                     # runs counted (default 1)
-    count_driver_errors = false       # default: DriverError runs are reported, not counted
+    count_driver_errors = false       # default: DriverError/HarnessError runs are reported, not counted
     aggregate = "pooled"              # or "each" (every matched student) / "any" (one suffices)
     [gates.V1_004_amended.select]     # which runs count; every key must match (regex search)
     gguf_architecture = "^qwen3moe$"  # record fields, else student_info keys (student.KEY)
@@ -44,7 +45,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .cli import quiet_on_broken_pipe
 from .gate_keys import unknown_select_key
 from .junit import Evidence, InputError, load_inputs, record_value
-from .outcomes import BY_NAME
+from .measures import pass_at_k_check
+from .outcomes import BY_NAME, NOT_COUNTED
 from .results import ItemRecord
 from .stats import Rate, group_by
 
@@ -53,6 +55,13 @@ PASS, FAIL, NO_EVIDENCE = "PASS", "FAIL", "NO EVIDENCE"
 
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class PassAtKGate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(ge=1)
+    value: Share
 
 
 class GateSpec(BaseModel):
@@ -67,6 +76,7 @@ class GateSpec(BaseModel):
     min_runs: int = Field(default=1, ge=1)
     min_fixtures_passing: int | None = Field(default=None, ge=0)
     min_pass_at_1: Share | None = None
+    min_pass_at_k: PassAtKGate | None = None
     min_class_pass_at_1: dict[str, Share] = Field(default_factory=dict)
     max_outcome_share: dict[str, Share] = Field(default_factory=dict)
 
@@ -208,7 +218,7 @@ def pass_at_1(runs: list[ItemRecord]) -> float:
 
 
 def assess(spec: GateSpec, label: str, runs: list[ItemRecord]) -> Assessment:
-    counted = runs if spec.count_driver_errors else [r for r in runs if r.outcome != DRIVER_ERROR]
+    counted = runs if spec.count_driver_errors else [r for r in runs if r.outcome not in NOT_COUNTED]
     if not counted:
         return Assessment(label, runs, counted, NO_EVIDENCE)
     checks = [
@@ -229,6 +239,9 @@ def assess(spec: GateSpec, label: str, runs: list[ItemRecord]) -> Assessment:
         checks.append(
             Check("min_pass_at_1", value >= spec.min_pass_at_1, f"pass@1 {value:.3f} (need >= {spec.min_pass_at_1:g})")
         )
+    if spec.min_pass_at_k is not None:
+        holds, why = pass_at_k_check(counted, spec.min_pass_at_k.k, spec.min_pass_at_k.value)
+        checks.append(Check("min_pass_at_k", holds, why))
     by_class = group_by(counted, lambda r: r.fixture_class)
     for name, minimum in spec.min_class_pass_at_1.items():
         items = by_class.get(name, [])
@@ -308,7 +321,7 @@ def evaluate(name: str, spec: GateSpec, records: list[ItemRecord]) -> GateResult
                 result.notes.append(f"values of '{key}' present: {shown}")
     elif all(p.status == NO_EVIDENCE for p in parts):
         result.notes.append(
-            "every matched run ended in DriverError (a harness failure); "
+            "every matched run ended in DriverError or HarnessError (a backend or harness failure); "
             "set count_driver_errors = true to count them as failed runs"
         )
     return result
@@ -337,11 +350,14 @@ def scoreboard(results: list[GateResult], evidence: Evidence, gates_path: Path) 
             lines.append(f"  {spec.description}")
         students = sorted({r.student for r in result.matched})
         driver = sum(r.outcome == DRIVER_ERROR for r in result.matched)
+        harness = sum(r.outcome == "HarnessError" for r in result.matched)
         treatment = "counted as failures" if spec.count_driver_errors else "reported, not counted"
         lines.append(
             f"  select {spec.select_text()}: {len(result.matched)} of {result.total} runs"
             + (f" (students: {', '.join(students)})" if students else "")
-            + f"; {driver} DriverError ({treatment})"
+            + f"; {driver} DriverError"
+            + (f", {harness} HarnessError" if harness else "")
+            + f" ({treatment})"
         )
         for note in result.notes:
             lines.append(f"  {note}")

@@ -6,18 +6,19 @@ import json
 import shlex
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _pytest._code.code import TerminalRepr, TracebackStyle
 
+from .baseline import measure
 from .commands import toolchain_env
 from .corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
 from .options import OPTIONS_KEY, ArenaOptions
 from .oracle import fixture_compliance
-from .outcomes import DriverError
+from .outcomes import NOT_COUNTED, DriverError, HarnessError, Outcome
 from .progress import TURN_LINES, turn_line
 from .provenance import provenance
 from .results import ItemRecord, Scalar, file_scores, trajectory_path, trajectory_payload, write_trajectory
@@ -69,6 +70,7 @@ class ArenaFile(pytest.File):
         except FixtureError as exc:
             raise self.CollectError(str(exc)) from None
         options: ArenaOptions = self.config.stash[OPTIONS_KEY]
+        register_class_marker(self.config, spec.fixture_class)
         labels = student_labels(options.students)
         digest = fixture_digest(spec.directory)
         for student in options.students:
@@ -103,27 +105,29 @@ class ArenaItem(pytest.Item):
         limits = Limits(file_size=min(Limits().file_size, opts.workspace_quota or Limits().file_size))
         return Sandbox(kind=opts.sandbox, hidden=tuple(dict.fromkeys(p.resolve() for p in hidden)), limits=limits)
 
-    def _setup_problem(self) -> str | None:
-        """Why this item cannot start, checked in order of cost; None when it can."""
+    def _setup_problem(self) -> Outcome | None:
+        """Why this item cannot start, checked in order of cost; None when it can. A program or
+        sandbox the harness lacks is a HarnessError, a student that cannot load a DriverError."""
         problem = missing_program(self.spec)
         if problem is not None:
-            return problem
+            return HarnessError(command=self.spec.oracle_cmd, message=problem)
         try:
             self.sandbox().check()
         except SandboxUnavailable as exc:
-            return str(exc)
+            return HarnessError(command="bwrap", message=str(exc))
         try:
             self.student = self.config.stash[POOL_KEY].get(self.variant.student_spec)
         except StudentError as exc:
-            return f"student '{self.variant.student_spec}' cannot run: {exc}"
+            return DriverError(message=f"student '{self.variant.student_spec}' cannot run: {exc}", turn=0)
         return None
 
     def setup(self) -> None:
         problem = self._setup_problem()
         if problem is not None:
             # Recorded like any outcome, so reports, gates and session_finish observers see it.
-            self._finish(SessionResult(outcome=DriverError(message=problem, turn=0)), self._settings().config)
-            raise ArenaSetupError(problem)
+            self._finish(SessionResult(outcome=problem), self._settings().config)
+            message = problem.fields()["message"]
+            raise ArenaSetupError(message)
 
     @property
     def resume_key(self) -> ResumeKey:
@@ -185,6 +189,9 @@ class ArenaItem(pytest.Item):
                 session.on_turn_start = lambda turn: note_turn(run_dir, self.name, turn)
             session.on_turn = self._turn_ended
             result = session.run()
+            if result.outcome.name not in NOT_COUNTED:
+                tests = result.verdict.tests if result.verdict is not None else None
+                result.tests = measure(self.spec, ws, tests, bool(result.files_touched))
         except Exception as exc:
             # A harness or plugin bug still leaves a record of this item (and a traceback).
             self._finish(
@@ -247,6 +254,7 @@ class ArenaItem(pytest.Item):
             failed_clause=(verdict.failed_clause or "") if verdict else "",
             turns=len(result.turns),
             text_turns=result.text_turns,
+            well_formed_turns=result.well_formed_turns,
             strict_calls=result.strict_calls,
             salvaged_calls=result.salvaged_calls,
             truncated_turns=result.truncated_turns,
@@ -264,6 +272,7 @@ class ArenaItem(pytest.Item):
             file_precision=precision,
             restored_protected=",".join(result.restored),
             diff=result.diff[:20000],
+            **(asdict(result.tests) if result.tests is not None else {}),
             **provenance(self.config.rootpath),
             student_info=info,
         )
@@ -321,3 +330,11 @@ def missing_program(spec: FixtureSpec) -> str | None:
         return None
     hint = INSTALL_HINTS.get(program, f"install '{program}' or fix oracle_cmd")
     return f"{spec.directory / 'meta.toml'}: key 'oracle_cmd': program '{program}' not found on PATH. Fix: {hint}"
+
+
+def register_class_marker(config: pytest.Config, fixture_class: str) -> None:
+    """Every class becomes a marker before any of its items exists, so `-m <class>` works with
+    --strict-markers and no unknown-mark warning appears, whatever words a corpus uses."""
+    known = {line.split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
+    if fixture_class not in known:
+        config.addinivalue_line("markers", f"{fixture_class}: arena fixtures of class {fixture_class}")

@@ -112,6 +112,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "arena-text-loop-limit": one_int(0, "a count of text turns >= 0 (0 disables)", "4"),
     "arena-workspace-quota": size,
     "arena-repetition-stop": repetition,
+    "arena-epochs": one_int(1, "one sample count >= 1", "5"),
 }
 
 

@@ -24,6 +24,7 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ),
     ("arena-temperature", "comma list of temperatures (a sweep)", "string", "0"),
     ("arena-seed", "comma list of seeds (a sweep)", "string", "0"),
+    ("arena-epochs", "N samples per fixture: seeds S .. S+N-1 from the one --arena-seed S (pass@k)", "string", ""),
     ("arena-gpu-layers", "layers offloaded to the GPU (-1 all, 0 none)", "string", "-1"),
     ("arena-gpus", "comma list of GPU indices; xdist worker N uses the N-th (no split)", "string", ""),
     ("arena-n-ctx", "context size for llama students (0: the model's, capped at 32768)", "string", "0"),
@@ -127,7 +128,7 @@ def read_options(config: Any) -> ArenaOptions:
     text_loop = _parsed(raw, "arena-text-loop-limit")
     quota = _parsed(raw, "arena-workspace-quota")
     temperatures = _parsed(raw, "arena-temperature") or (0.0,)
-    seeds = _parsed(raw, "arena-seed") or (0,)
+    seeds = _epochs(_parsed(raw, "arena-seed") or (0,), _parsed(raw, "arena-epochs"))
     students = tuple(s.strip() for s in (raw["arena-student"] or []) if s.strip()) or (DEFAULT_STUDENT,)
     return ArenaOptions(
         enabled=bool(config.getoption("arena")),
@@ -152,6 +153,17 @@ def read_options(config: Any) -> ArenaOptions:
         resume=_resume_dir(_path_option(config, "arena-resume")) if raw["arena-resume"] else None,
         workspace_quota=4 << 30 if quota is None else quota,
     )
+
+
+def _epochs(seeds: tuple[int, ...], epochs: int | None) -> tuple[int, ...]:
+    if epochs is None:
+        return seeds
+    if len(seeds) > 1:
+        raise OptionError(
+            f"--arena-epochs={epochs} with --arena-seed {','.join(map(str, seeds))}: give one seed to start from, "
+            "or list the seeds and drop --arena-epochs"
+        )
+    return tuple(seeds[0] + i for i in range(epochs))
 
 
 def _resume_dir(path: Path) -> Path:

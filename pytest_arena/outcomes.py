@@ -33,11 +33,33 @@ class DriverError(Outcome):
 
 
 @dataclass(frozen=True)
+class HarnessError(Outcome):
+    """The harness could not run its own command (oracle, compliance, sandbox): never the student's
+    fault, so left out of pass rates like DriverError."""
+
+    status_word: ClassVar[str] = "HARNESS_ERROR"
+    letter: ClassVar[str] = "H"
+    command: str
+    message: str
+
+
+@dataclass(frozen=True)
 class WallTimeout(Outcome):
     status_word: ClassVar[str] = "WALLTIMEOUT"
     letter: ClassVar[str] = "W"
     elapsed_s: float
     turn: int
+
+
+@dataclass(frozen=True)
+class ContextExhausted(Outcome):
+    """The history outgrew the model's context: the student's verbosity, counted in pass rates."""
+
+    status_word: ClassVar[str] = "CONTEXT_EXHAUSTED"
+    letter: ClassVar[str] = "X"
+    turn: int
+    prompt_tokens: int
+    n_ctx: int
 
 
 @dataclass(frozen=True)
@@ -89,7 +111,9 @@ class OracleFailed(Outcome):
 # DESIGN.md section 6 order: the first that applies decides.
 ORDER: tuple[type[Outcome], ...] = (
     DriverError,
+    HarnessError,
     WallTimeout,
+    ContextExhausted,
     ComplianceTrap,
     AgentTextLoop,
     OraclePassed,
@@ -98,3 +122,5 @@ ORDER: tuple[type[Outcome], ...] = (
     OracleFailed,
 )
 BY_NAME: dict[str, type[Outcome]] = {cls.__name__: cls for cls in ORDER}
+# Backend and harness failures: reported beside accuracy, never counted in pass rates.
+NOT_COUNTED = frozenset({"DriverError", "HarnessError"})

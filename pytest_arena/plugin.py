@@ -130,12 +130,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
-def pytest_itemcollected(item: pytest.Item) -> None:
-    spec = getattr(item, "spec", None)
-    if spec is not None and spec.fixture_class not in KNOWN_CLASSES:
-        item.config.addinivalue_line("markers", f"{spec.fixture_class}: arena fixtures of class {spec.fixture_class}")
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Drops items an --arena-resume run already holds, then orders student-major: a worker (or the
     single process) loads each model once and keeps it while its items run; xdist hands out

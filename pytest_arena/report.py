@@ -20,11 +20,9 @@ from __future__ import annotations
 import argparse
 import base64
 import html
-import io
 import sys
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -33,7 +31,10 @@ from .cli import quiet_on_broken_pipe
 from .export import ExportError, run_export
 from .item_page import ITEMS_DIR, ItemLink, write_item_pages
 from .junit import Evidence, InputError, load_inputs
-from .outcomes import ORDER
+from .outcomes import NOT_COUNTED, ORDER
+from .report_blocks import Chart, Report, Table
+from .report_blocks import png as _png
+from .report_measures import measure_sections
 from .results import ItemRecord
 from .stats import Rate, group_by
 
@@ -51,29 +52,6 @@ OUTCOME_COLOURS = {
 EXTRA_COLOURS = ("#00838f", "#ad1457", "#9e9d24", "#283593", "#4e342e")
 
 
-@dataclass
-class Table:
-    title: str
-    headers: list[str]
-    rows: list[list[str]]
-    note: str = ""
-    links: list[str] = field(default_factory=list)  # per row: where its first cell links to
-
-
-@dataclass
-class Chart:
-    title: str
-    png: bytes
-    caption: str
-
-
-@dataclass
-class Report:
-    title: str
-    overview: list[str] = field(default_factory=list)
-    sections: list[tuple[str, list[Table | Chart]]] = field(default_factory=list)
-
-
 # ---------------------------------------------------------------- numbers
 
 
@@ -82,7 +60,7 @@ def _rate(runs: list[ItemRecord]) -> Rate:
 
 
 def _clean(runs: list[ItemRecord]) -> list[ItemRecord]:
-    return [r for r in runs if r.outcome != DRIVER_ERROR]
+    return [r for r in runs if r.outcome not in NOT_COUNTED]
 
 
 def _driver(runs: list[ItemRecord]) -> int:
@@ -120,12 +98,6 @@ def _students(records: list[ItemRecord]) -> list[str]:
 
 
 # ---------------------------------------------------------------- charts
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def outcome_chart(records: list[ItemRecord]) -> Chart:
@@ -455,6 +427,7 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
     report.sections.append(("Temperature", [temperature_chart(records), temperature_table(records)]))
     report.sections.append(("Classes", [class_table(records)]))
     report.sections.append(("Fixtures", [fixture_chart(records), fixture_table(records)]))
+    report.sections.extend(measure_sections(records))
     difficulty = difficulty_table(records)
     if difficulty is not None:
         report.sections.append(("Difficulty", [difficulty]))

@@ -53,6 +53,7 @@ class ItemRecord(BaseModel):
     failed_clause: str = ""
     turns: int = 0
     text_turns: int = 0
+    well_formed_turns: int = 0  # turns holding at least one parsed call (strict or salvaged)
     strict_calls: int = 0
     salvaged_calls: int = 0
     truncated_turns: int = 0
@@ -69,6 +70,11 @@ class ItemRecord(BaseModel):
     file_recall: float | None = None
     file_precision: float | None = None
     restored_protected: str = ""
+    # FAIL_TO_PASS / PASS_TO_PASS (None: no baseline, or a DriverError/HarnessError run)
+    f2p_total: int | None = None
+    f2p_passed: int | None = None
+    p2p_total: int | None = None
+    p2p_broken: int | None = None
     diff: str = ""
     trajectory: str = ""
     git_commit: str = ""

@@ -73,8 +73,8 @@ class Sandbox:
             "--dir",
             INSIDE_HOME,
         ]
-        for root in _tool_roots_in_tmp(env, workspace):
-            outer += ["--ro-bind", str(root), str(root)]
+        for source, dest in _tool_roots_in_tmp(env, workspace):
+            outer += ["--ro-bind", str(source), str(dest)]
         for path in self.hidden:
             if path.is_dir() and not _contains(path, workspace):
                 outer += ["--tmpfs", str(path)]
@@ -124,20 +124,32 @@ def _contains(folder: Path, path: Path) -> bool:
     return folder == path or folder in path.parents
 
 
-def _tool_roots_in_tmp(env: dict[str, str], workspace: Path) -> list[Path]:
-    """Toolchains and virtual environments that live under /tmp (a CI checkout cloned there, a
-    venv made by tox) would vanish behind the private /tmp: these are bound back, read-only.
-    A ``bin`` folder brings its parent, where a venv keeps its packages."""
-    named = [*env.get("PATH", "").split(os.pathsep), sys.prefix]
+def _tool_roots_in_tmp(env: dict[str, str], workspace: Path) -> list[tuple[Path, Path]]:
+    """(source, destination) binds for toolchains and virtual environments that live under /tmp
+    (a CI checkout cloned there, a venv made by tox) and would vanish behind the private /tmp.
+    A ``bin`` folder brings its parent, where a venv keeps its packages. Links are followed: a venv
+    reached through a link that points into /tmp (or a venv whose interpreter does) is bound at its
+    resolved place as well as at the name it is known by, so shebangs through either work."""
+    named = [*env.get("PATH", "").split(os.pathsep), sys.prefix, sys.base_prefix, sys.executable]
     named += [env[key] for key in ("CARGO_HOME", "RUSTUP_HOME", "VIRTUAL_ENV") if key in env]
     tmp = Path("/tmp")
-    roots: dict[Path, None] = {}
+    binds: dict[Path, Path] = {}
     for entry in filter(None, named):
         path = Path(entry)
-        root = path.parent if path.name == "bin" else path
-        if tmp in root.parents and root.is_dir() and not _contains(root, workspace):
-            roots[root] = None
-    return list(roots)
+        for candidate in (path, _resolved(path)):
+            root = candidate.parent if candidate.is_file() else candidate
+            root = root.parent if root.name == "bin" else root
+            if tmp in root.parents and root.is_dir() and not _contains(root, workspace):
+                binds.setdefault(root, _resolved(root))
+    # Parents before children: a nested bind must not be hidden by its parent's.
+    return [(source, dest) for dest, source in sorted(binds.items(), key=lambda kv: len(kv[0].parts))]
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path
 
 
 def _pids_cgroup(limit: int) -> Path | None:

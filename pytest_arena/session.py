@@ -12,6 +12,7 @@ from typing import Any
 from . import outcomes as oc
 from .clipping import clip_middle
 from .corpus import FixtureSpec
+from .harness import HarnessFault, first_fault
 from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance
 from .protocol import (
     MAX_PARSED_CHARS,
@@ -23,7 +24,8 @@ from .protocol import (
     system_prompt,
     task_message,
 )
-from .students.base import GenerationResult, Message, Student, StudentConfig, StudentError
+from .students.base import ContextExhausted, GenerationResult, Message, Student, StudentConfig, StudentError
+from .testresults import TestCounts
 from .tools import Toolbox, ToolOutcome
 from .workspace import Workspace, iter_files
 
@@ -76,6 +78,12 @@ class SessionResult:
     diff: str = ""
     shell_failed: bool = False
     truncated_turns: int = 0
+    tests: TestCounts | None = None  # FAIL_TO_PASS / PASS_TO_PASS, filled in by whoever knows the baseline
+
+    @property
+    def well_formed_turns(self) -> int:
+        """Turns that held at least one parsed call, strict or salvaged (Aider's well-formed)."""
+        return len(self.turns) - self.text_turns
 
     @property
     def recovery_observed(self) -> bool:
@@ -140,7 +148,12 @@ class Session:
                 oracle_started = time.monotonic()
                 result.verdict = judge(self.spec, self.ws, self.checks)
                 result.oracle_s = time.monotonic() - oracle_started
-                result.outcome = self._decide(result.verdict, turns_used, finished)
+                fault = first_fault([result.verdict.tests, *(c.result for c in result.verdict.compliance)])
+                result.outcome = (
+                    oc.HarnessError(command=fault.command, message=fault.message)
+                    if fault is not None
+                    else self._decide(result.verdict, turns_used, finished)
+                )
             result.diff = self.ws.diff()
         finally:
             self.result.wall_s = time.monotonic() - started
@@ -180,12 +193,10 @@ class Session:
         for index in range(1, self.max_turns + 1):
             if timeout := self._out_of_time(started, index):
                 return timeout, index - 1, False
-            if self.on_turn_start is not None:
-                self.on_turn_start(index)
-            try:
-                turn, calls = self._turn(index, messages, config)
-            except StudentError as exc:
-                return oc.DriverError(message=str(exc), turn=index), index, False
+            attempt = self._attempt(index, messages, config)
+            if isinstance(attempt, oc.Outcome):
+                return attempt, index, False
+            turn, calls = attempt
             if not calls:
                 self._ended(turn)
                 consecutive_text += 1
@@ -202,6 +213,19 @@ class Session:
             if timeout := self._out_of_time(started, index):
                 return timeout, index, False
         return None, self.max_turns, False
+
+    def _attempt(
+        self, index: int, messages: list[Message], config: StudentConfig
+    ) -> tuple[Turn, list[ToolCall]] | oc.Outcome:
+        """One turn, or the outcome its backend failure ends the session with."""
+        if self.on_turn_start is not None:
+            self.on_turn_start(index)
+        try:
+            return self._turn(index, messages, config)
+        except ContextExhausted as exc:
+            return oc.ContextExhausted(turn=index, prompt_tokens=exc.prompt_tokens, n_ctx=exc.n_ctx)
+        except StudentError as exc:
+            return oc.DriverError(message=str(exc), turn=index)
 
     def _ended(self, turn: Turn) -> None:
         if self.on_turn is not None:
@@ -262,6 +286,12 @@ class Session:
             result.truncated_turns += 1
 
     def _act(self, turn: Turn, calls: list[Any], messages: list[Message]) -> tuple[oc.Outcome | None, bool]:
+        try:
+            return self._act_on(turn, calls, messages)
+        except HarnessFault as fault:  # a sandbox that did not start is not the student's doing
+            return oc.HarnessError(command=fault.command, message=fault.message), False
+
+    def _act_on(self, turn: Turn, calls: list[Any], messages: list[Message]) -> tuple[oc.Outcome | None, bool]:
         rendered: list[str] = []
         trap: oc.Outcome | None = None
         finished = False
@@ -298,6 +328,9 @@ class Session:
         started = time.monotonic()
         checks: list[CheckResult] = run_compliance(self.ws, self.checks, self.spec.oracle_timeout_s)
         outcome.seconds += time.monotonic() - started
+        fault = first_fault([c.result for c in checks])
+        if fault is not None:
+            raise fault
         failed = next((c for c in checks if not c.passed), None)
         if failed is None:
             self.trap.passed()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .measures import counted, measure_lines
 from .results import ItemRecord
 from .stats import Rate, group_by
 
@@ -17,8 +18,11 @@ def _rate(records: list[ItemRecord]) -> Rate:
 def summary_lines(records: list[ItemRecord]) -> list[str]:
     lines = ["outcomes: " + ", ".join(f"{n} {name}" for name, n in Counter(r.outcome for r in records).most_common())]
     for config, items in group_by(records, lambda r: f"{r.student} t={r.temperature:g}").items():
-        clean = [r for r in items if r.outcome != "DriverError"]
-        lines.append(f"{config}: {len(items)} items, pass@1 {_rate(items)}; without DriverError {_rate(clean)}")
+        clean = counted(items)
+        lines.append(
+            f"{config}: {len(items)} items, pass@1 {_rate(items)}; without DriverError/HarnessError {_rate(clean)}"
+        )
+        lines.extend(measure_lines(items))
         outcomes = Counter(r.outcome for r in items)
         lines.append("  outcomes: " + ", ".join(f"{name} {n / len(items):.0%}" for name, n in outcomes.most_common()))
         classes = group_by(items, lambda r: r.fixture_class)

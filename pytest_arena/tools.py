@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .harness import HarnessFault, sandbox_fault
 from .workspace import PathRefused, Workspace, iter_files, matches_any
 
 MAX_READ_BYTES = 256 * 1024
@@ -154,6 +155,9 @@ def grep_tool(ws: Workspace, args: dict[str, Any]) -> str:
 
 def shell_tool(ws: Workspace, args: dict[str, Any]) -> ToolOutcome:
     result = ws.run(args["command"], SHELL_TIMEOUT_S, SHELL_OUTPUT_CAP)
+    fault = sandbox_fault(result)
+    if fault is not None:
+        raise HarnessFault(result.command, fault)
     return ToolOutcome("shell", result.ok, f"{result.describe()}\n{result.output}", exit_code=result.exit_code)
 
 
@@ -234,6 +238,8 @@ class Toolbox:
                 return output
             path = self._written_path(spec, args)
             return ToolOutcome(name, True, output, time.monotonic() - started, path=path)
+        except HarnessFault:
+            raise  # the harness's failure, not something to tell the student
         except (ToolError, PathRefused) as exc:
             return ToolOutcome(name, False, f"error: {exc}", time.monotonic() - started)
         except (OSError, UnicodeError) as exc:

@@ -1,24 +1,23 @@
-"""Every fixture in the corpus proves itself: the bug is caught, the reference solution passes the
-compound oracle through the full tool protocol, and the noncompliant overlay is caught by compliance."""
+"""Every fixture in the corpus proves itself, through arena-validate's own code: the bug is caught,
+the reference solution passes the compound oracle through the full tool protocol, and the
+noncompliant overlay is caught by compliance."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from pytest_arena import outcomes as oc
 from pytest_arena.commands import toolchain_env
 from pytest_arena.corpus import FixtureSpec, discover, load_fixture
-from pytest_arena.oracle import fixture_compliance, judge, run_compliance
-from pytest_arena.session import Session, SessionSettings
-from pytest_arena.students.scripted import ReferenceStudent
-from pytest_arena.tools import Toolbox
-from pytest_arena.workspace import Workspace, iter_files
+from pytest_arena.validate import prove
+from pytest_arena.workspace import iter_files
 
-from .conftest import ROOT, TIMINGS, tree_digest
+from .conftest import ROOT, TIMINGS, run_module, tree_digest
 
 FIXTURE_DIRS = [meta.parent for meta in discover(ROOT / "fixtures")]
 WITH_NONCOMPLIANT = [d for d in FIXTURE_DIRS if (d / "noncompliant").is_dir()]
@@ -50,19 +49,6 @@ def spec(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     yield from _checked(request)
 
 
-@pytest.fixture(params=WITH_NONCOMPLIANT, ids=[d.name for d in WITH_NONCOMPLIANT])
-def spec_with_overlay(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    yield from _checked(request)
-
-
-def _workspace(spec: FixtureSpec, overlay: Path | None = None) -> Workspace:
-    ws = Workspace(spec.repo_dir, spec.protected, prefix=f"validate-{spec.id}-")
-    if overlay is not None:
-        for rel in iter_files(overlay):
-            ws.write_text(rel, (overlay / rel).read_text(encoding="utf-8"))
-    return ws
-
-
 def test_corpus_is_complete() -> None:
     rust = {d.name for d in FIXTURE_DIRS if d.parent.name == "under-contract"}
     python = {d.name for d in FIXTURE_DIRS if d.parent.name == "python"}
@@ -79,42 +65,44 @@ def test_corpus_is_complete() -> None:
         assert any(g.startswith("tests/") for g in spec.protected), f"{spec.id}: tests are not protected"
 
 
-def test_pristine_tree_fails_tests_and_passes_compliance(spec: FixtureSpec) -> None:
-    ws = _workspace(spec)
-    try:
-        verdict = judge(spec, ws, fixture_compliance(spec))
-        assert not verdict.tests_passed, f"{spec.id}: the planted bug is not caught by the tests"
-        compliance = run_compliance(ws, fixture_compliance(spec), spec.oracle_timeout_s)
-        failed = [c for c in compliance if not c.passed]
-        assert not failed, f"{spec.id}: pristine tree is not compliant:\n{failed[0].result.tail()}"
-    finally:
-        ws.cleanup()
-
-
-def test_reference_student_passes_through_the_tool_protocol(spec: FixtureSpec) -> None:
-    ws = _workspace(spec)
-    try:
-        session = Session(spec, ws, ReferenceStudent(), SessionSettings(), Toolbox(ws), fixture_compliance(spec))
-        result = session.run()
-        assert result.outcome == oc.OraclePassed(), result.verdict and result.verdict.explain()
-        assert result.verdict is not None and result.verdict.tests.ok and result.verdict.pattern_found
-        assert set(result.files_touched) == set(iter_files(spec.solution_dir))
-    finally:
-        ws.cleanup()
-
-
-def test_noncompliant_overlay_passes_tests_and_fails_compliance(spec_with_overlay: FixtureSpec) -> None:
-    spec = spec_with_overlay
-    ws = _workspace(spec, spec.noncompliant_dir)
-    try:
-        verdict = judge(spec, ws, fixture_compliance(spec))
-        assert verdict.tests_passed, f"{spec.id}: noncompliant overlay does not pass the tests:\n{verdict.explain()}"
-        assert verdict.failed_compliance is not None, f"{spec.id}: noncompliant overlay passes compliance"
-    finally:
-        ws.cleanup()
+def test_fixture_is_proven(spec: FixtureSpec) -> None:
+    """arena-validate's own checks: pristine fails its oracle and passes compliance, the reference
+    passes through the tool protocol touching exactly solution/, the noncompliant overlay fails
+    compliance, FAIL_TO_PASS is not empty."""
+    proof = prove(spec)
+    assert proof.proven, proof.explain()
+    assert proof.fail_to_pass > 0
+    names = {c.name for c in proof.checks}
+    assert {"pristine fails the oracle", "reference passes through the tool protocol"} <= names
 
 
 def test_every_class_can_reach_compliance_failed() -> None:
     classes = {load_fixture(d).fixture_class for d in FIXTURE_DIRS}
     with_overlay = {load_fixture(d).fixture_class for d in FIXTURE_DIRS if (d / "noncompliant").is_dir()}
     assert classes <= with_overlay, f"classes without a noncompliant overlay: {classes - with_overlay}"
+
+
+def test_arena_validate_cli_proves_and_refuses(tmp_path: Path) -> None:
+    """Exit 0 and a JSON record for a sound fixture; exit 1 for one whose solution/ does not fix the
+    bug; the flaky guard runs with --repeat."""
+    corpus = tmp_path / "corpus"
+    good = shutil.copytree(ROOT / "fixtures" / "python" / "unix__02-tr", corpus / "unix__02-tr")
+    report = tmp_path / "validate.json"
+    run = run_module("pytest_arena.validate", good, "--repeat", "2", "--json", report, timeout=600)
+    assert run.returncode == 0, run.output
+    assert re.search(r"^unix__02-tr\s+proven\s+[1-9]\d*\s+[1-9]\d*", run.stdout, re.MULTILINE), run.stdout
+    assert "1/1 fixtures proven" in run.stdout
+    (record,) = json.loads(report.read_text())
+    assert record["proven"] and record["fail_to_pass"] > 0
+    assert any(c["name"] == "same verdicts over 2 repeats" and c["ok"] for c in record["checks"])
+
+    broken = shutil.copytree(good, corpus / "unix__03-broken")
+    meta = broken / "meta.toml"
+    meta.write_text(meta.read_text().replace('id = "unix__02-tr"', 'id = "unix__03-broken"'))
+    shutil.rmtree(broken / "solution")
+    shutil.copytree(broken / "repo" / "tr", broken / "solution" / "tr")  # the bug, unfixed
+    run = run_module("pytest_arena.validate", corpus, "--jobs", "2", timeout=600)
+    assert run.returncode == 1, run.output
+    assert re.search(r"^unix__03-broken\s+FAILED .*reference passes through the tool protocol", run.stdout, re.M)
+    assert "1/2 fixtures proven" in run.stdout
+    assert run_module("pytest_arena.validate", tmp_path / "nothing").returncode == 2

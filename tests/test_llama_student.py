@@ -169,3 +169,25 @@ def test_main_job_smoke(tmp_path: Path) -> None:
     # it ran under xdist (-n auto) and ended with the report of that run
     assert "created: " in proc.stdout and "report: " in proc.stderr
     assert (ROOT / "reports" / "latest" / "report.html").is_file()
+
+
+def test_outgrowing_n_ctx_is_context_exhausted_and_counted(tmp_path: Path) -> None:
+    """The real model in a context too small for the task: the student's ending, counted in the pass
+    rate (not a DriverError left out of it)."""
+    try:
+        default_model_path()
+    except StudentError as exc:
+        pytest.skip(str(exc))
+    reports = tmp_path / "r"
+    run = run_pytest(
+        "--arena", "--arena-student", "default", "--arena-n-ctx", "512", f"--arena-reports={reports}",
+        str(ROOT / "fixtures" / "python" / "unix__01-uniq"),
+    )  # fmt: skip
+    assert run.returncode == 1, run.output
+    (record,) = [json.loads(line) for line in (reports / "latest" / "results.jsonl").read_text().splitlines()]
+    assert record["outcome"] == "ContextExhausted", record["outcome_fields"]
+    fields = json.loads(record["outcome_fields"])
+    assert fields["turn"] == 1 and fields["n_ctx"] == 512 and fields["prompt_tokens"] > 496
+    assert "CONTEXT_EXHAUSTED" in run.output
+    assert "pass@1 0/1 = 0% [0%, 79%]; without DriverError/HarnessError 0/1 = 0% [0%, 79%]" in run.output
+    assert record["f2p_passed"] == 0 and record["f2p_total"] > 0  # an untouched tree: nothing fixed

@@ -26,7 +26,7 @@ def by_prefix(prefix: str) -> list[str]:
 
 
 def test_every_command_is_covered() -> None:
-    covered = ("pytest ", "arena-report ", "arena-gate ", "PYTHONPATH=", "./run ", "ARENA_CUDA=1 ")
+    covered = ("pytest ", "arena-report ", "arena-gate ", "arena-validate ", "PYTHONPATH=", "./run ", "ARENA_CUDA=1 ")
     assert COMMANDS and all(c.startswith(covered) for c in COMMANDS), COMMANDS
     assert "./run tests" in COMMANDS and "./run arena" in COMMANDS  # run by CI and by the smoke test
     assert "./run arena -k two_sum --arena-max-turns 2" in README  # tests/test_llama_student.py
@@ -123,3 +123,16 @@ def test_report_and_gate_commands(tmp_path: Path) -> None:
         expected = (1,) if argv[0] == "arena-gate" else (0,)
         assert proc.returncode in expected, f"{command}\n{proc.stdout}{proc.stderr}"
     assert (reports / "latest" / "report.html").is_file() and (reports / "latest" / "sft.jsonl").is_file()
+
+
+def test_validate_command(tmp_path: Path) -> None:
+    """The README's arena-validate command as written, on a corpus root holding one fixture (the
+    whole corpus is proven by tests/test_corpus_validation.py, with the same code)."""
+    (command,) = by_prefix("arena-validate ")
+    corpus = tmp_path / "fixtures"
+    shutil.copytree(ROOT / "fixtures" / "python" / "unix__01-uniq", corpus / "unix__01-uniq")
+    (tmp_path / "reports").mkdir()
+    argv = shlex.split(command)
+    proc = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1/1 fixtures proven" in proc.stdout and (tmp_path / "reports" / "validate.json").is_file()

@@ -12,7 +12,7 @@ from pytest_arena import outcomes as oc
 from pytest_arena.corpus import load_fixture
 from pytest_arena.oracle import fixture_compliance
 from pytest_arena.session import Session, SessionResult, SessionSettings
-from pytest_arena.students.base import GenerationResult, StudentConfig, StudentError
+from pytest_arena.students.base import ContextExhausted, GenerationResult, StudentConfig, StudentError
 from pytest_arena.students.scripted import ReferenceStudent, ScriptedStudent
 from pytest_arena.tools import Toolbox
 from pytest_arena.workspace import Workspace
@@ -143,6 +143,21 @@ class Crashing:
 
     def describe(self) -> dict[str, Any]:
         return {}
+
+
+class Verbose(Crashing):
+    """A backend whose prompt outgrew its context on the third turn."""
+
+    def generate(self, messages: list[Any], config: StudentConfig) -> GenerationResult:
+        if len(messages) > 4:
+            raise ContextExhausted(prompt_tokens=8254, n_ctx=8192)
+        return GenerationResult(text=call("glob", pattern="src/*.rs"))
+
+
+def test_outgrowing_the_context_is_the_students_ending() -> None:
+    result, _ = run(Verbose())
+    assert result.outcome == oc.ContextExhausted(turn=3, prompt_tokens=8254, n_ctx=8192)
+    assert result.outcome.name not in oc.NOT_COUNTED
 
 
 def test_backend_failure_is_a_driver_error() -> None:

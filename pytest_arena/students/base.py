@@ -13,7 +13,16 @@ Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": ...
 
 
 class StudentError(Exception):
-    """The backend failed (cannot load, context overflow, server down): becomes DriverError."""
+    """The backend failed (cannot load, crash, server down): becomes DriverError."""
+
+
+class ContextExhausted(StudentError):
+    """The prompt no longer fits the model's context: the session ends as ContextExhausted, the
+    student's ending (counted in pass rates), not a backend fault."""
+
+    def __init__(self, prompt_tokens: int, n_ctx: int) -> None:
+        super().__init__(f"context exhausted: the prompt is {prompt_tokens} tokens and n_ctx is {n_ctx}")
+        self.prompt_tokens, self.n_ctx = prompt_tokens, n_ctx
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..corpus import FixtureSpec
 from ..repetition import TokenIdCriterion
-from .base import GenerationResult, Message, StudentConfig, StudentError
+from .base import ContextExhausted, GenerationResult, Message, StudentConfig, StudentError
 from .gguf_meta import GGUFError, completeness_problem, read_metadata, trained_context
 from .grammar import ToolGrammar
 from .native_probe import probe
@@ -186,9 +186,7 @@ class LlamaCppStudent:
         prompt_tokens = len(self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
         room = self.llm.n_ctx() - prompt_tokens
         if room < 16:
-            raise StudentError(
-                f"context exhausted: the prompt is {prompt_tokens} tokens and n_ctx is {self.llm.n_ctx()}"
-            )
+            raise ContextExhausted(prompt_tokens, self.llm.n_ctx())
         max_tokens = min(config.max_tokens, room)
         grammar = self._grammar.grammar if self._grammar and self._grammar.compiled else None
         # llama.cpp clamps its counters to >= 1: on a fresh context the true "before" is zero.

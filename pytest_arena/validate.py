@@ -1,0 +1,258 @@
+"""``arena-validate``: prove a corpus before any student is measured on it.
+
+    arena-validate [ROOT ...] [--repeat N] [--json FILE] [--jobs N] [--sandbox bwrap|none]
+
+For every fixture: the pristine tree fails its oracle; it passes compliance (unless the fixture
+says ``pristine_compliant = false``); the reference solution passes the compound oracle through
+the tool protocol, touching exactly the solution's files; the ``noncompliant/`` overlay passes the
+tests and fails compliance; FAIL_TO_PASS is not empty; every verdict is the same over N repeats
+(the flaky guard). A warning when ``expected_pattern`` also matches the pristine failing output
+(the pattern then adds nothing to the exit code). The FAIL_TO_PASS / PASS_TO_PASS baseline derived
+here is stored in the cache the arena reads. Exit status: 0 every fixture proven, 1 otherwise,
+2 when no fixture is found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import outcomes as oc
+from .baseline import BaselineError, derive, overlay, store
+from .commands import CommandResult
+from .corpus import FixtureError, FixtureSpec, discover, load_fixture
+from .harness import harness_fault
+from .oracle import fixture_compliance, judge, run_compliance
+from .sandbox import Sandbox
+from .session import Session, SessionSettings
+from .students.scripted import ReferenceStudent
+from .tools import Toolbox
+from .workspace import Workspace, iter_files
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Proof:
+    fixture: str
+    path: str
+    checks: list[Check] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    fail_to_pass: int = 0
+    pass_to_pass: int = 0
+    seconds: float = 0.0
+    # What the flaky guard compares between repeats, and the test runs the baseline is derived from.
+    signature: list[object] = field(default_factory=list, repr=False)
+    pristine_tests: CommandResult | None = field(default=None, repr=False)
+    solution_tests: CommandResult | None = field(default=None, repr=False)
+
+    @property
+    def proven(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+    def explain(self) -> str:
+        lines = [f"{self.fixture}: {c.name}: {c.detail}" for c in self.failures()]
+        return "\n".join(lines + [f"{self.fixture}: warning: {w}" for w in self.warnings]) or f"{self.fixture}: proven"
+
+
+def _workspace(spec: FixtureSpec, sandbox: Sandbox, folder: Path | None = None) -> Workspace:
+    ws = Workspace(spec.repo_dir, spec.protected, prefix=f"validate-{spec.id}-", sandbox=sandbox)
+    if folder is not None:
+        overlay(ws, folder)
+    return ws
+
+
+def _pristine(spec: FixtureSpec, sandbox: Sandbox, proof: Proof) -> tuple[object, ...]:
+    ws = _workspace(spec, sandbox)
+    try:
+        verdict = judge(spec, ws, [])
+        fault = harness_fault(verdict.tests)
+        caught = not verdict.tests_passed and fault is None
+        proof.checks.append(Check("pristine fails the oracle", caught, fault or verdict.explain()[:600]))
+        if not verdict.tests.ok and re.search(spec.expected_pattern, verdict.tests.output, re.MULTILINE):
+            proof.warnings.append(
+                f"expected_pattern {spec.expected_pattern!r} also matches the pristine failing output: only the "
+                "exit code tells pass from fail (anchor the pattern to the runner's final summary line)"
+            )
+        compliant = None
+        if spec.pristine_compliant:
+            results = run_compliance(ws, fixture_compliance(spec), spec.oracle_timeout_s)
+            failed = next((r for r in results if not r.passed), None)
+            compliant = failed is None
+            detail = "" if failed is None else f"{failed.result.describe()}: {failed.result.tail(400)}"
+            proof.checks.append(Check("pristine passes compliance", compliant, detail))
+        proof.pristine_tests = verdict.tests
+        return (caught, compliant)
+    finally:
+        ws.cleanup()
+
+
+def _reference(spec: FixtureSpec, sandbox: Sandbox, proof: Proof) -> tuple[object, ...]:
+    ws = _workspace(spec, sandbox)
+    try:
+        checks = fixture_compliance(spec)
+        result = Session(spec, ws, ReferenceStudent(), SessionSettings(), Toolbox(ws), checks).run()
+        passed = result.outcome == oc.OraclePassed()
+        detail = result.outcome.summary() + ("\n" + result.verdict.explain()[:600] if result.verdict else "")
+        proof.checks.append(Check("reference passes through the tool protocol", passed, detail))
+        touched = set(result.files_touched) == set(iter_files(spec.solution_dir))
+        proof.checks.append(
+            Check("reference touches exactly solution/", touched, f"touched {sorted(result.files_touched)}")
+        )
+        proof.solution_tests = result.verdict.tests if result.verdict else None
+        return (passed, touched)
+    finally:
+        ws.cleanup()
+
+
+def _noncompliant(spec: FixtureSpec, sandbox: Sandbox, proof: Proof) -> tuple[object, ...]:
+    if not spec.noncompliant_dir.is_dir():
+        return ()
+    ws = _workspace(spec, sandbox, spec.noncompliant_dir)
+    try:
+        verdict = judge(spec, ws, fixture_compliance(spec))
+        caught = verdict.tests_passed and verdict.failed_compliance is not None
+        name = "noncompliant/ passes the tests and fails compliance"
+        proof.checks.append(Check(name, caught, verdict.explain()[:600]))
+        return (caught,)
+    finally:
+        ws.cleanup()
+
+
+def _baseline(spec: FixtureSpec, proof: Proof) -> tuple[object, ...]:
+    pristine, solution = proof.pristine_tests, proof.solution_tests
+    if pristine is None or solution is None:
+        proof.checks.append(Check("FAIL_TO_PASS is not empty", False, "the reference's tests did not run"))
+        return ()
+    try:
+        derivation = derive(spec, pristine, solution)
+    except BaselineError as exc:
+        proof.checks.append(Check("FAIL_TO_PASS is not empty", False, str(exc)))
+        return ()
+    baseline = derivation.baseline
+    proof.fail_to_pass, proof.pass_to_pass = len(baseline.fail_to_pass), len(baseline.pass_to_pass)
+    found = bool(baseline.fail_to_pass)
+    detail = "" if found else f"no per-test lines told apart (test_format = {spec.test_format!r}); print one per test"
+    proof.checks.append(Check("FAIL_TO_PASS is not empty", found, detail))
+    if found:
+        store(spec, derivation)
+    return (baseline.fail_to_pass, baseline.pass_to_pass)
+
+
+def prove_once(spec: FixtureSpec, sandbox: Sandbox) -> Proof:
+    proof = Proof(spec.id, str(spec.directory))
+    started = time.monotonic()
+    proof.signature = [
+        _pristine(spec, sandbox, proof),
+        _reference(spec, sandbox, proof),
+        _noncompliant(spec, sandbox, proof),
+        _baseline(spec, proof),
+    ]
+    proof.seconds = round(time.monotonic() - started, 2)
+    return proof
+
+
+def prove(spec: FixtureSpec, repeat: int = 1, sandbox: Sandbox | None = None) -> Proof:
+    """Every check of one fixture, ``repeat`` times; any verdict that changes is a failed check."""
+    sandbox = sandbox or Sandbox(hidden=(spec.directory,))
+    runs = [prove_once(spec, sandbox) for _ in range(max(repeat, 1))]
+    proof = runs[0]
+    if repeat > 1:
+        same = all(r.signature == proof.signature for r in runs[1:])
+        detail = "" if same else "a verdict or a per-test result changed between repeats: the fixture is flaky"
+        proof.checks.append(Check(f"same verdicts over {repeat} repeats", same, detail))
+        proof.seconds = round(sum(r.seconds for r in runs), 2)
+    return proof
+
+
+def _load(directory: Path) -> FixtureSpec | Proof:
+    try:
+        return load_fixture(directory)
+    except FixtureError as exc:
+        return Proof(directory.name, str(directory), [Check("meta.toml loads", False, str(exc))])
+
+
+def validate(roots: Sequence[Path], repeat: int = 1, jobs: int = 1, sandbox_kind: str = "bwrap") -> list[Proof]:
+    directories = [meta.parent for root in roots for meta in discover(root)]
+
+    def one(directory: Path) -> Proof:
+        loaded = _load(directory)
+        if isinstance(loaded, Proof):
+            return loaded
+        return prove(loaded, repeat, Sandbox(kind=sandbox_kind, hidden=(loaded.directory,)))
+
+    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        return list(pool.map(one, directories))
+
+
+def table(proofs: list[Proof]) -> str:
+    width = max((len(p.fixture) for p in proofs), default=7)
+    lines = [f"{'fixture':<{width}}  result   F2P  P2P  seconds  failed checks / warnings"]
+    for p in proofs:
+        notes = "; ".join([c.name for c in p.failures()] + [f"warning: {w[:80]}" for w in p.warnings])
+        result = "proven" if p.proven else "FAILED"
+        counts = f"{p.fail_to_pass:>5}{p.pass_to_pass:>5}{p.seconds:>9.1f}"
+        lines.append(f"{p.fixture:<{width}}  {result:<7}{counts}  {notes}")
+    proven = sum(p.proven for p in proofs)
+    lines.append(f"{proven}/{len(proofs)} fixtures proven")
+    return "\n".join(lines)
+
+
+def _public(proof: Proof) -> dict[str, object]:
+    data = asdict(proof)
+    for private in ("signature", "pristine_tests", "solution_tests"):
+        data.pop(private)
+    return data
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="arena-validate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("roots", nargs="*", type=Path, help="corpus roots or fixture folders (default: fixtures)")
+    parser.add_argument("--repeat", type=int, default=1, help="run every check N times; a changed verdict fails")
+    parser.add_argument("--json", type=Path, help="write every fixture's checks to this JSON file")
+    parser.add_argument("--jobs", "-j", type=int, default=1, help="fixtures proven at once (default 1)")
+    parser.add_argument("--sandbox", choices=("bwrap", "none"), default="bwrap", help="how commands are confined")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    roots = args.roots or [Path("fixtures")]
+    missing = [str(r) for r in roots if not r.exists()]
+    if missing:
+        print(f"arena-validate: no such corpus root: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if args.repeat < 1 or args.jobs < 1:
+        print("arena-validate: --repeat and --jobs take an integer >= 1", file=sys.stderr)
+        return 2
+    proofs = validate(roots, args.repeat, args.jobs, args.sandbox)
+    if not proofs:
+        print(f"arena-validate: no meta.toml under {', '.join(map(str, roots))}", file=sys.stderr)
+        return 2
+    print(table(proofs))
+    for proof in proofs:
+        if not proof.proven or proof.warnings:
+            print(proof.explain())
+    if args.json:
+        payload = [{**_public(p), "proven": p.proven} for p in proofs]
+        args.json.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    return 0 if all(p.proven for p in proofs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
