@@ -21,6 +21,13 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ),
     ("arena-temperature", "comma list of temperatures (a sweep)", "string", "0"),
     ("arena-seed", "comma list of seeds (a sweep)", "string", "0"),
+    (
+        "arena-dialect",
+        "comma list of tool-call dialects (a sweep): auto, arena, hermes, qwen3-coder, llama3, mistral, "
+        "pythonic, native (openai: students only)",
+        "string",
+        "auto",
+    ),
     ("arena-gpu-layers", "layers offloaded to the GPU (-1 all, 0 none)", "string", "-1"),
     ("arena-gpus", "comma list of GPU indices; xdist worker N uses the N-th (no split)", "string", ""),
     ("arena-n-ctx", "context size for llama students (0: the model's, capped at 32768)", "string", "0"),
@@ -82,6 +89,7 @@ class ArenaOptions:
     keep_workspaces: bool
     sandbox: str
     resume: Path | None
+    dialects: tuple[str, ...] = ("auto",)
 
 
 def _value(config: Any, name: str, kind: str) -> Any:
@@ -106,6 +114,8 @@ def _path_option(config: Any, name: str) -> Path:
 
 def read_options(config: Any) -> ArenaOptions:
     """CLI beats ini beats default; relative paths are taken from the rootdir."""
+    from .dialect_option import dialect_option
+
     raw = {name: _value(config, name, kind) for name, _, kind, _ in OPTIONS}
     max_turns = _ints("arena-max-turns", str(raw["arena-max-turns"]))
     text_loop = _ints("arena-text-loop-limit", str(raw["arena-text-loop-limit"]))
@@ -134,6 +144,7 @@ def read_options(config: Any) -> ArenaOptions:
         keep_workspaces=bool(raw["arena-keep-workspaces"]),
         sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
         resume=_resume_dir(_path_option(config, "arena-resume")) if raw["arena-resume"] else None,
+        dialects=dialect_option(str(raw["arena-dialect"]), students),
     )
 
 

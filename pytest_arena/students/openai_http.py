@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -16,6 +17,8 @@ REQUEST_TIMEOUT_S = 600.0
 
 
 class OpenAIStudent:
+    native_tools = True  # sends `tools` and reads `tool_calls` when the session's dialect is native
+
     def __init__(
         self,
         base_url: str,
@@ -58,7 +61,7 @@ class OpenAIStudent:
     def _payload(self, messages: list[Message], config: StudentConfig) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self.model,
-            "messages": messages,
+            "messages": wire_messages(messages),
             "temperature": config.temperature,
             "top_p": config.top_p,
             "top_k": config.top_k,
@@ -71,6 +74,9 @@ class OpenAIStudent:
         }
         if self._grammar:
             payload["grammar"] = self._grammar
+        if config.tools:
+            payload["tools"] = list(config.tools)
+            payload["tool_choice"] = "auto"
         return payload
 
     def _post(self, payload: dict[str, Any], timeout_s: float) -> httpx.Response:
@@ -88,13 +94,15 @@ class OpenAIStudent:
 
     def generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult:
         started = time.monotonic()
-        response = self._post(self._payload(messages, config), config.turn_timeout_s)
+        payload = self._payload(messages, config)
+        response = self._post(payload, config.turn_timeout_s)
         if response.status_code != 200:
             raise StudentError(f"{self.url}: HTTP {response.status_code}: {response.text[:300]}")
         try:
             body = response.json()
             choice = body["choices"][0]
             text = choice["message"].get("content") or ""
+            calls = read_tool_calls(choice["message"].get("tool_calls"))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise StudentError(f"{self.url}: not an OpenAI chat completion: {response.text[:300]}") from None
         usage = body.get("usage") or {}
@@ -107,6 +115,8 @@ class OpenAIStudent:
             prefill_tokens=int(timings.get("prompt_n", prompt_tokens) or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
             seconds=time.monotonic() - started,
+            prompt_text=json.dumps({k: payload[k] for k in ("messages", "tools") if k in payload}, indent=1),
+            tool_calls=calls,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -117,3 +127,29 @@ class OpenAIStudent:
 
     def close(self) -> None:
         self.client.close()
+
+
+def wire_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """The session's messages as the OpenAI API wants them: call arguments as JSON strings."""
+    wired = []
+    for message in messages:
+        if message.get("tool_calls"):
+            calls = [
+                {**c, "function": {**c["function"], "arguments": json.dumps(c["function"]["arguments"])}}
+                for c in message["tool_calls"]
+            ]
+            message = {**message, "tool_calls": calls}
+        wired.append(message)
+    return wired
+
+
+def read_tool_calls(raw: Any) -> list[dict[str, Any]]:
+    """A response's ``tool_calls`` as (id, name, arguments); entries that are not calls are skipped."""
+    calls = []
+    for entry in raw if isinstance(raw, list) else []:
+        function = entry.get("function") if isinstance(entry, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            calls.append(
+                {"id": entry.get("id") or "", "name": function["name"], "arguments": function.get("arguments", {})}
+            )
+    return calls
