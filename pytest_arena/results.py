@@ -69,6 +69,7 @@ class ItemRecord(BaseModel):
     dialect_source: str = ""  # option, template, backend or fallback
     dialect_reason: str = ""
     dialect_template_sha256: str = ""
+    dialect_grammar: str = ""  # set when --arena-constrain could not build a grammar for the dialect
     well_formed_turns: int = 0
     native_calls: int = 0
     content_fallback_calls: int = 0

@@ -162,6 +162,11 @@ class Session:
         config = replace(self.settings.config, max_tokens=min(self.settings.config.max_tokens, self.spec.max_tokens))
         speaker = self.speaker = self._choose()
         config = replace(config, dialect=speaker.choice.name, tools=tuple(speaker.tools) if speaker.structured else ())
+        if config.constrained and speaker.choice.name != "arena":
+            # The grammar spells the arena's call format: forcing it on another dialect would measure
+            # the grammar, not the dialect. Recorded, and the session runs unconstrained.
+            self.result.dialect["dialect_grammar"] = f"not built: no grammar for the {speaker.choice.name} dialect"
+            config = replace(config, constrained=False)
         if config.constrained:
             config = replace(config, tool_schema=self.toolbox.call_schema())
         messages: list[Message] = [
