@@ -29,6 +29,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from .dialect_summary import HEADERS as DIALECT_HEADERS
+from .dialect_summary import dialect_rows
 from .export import ExportError, run_export
 from .junit import Evidence, InputError, load_inputs
 from .outcomes import ORDER
@@ -426,6 +428,9 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
     report.sections.append(("Temperature", [temperature_chart(records), temperature_table(records)]))
     report.sections.append(("Classes", [class_table(records)]))
     report.sections.append(("Fixtures", [fixture_chart(records), fixture_table(records)]))
+    if dialects := dialect_rows(records):
+        note = "tool-call rate: turns with at least one parsed call (strict or salvaged) over all turns"
+        report.sections.append(("Dialects", [Table("Dialects side by side", list(DIALECT_HEADERS), dialects, note)]))
     difficulty = difficulty_table(records)
     if difficulty is not None:
         report.sections.append(("Difficulty", [difficulty]))

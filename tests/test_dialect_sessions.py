@@ -14,7 +14,7 @@ from pytest_arena.commands import toolchain_env
 from pytest_arena.dialects import DIALECTS
 from pytest_arena.protocol import ToolCall
 
-from .conftest import ROOT, junit_cases, run_pytest, write_script
+from .conftest import ROOT, junit_cases, run_module, run_pytest, write_script
 
 FIXTURE = ROOT / "fixtures" / "python" / "leetcode__01-roman-numerals"
 SOLUTION = (FIXTURE / "solution" / "roman" / "__init__.py").read_text(encoding="utf-8")
@@ -63,6 +63,13 @@ def test_qwen3_coder_student_passes_under_its_dialect_and_fails_under_arena(tmp_
     assert house["arena.outcome"] == "AgentTextLoop" and house["arena.well_formed_turns"] == "0"
     trajectory = json.loads((tmp_path / "r" / "latest" / native["arena.trajectory"]).read_text())
     assert "<function=example_function_name>" in trajectory["rendered_prompt"]  # the XML instructions
+    # The A/B comparison: in the terminal summary and in arena-report.
+    assert "scripted-qwen3-coder [qwen3-coder]: 1 items, pass@1 1/1" in output
+    assert "scripted-qwen3-coder [arena]: 1 items, pass@1 0/1 = 0% [0%, 79%]; tool-call rate 0/4 turns" in output
+    report = run_module("pytest_arena.report", tmp_path / "r" / "latest")
+    assert report.returncode == 0, report.output
+    summary = (tmp_path / "r" / "latest" / "summary.md").read_text(encoding="utf-8")
+    assert "Dialects side by side" in summary and "| scripted-qwen3-coder | qwen3-coder | 1 |" in summary
 
 
 @needs_python_tools
