@@ -172,3 +172,32 @@ def test_templates_are_sandboxed_and_errors_are_clear() -> None:
 def test_tojson_does_not_html_escape() -> None:
     rendered = ChatTemplate("{{ tools | tojson }}").render([], [{"d": "<a & b>"}])
     assert json.loads(rendered) == [{"d": "<a & b>"}] and "<a & b>" in rendered
+
+
+def test_odd_calls_still_render_through_the_templates() -> None:
+    """A model's own call id, or arguments that are not an object, must not break the next render."""
+    speaker = Speaker(choose("auto", (TEMPLATES / "mistralai-Mistral-Nemo-Instruct-2407.jinja").read_text(), False), [])
+    calls, kind = speaker.parse(3, '[TOOL_CALLS][{"name": "shell", "arguments": "ls", "id": "x"}]', [])
+    assert kind == "text" and calls[0].id == "c00030000"
+    messages = [{"role": "user", "content": "go"}, speaker.assistant_message("", calls, native=False)]
+    speaker.add_results(messages, [(calls[0], "a.py")])
+    for name in ("mistralai-Mistral-Nemo-Instruct-2407.jinja", "Qwen3-Coder.jinja"):
+        assert "a.py" in template(name).render(messages, speaker.tools)
+
+
+def test_crash_records_read_ids_with_a_dialect() -> None:
+    from pytest_arena.results import crash_record
+
+    record = crash_record("fixtures/x/meta.toml::two-sum[smollm2-135m-t0.7-s3-qwen3-coder]", "died")
+    assert (record.student, record.temperature, record.seed) == ("smollm2-135m", 0.7, 3)
+
+
+def test_llama3_templates_get_one_call_per_assistant_message() -> None:
+    """Llama 3.x templates raise on two calls in one message: the history holds one exchange per call."""
+    speaker = Speaker(choose("auto", (TEMPLATES / "meta-llama-Llama-3.2-3B-Instruct.jinja").read_text(), False), [])
+    calls, _ = speaker.parse(1, '{"name": "a", "parameters": {}}; {"name": "b", "parameters": {}}', [])
+    messages = [{"role": "user", "content": "go"}, speaker.assistant_message("", calls, native=False)]
+    speaker.add_results(messages, [(calls[0], "one"), (calls[1], "two")])
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant", "tool"]
+    rendered = template("meta-llama-Llama-3.2-3B-Instruct.jinja").render(messages, speaker.tools)
+    assert rendered.index('"name": "a"') < rendered.index('"one"') < rendered.index('"name": "b"')

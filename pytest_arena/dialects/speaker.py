@@ -63,7 +63,8 @@ class Speaker:
             calls, kind = self.dialect.parse(text, self.schemas), "text"
             if self.choice.native_api:
                 kind = "content_fallback"
-        return [c if c.id else replace(c, id=call_id(turn, i)) for i, c in enumerate(calls)], kind
+        # Ids the model wrote itself are not trusted (Mistral templates reject any but 9 alphanumerics).
+        return [c if kind == "native" and c.id else replace(c, id=call_id(turn, i)) for i, c in enumerate(calls)], kind
 
     def _prose(self, text: str) -> str:
         if self.dialect is None or not self.dialect.markers:
@@ -78,7 +79,8 @@ class Speaker:
             "role": "assistant",
             "content": text if native else self._prose(text),
             "tool_calls": [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.input}} for c in calls
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": _object(c.input)}}
+                for c in calls
             ],
         }
 
@@ -113,3 +115,8 @@ class Speaker:
 
             return nudge_for(text)
         return self.dialect.nudge(text)
+
+
+def _object(arguments: Any) -> dict[str, Any]:
+    """Templates iterate the arguments as a mapping: a model's string or list is wrapped, not a crash."""
+    return arguments if isinstance(arguments, dict) else {"value": arguments}
