@@ -93,3 +93,22 @@ def test_kv_prefix_reuse_holds_under_the_native_template(qwen_templated: LlamaCp
         new_tokens = turn.prompt_tokens - before.prompt_tokens
         assert turn.prefill_tokens <= new_tokens + 8, (turn.prefill_tokens, new_tokens)
         assert turn.prefill_tokens < turn.prompt_tokens / 2
+
+
+def test_the_default_prompt_is_what_llama_cpp_python_rendered_before() -> None:
+    """Our sandboxed renderer gives SmolLM2's template the same text as Jinja2ChatFormatter did."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    from pytest_arena.protocol import system_prompt
+    from pytest_arena.students.chat_template import ChatTemplate
+    from pytest_arena.students.gguf_meta import read_metadata
+    from pytest_arena.tools import BUILTIN_TOOLS
+
+    source = read_metadata(smollm2())["tokenizer.chat_template"]
+    messages = [
+        {"role": "system", "content": system_prompt(BUILTIN_TOOLS)},
+        {"role": "user", "content": "fix <it> & go"},
+        {"role": "assistant", "content": '<tool_call>\n{"name": "finish", "input": {}}\n</tool_call>'},
+    ]
+    before = Jinja2ChatFormatter(template=source, eos_token="<|im_end|>", bos_token="", add_generation_prompt=True)
+    assert ChatTemplate(source, eos_token="<|im_end|>").render(messages) == before(messages=messages).prompt
