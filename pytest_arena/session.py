@@ -12,6 +12,7 @@ from typing import Any
 from . import outcomes as oc
 from .corpus import FixtureSpec
 from .dialects.choose import choose
+from .dialects.constrain import constrained_schema
 from .dialects.speaker import Speaker
 from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance
 from .protocol import ToolCall, clean_chat_output, task_message
@@ -162,13 +163,11 @@ class Session:
         config = replace(self.settings.config, max_tokens=min(self.settings.config.max_tokens, self.spec.max_tokens))
         speaker = self.speaker = self._choose()
         config = replace(config, dialect=speaker.choice.name, tools=tuple(speaker.tools) if speaker.structured else ())
-        if config.constrained and speaker.choice.name != "arena":
-            # The grammar spells the arena's call format: forcing it on another dialect would measure
-            # the grammar, not the dialect. Recorded, and the session runs unconstrained.
-            self.result.dialect["dialect_grammar"] = f"not built: no grammar for the {speaker.choice.name} dialect"
-            config = replace(config, constrained=False)
         if config.constrained:
-            config = replace(config, tool_schema=self.toolbox.call_schema())
+            schema = constrained_schema(speaker.choice.name, self.toolbox.specs.values())
+            if schema is None:  # forcing another dialect's format would measure the grammar, not the dialect
+                self.result.dialect["dialect_grammar"] = f"not built: no grammar for the {speaker.choice.name} dialect"
+            config = replace(config, constrained=schema is not None, tool_schema=schema or "")
         messages: list[Message] = [
             {"role": "system", "content": speaker.system_prompt()},
             {"role": "user", "content": task_message(self.spec.prompt, iter_files(self.ws.root))},

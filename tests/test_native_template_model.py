@@ -112,3 +112,29 @@ def test_the_default_prompt_is_what_llama_cpp_python_rendered_before() -> None:
     ]
     before = Jinja2ChatFormatter(template=source, eos_token="<|im_end|>", bos_token="", add_generation_prompt=True)
     assert ChatTemplate(source, eos_token="<|im_end|>").render(messages) == before(messages=messages).prompt
+
+
+def test_constrained_hermes_turns_are_strict_hermes_calls() -> None:
+    """--arena-constrain under hermes: the grammar writes "arguments", and the hermes parser reads it."""
+    student = LlamaCppStudent(smollm2(), name="smollm2-135m")
+    try:
+        spec = load_fixture(FIXTURE)
+        ws = Workspace(spec.repo_dir, spec.protected)
+        config = StudentConfig(max_tokens=200, constrained=True)
+        settings = SessionSettings(config=config, max_turns=1, text_loop_limit=0, dialect="hermes")
+        try:
+            result = Session(spec, ws, student, settings, Toolbox(ws), fixture_compliance(spec)).run()
+        finally:
+            ws.cleanup()
+        assert student.describe()["grammar"] == "compiled"
+    finally:
+        student.close()
+    (turn,) = result.turns
+    assert '"arguments"' in turn.raw_text and '"input"' not in turn.raw_text, turn.raw_text
+    assert result.strict_calls == 1 and result.salvaged_calls == 0 and "dialect_grammar" not in result.dialect
+
+
+def test_constrained_under_a_dialect_without_a_grammar_says_so(qwen_templated: LlamaCppStudent) -> None:
+    result = session(qwen_templated, 1, max_tokens=8, constrained=True)
+    assert result.dialect["dialect_grammar"] == "not built: no grammar for the qwen3-coder dialect"
+    assert "grammar" not in qwen_templated.describe()
