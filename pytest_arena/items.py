@@ -16,6 +16,7 @@ from _pytest._code.code import TerminalRepr, TracebackStyle
 from .baseline import measure
 from .commands import toolchain_env
 from .corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
+from .dialect_record import dialect_fields
 from .options import OPTIONS_KEY, ArenaOptions
 from .oracle import fixture_compliance
 from .outcomes import NOT_COUNTED, DriverError, HarnessError, Outcome
@@ -55,10 +56,13 @@ class Variant:
     student: str  # the student's label, unique within the campaign
     temperature: float
     seed: int
+    dialect: str = "auto"
+    dialect_in_id: bool = False  # only a dialect sweep names the dialect: single-dialect ids stay as they were
 
     @property
     def label(self) -> str:
-        return f"{self.student}-t{self.temperature:g}-s{self.seed}"
+        suffix = f"-{self.dialect}" if self.dialect_in_id else ""
+        return f"{self.student}-t{self.temperature:g}-s{self.seed}{suffix}"
 
 
 class ArenaFile(pytest.File):
@@ -76,10 +80,13 @@ class ArenaFile(pytest.File):
         for student in options.students:
             for temperature in options.temperatures:
                 for seed in options.seeds:
-                    variant = Variant(student, labels[student], temperature, seed)
-                    yield ArenaItem.from_parent(
-                        self, name=f"{spec.id}[{variant.label}]", spec=spec, variant=variant, fixture_sha256=digest
-                    )
+                    for dialect in options.dialects:
+                        variant = Variant(
+                            student, labels[student], temperature, seed, dialect, len(options.dialects) > 1
+                        )
+                        yield ArenaItem.from_parent(
+                            self, name=f"{spec.id}[{variant.label}]", spec=spec, variant=variant, fixture_sha256=digest
+                        )
 
 
 class ArenaItem(pytest.Item):
@@ -139,6 +146,8 @@ class ArenaItem(pytest.Item):
             "sandbox": self.options.sandbox,
             "text_loop_limit": settings.text_loop_limit,
             "enforced": settings.compliance_enforced,
+            # Only a chosen dialect joins the digest: results recorded before dialects existed stay resumable.
+            **({"dialect": settings.dialect} if settings.dialect != "auto" else {}),
         }
         return self.name, self.fixture_sha256, settings_digest(recorded)
 
@@ -157,6 +166,7 @@ class ArenaItem(pytest.Item):
             max_turns=opts.max_turns,
             text_loop_limit=opts.text_loop_limit,
             compliance_enforced=opts.compliance_enforced,
+            dialect=self.variant.dialect,
         )
 
     def runtest(self) -> None:
@@ -273,6 +283,7 @@ class ArenaItem(pytest.Item):
             restored_protected=",".join(result.restored),
             diff=result.diff[:20000],
             **(asdict(result.tests) if result.tests is not None else {}),
+            **dialect_fields(result, self.variant.dialect),
             **provenance(self.config.rootpath),
             student_info=info,
         )
@@ -281,6 +292,7 @@ class ArenaItem(pytest.Item):
             explain = verdict.explain() if verdict else ""
             payload = trajectory_payload(record, result.turns, explain)
             payload["verdict"] = verdict.detail() if verdict else {}
+            payload["rendered_prompt"] = result.rendered_prompt
             write_trajectory(run_dir, self.name, payload)
         self.user_properties.extend(record.to_properties())
 

@@ -25,6 +25,13 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("arena-temperature", "comma list of temperatures (a sweep)", "string", "0"),
     ("arena-seed", "comma list of seeds (a sweep)", "string", "0"),
     ("arena-epochs", "N samples per fixture: seeds S .. S+N-1 from the one --arena-seed S (pass@k)", "string", ""),
+    (
+        "arena-dialect",
+        "comma list of tool-call dialects (a sweep): auto, arena, hermes, qwen3-coder, llama3, mistral, "
+        "pythonic, native (openai: students only)",
+        "string",
+        "auto",
+    ),
     ("arena-gpu-layers", "layers offloaded to the GPU (-1 all, 0 none)", "string", "-1"),
     ("arena-gpus", "comma list of GPU indices; xdist worker N uses the N-th (no split)", "string", ""),
     ("arena-n-ctx", "context size for llama students (0: the model's, capped at 32768)", "string", "0"),
@@ -97,6 +104,7 @@ class ArenaOptions:
     sandbox: str
     resume: Path | None
     workspace_quota: int = 4 << 30  # bytes; 0: no limit
+    dialects: tuple[str, ...] = ("auto",)
 
 
 def _value(config: Any, name: str, kind: str) -> Any:
@@ -121,6 +129,8 @@ def _path_option(config: Any, name: str) -> Path:
 
 def read_options(config: Any) -> ArenaOptions:
     """CLI beats ini beats default; relative paths are taken from the rootdir."""
+    from .dialect_option import dialect_option
+
     raw = {name: _value(config, name, kind) for name, _, kind, _ in OPTIONS}
     gpu_layers = _parsed(raw, "arena-gpu-layers")
     n_ctx = _parsed(raw, "arena-n-ctx")
@@ -152,6 +162,7 @@ def read_options(config: Any) -> ArenaOptions:
         sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
         resume=_resume_dir(_path_option(config, "arena-resume")) if raw["arena-resume"] else None,
         workspace_quota=4 << 30 if quota is None else quota,
+        dialects=dialect_option(str(raw["arena-dialect"]), students),
     )
 
 

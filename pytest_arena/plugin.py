@@ -9,6 +9,7 @@ import pytest
 
 from . import hookspecs
 from .corpus import META, is_inside_fixture, root_problem
+from .dialect_summary import dialect_lines
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
 from .outcomes import BY_NAME
@@ -216,7 +217,7 @@ class RunRecorder:
         if not self.records:
             return
         terminalreporter.section("arena")
-        for line in summary_lines(self.records):
+        for line in [*summary_lines(self.records), *dialect_lines(self.records)]:
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"results: {self.writer.path}")
 

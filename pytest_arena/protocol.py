@@ -33,6 +33,7 @@ class ToolCall:
     name: str
     input: Any
     salvaged: bool = False
+    id: str = ""  # set where a dialect or server pairs results with calls
 
     def to_text(self) -> str:
         return "<tool_call>\n" + json.dumps({"name": self.name, "input": self.input}) + "\n</tool_call>"
@@ -66,11 +67,16 @@ def _decode_object(text: str) -> dict[str, Any] | None:
 def _as_call(obj: Any, salvaged: bool) -> ToolCall | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
         return None
-    args = obj.get("input", obj.get("arguments", {}))
+    args: Any = next((obj[key] for key in ("input", "arguments", "parameters") if key in obj), {})
     if isinstance(args, str):  # OpenAI-style arguments serialized as a string
         with contextlib.suppress(json.JSONDecodeError, RecursionError):
             args = json.loads(args)
     return ToolCall(obj["name"], args, salvaged)
+
+
+def strict_calls(text: str) -> list[ToolCall]:
+    """The ``<tool_call>`` blocks alone (closed or not), without salvage."""
+    return _strict(text[:MAX_PARSED_CHARS])
 
 
 def _strict(text: str) -> list[ToolCall]:
@@ -108,6 +114,11 @@ def _named_path(info: str, before: str, body: str) -> str | None:
     if match := _FIRST_LINE_PATH.match(body.split("\n", 1)[0]):
         return match.group(1)
     return None
+
+
+def salvage_calls(text: str) -> list[ToolCall]:
+    """The salvage every dialect falls back to: a JSON object with a name, or a named code block."""
+    return _salvage(text[:MAX_PARSED_CHARS])
 
 
 def _salvage(text: str) -> list[ToolCall]:

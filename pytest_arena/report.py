@@ -28,6 +28,8 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from .cli import quiet_on_broken_pipe
+from .dialect_summary import HEADERS as DIALECT_HEADERS
+from .dialect_summary import dialect_rows
 from .export import ExportError, run_export
 from .item_page import ITEMS_DIR, ItemLink, write_item_pages
 from .junit import Evidence, InputError, load_inputs
@@ -428,6 +430,9 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
     report.sections.append(("Classes", [class_table(records)]))
     report.sections.append(("Fixtures", [fixture_chart(records), fixture_table(records)]))
     report.sections.extend(measure_sections(records))
+    if dialects := dialect_rows(records):
+        note = "tool-call rate: turns with at least one parsed call (strict or salvaged) over all turns"
+        report.sections.append(("Dialects", [Table("Dialects side by side", list(DIALECT_HEADERS), dialects, note)]))
     difficulty = difficulty_table(records)
     if difficulty is not None:
         report.sections.append(("Difficulty", [difficulty]))

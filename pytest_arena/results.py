@@ -76,6 +76,13 @@ class ItemRecord(BaseModel):
     p2p_total: int | None = None
     p2p_broken: int | None = None
     diff: str = ""
+    dialect: str = ""  # how calls were written and read (DESIGN.md section 5)
+    dialect_source: str = ""  # option, template, backend or fallback
+    dialect_reason: str = ""
+    dialect_template_sha256: str = ""
+    dialect_grammar: str = ""  # set when --arena-constrain could not build a grammar for the dialect
+    native_calls: int = 0
+    content_fallback_calls: int = 0
     trajectory: str = ""
     git_commit: str = ""
     git_dirty: bool = False
@@ -119,7 +126,7 @@ def crash_record(nodeid: str, message: str, turn: int = 0) -> ItemRecord:
     """The record of an item whose process died under it (pytest-xdist reports only the node id)."""
     item = nodeid.rpartition("::")[2]
     fixture, _, variant = item.partition("[")
-    found = re.fullmatch(r"(?P<label>.*)-t(?P<t>[0-9.e+-]+)-s(?P<s>-?\d+)\]", variant)
+    found = re.fullmatch(r"(?P<label>.*)-t(?P<t>[0-9.e+-]+)-s(?P<s>-?\d+)(?:-[a-z0-9-]+)?\]", variant)
     label, temperature, seed = (
         (found["label"], float(found["t"]), int(found["s"])) if found else (variant.rstrip("]") or "?", 0.0, 0)
     )

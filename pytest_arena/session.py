@@ -12,16 +12,15 @@ from typing import Any
 from . import outcomes as oc
 from .clipping import clip_middle
 from .corpus import FixtureSpec
+from .dialects.choose import choose
+from .dialects.constrain import constrained_schema
+from .dialects.speaker import Speaker
 from .harness import HarnessFault, first_fault
 from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance
 from .protocol import (
     MAX_PARSED_CHARS,
     ToolCall,
     clean_chat_output,
-    nudge_for,
-    parse_tool_calls,
-    render_tool_result,
-    system_prompt,
     task_message,
 )
 from .students.base import ContextExhausted, GenerationResult, Message, Student, StudentConfig, StudentError
@@ -41,6 +40,7 @@ class SessionSettings:
     text_loop_limit: int = 4  # 0 disables the detector
     compliance_enforced: bool = False
     trap_limit: int = 3
+    dialect: str = "auto"  # --arena-dialect: auto, a dialect name, or native
 
 
 @dataclass
@@ -79,11 +79,11 @@ class SessionResult:
     shell_failed: bool = False
     truncated_turns: int = 0
     tests: TestCounts | None = None  # FAIL_TO_PASS / PASS_TO_PASS, filled in by whoever knows the baseline
-
-    @property
-    def well_formed_turns(self) -> int:
-        """Turns that held at least one parsed call, strict or salvaged (Aider's well-formed)."""
-        return len(self.turns) - self.text_turns
+    dialect: dict[str, str] = field(default_factory=dict)  # DialectChoice.record()
+    rendered_prompt: str = ""  # the exact prompt text of turn 1
+    well_formed_turns: int = 0  # turns with at least one parsed call (strict or salvaged)
+    native_calls: int = 0  # calls a server returned as tool_calls
+    content_fallback_calls: int = 0  # calls parsed from content although tools were sent natively
 
     @property
     def recovery_observed(self) -> bool:
@@ -133,6 +133,7 @@ class Session:
         self.wall_budget = settings.wall_timeout_s or spec.wall_timeout_s
         self.on_turn_start: Callable[[int], None] | None = None  # told each turn's number as it starts
         self.on_turn: Callable[[Turn, int], None] | None = None  # (turn, max_turns), once it has ended
+        self.speaker: Speaker | None = None
 
     def run(self) -> SessionResult:
         started = time.monotonic()
@@ -168,12 +169,26 @@ class Session:
             return oc.ComplianceFailed(check=failed.name, turn=turns)
         return oc.OracleFailed(turns=turns) if finished else oc.OracleFailedAfterMaxTurns(turns=turns)
 
+    def _choose(self) -> Speaker:
+        template = getattr(self.student, "chat_template_text", None)
+        try:
+            choice = choose(self.settings.dialect, template, bool(getattr(self.student, "native_tools", False)))
+        except ValueError as exc:
+            raise StudentError(f"--arena-dialect {self.settings.dialect}: {exc}") from None
+        self.result.dialect = choice.record()
+        return Speaker(choice, self.toolbox.specs.values())
+
     def _opening(self) -> tuple[StudentConfig, list[Message]]:
         config = replace(self.settings.config, max_tokens=min(self.settings.config.max_tokens, self.spec.max_tokens))
+        speaker = self.speaker = self._choose()
+        config = replace(config, dialect=speaker.choice.name, tools=tuple(speaker.tools) if speaker.structured else ())
         if config.constrained:
-            config = replace(config, tool_schema=self.toolbox.call_schema())
+            schema = constrained_schema(speaker.choice.name, self.toolbox.specs.values())
+            if schema is None:  # forcing another dialect's format would measure the grammar, not the dialect
+                self.result.dialect["dialect_grammar"] = f"not built: no grammar for the {speaker.choice.name} dialect"
+            config = replace(config, constrained=schema is not None, tool_schema=schema or "")
         messages: list[Message] = [
-            {"role": "system", "content": system_prompt(self.toolbox.specs.values())},
+            {"role": "system", "content": speaker.system_prompt()},
             {"role": "user", "content": task_message(self.spec.prompt, iter_files(self.ws.root))},
         ]
         return config, messages
@@ -184,8 +199,8 @@ class Session:
 
     def _loop(self, started: float) -> tuple[oc.Outcome | None, int, bool]:
         """Runs turns; returns (an outcome that ended the session early, turns used, finished)."""
-        config, messages = self._opening()
         try:
+            config, messages = self._opening()
             self.student.start(self.spec, config)
         except StudentError as exc:
             return oc.DriverError(message=str(exc), turn=0), 0, False
@@ -203,7 +218,8 @@ class Session:
                 limit = self.settings.text_loop_limit
                 if limit and consecutive_text >= limit:
                     return oc.AgentTextLoop(consecutive_text, turn.text[:200]), index, False
-                messages.append({"role": "user", "content": nudge_for(turn.text)})
+                assert self.speaker is not None
+                messages.append({"role": "user", "content": self.speaker.nudge(turn.text)})
                 continue
             consecutive_text = 0
             early, finished = self._act(turn, calls, messages)
@@ -236,7 +252,10 @@ class Session:
         delta = messages[self._delta_start :]
         generation = self._generate(messages, config)
         text = clean_chat_output(generation.text)
-        calls = parse_tool_calls(text)
+        assert self.speaker is not None
+        calls, kind = self.speaker.parse(index, text, generation.tool_calls)
+        if index == 1:
+            self.result.rendered_prompt = generation.prompt_text or _plain_prompt(messages)
         turn = Turn(
             index, delta, generation.text, text,
             [{"name": c.name, "input": c.input, "salvaged": c.salvaged} for c in calls], [],
@@ -247,7 +266,10 @@ class Session:
         turn.stop_detail = str(generation.extra.get("repetition", ""))
         self._account(turn, calls)
         self.result.text_turns += not calls
-        messages.append({"role": "assistant", "content": text})
+        self.result.well_formed_turns += bool(calls)
+        self.result.native_calls += len(calls) if kind == "native" else 0
+        self.result.content_fallback_calls += len(calls) if kind == "content_fallback" else 0
+        messages.append(self.speaker.assistant_message(text, calls, kind == "native"))
         self._delta_start = len(messages)
         return turn, calls
 
@@ -292,7 +314,7 @@ class Session:
             return oc.HarnessError(command=fault.command, message=fault.message), False
 
     def _act_on(self, turn: Turn, calls: list[Any], messages: list[Message]) -> tuple[oc.Outcome | None, bool]:
-        rendered: list[str] = []
+        rendered: list[tuple[ToolCall, str]] = []
         trap: oc.Outcome | None = None
         finished = False
         for call in calls:
@@ -314,12 +336,12 @@ class Session:
                     "seconds": round(outcome.seconds, 4),
                 }
             )
-            rendered.append(render_tool_result(call.name, text))
+            rendered.append((call, text))
             if trap is not None:
                 break
         self.result.tools_s += turn.tools_s
-        if rendered:
-            messages.append({"role": "user", "content": "\n".join(rendered)})
+        assert self.speaker is not None
+        self.speaker.add_results(messages, rendered)
         return trap, finished
 
     def _gate(self, outcome: ToolOutcome, text: str) -> tuple[str, oc.Outcome | None]:
@@ -342,3 +364,8 @@ class Session:
         if count >= self.settings.trap_limit:
             return text, oc.ComplianceTrap(file=outcome.path, last_reason=reason[-500:], consecutive_count=count)
         return text, None
+
+
+def _plain_prompt(messages: list[Message]) -> str:
+    """What a student that renders no template of its own was shown (scripted students)."""
+    return "\n\n".join(f"[{m['role']}]\n{m.get('content') or ''}" for m in messages)

@@ -9,7 +9,7 @@ from ..corpus import FixtureSpec
 from ..protocol import STOP_MARKERS
 from ..repetition import RepetitionRule
 
-Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": ...}
+Message = dict[str, Any]  # {"role": ..., "content": ...}; native dialects add "tool_calls", "tool_call_id"
 
 
 class StudentError(Exception):
@@ -41,6 +41,8 @@ class StudentConfig:
     tool_schema: str = ""  # JSON schema of one tool call, set by the session for constrained decoding
     turn_timeout_s: float = 600.0  # a backend that does not answer within this fails the session
     repetition_stop: RepetitionRule | None = RepetitionRule()  # None: turns run to their cap
+    dialect: str = "arena"  # the session's dialect (how the reference student writes its calls)
+    tools: tuple[Any, ...] = ()  # OpenAI function schemas, when the template or the server renders the tools
 
     def record(self) -> dict[str, Any]:
         return {
@@ -68,6 +70,8 @@ class GenerationResult:
     completion_tokens: int = 0
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    prompt_text: str = ""  # the exact prompt the backend built (rendered template, or the request's JSON)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # native calls: id, name, arguments
 
 
 @runtime_checkable

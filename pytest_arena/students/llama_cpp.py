@@ -7,12 +7,14 @@ import hashlib
 import importlib.util
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..corpus import FixtureSpec
 from ..repetition import TokenIdCriterion
 from .base import ContextExhausted, GenerationResult, Message, StudentConfig, StudentError
+from .chat_template import ChatTemplate, TemplateRenderError
 from .gguf_meta import GGUFError, completeness_problem, read_metadata, trained_context
 from .grammar import ToolGrammar
 from .native_probe import probe
@@ -125,6 +127,8 @@ class LlamaCppStudent:
         self.load_s = time.monotonic() - load_started
         self.sha256 = sha256_file(self.model_path)
         self._template_source, template = self._chat_template()
+        # The GGUF's own template, for the session's dialect detection (None: it has none).
+        self.chat_template_text: str | None = template if self._template_source == "gguf" else None
         self.template_sha256 = hashlib.sha256(template.encode()).hexdigest()[:16]
         self._formatter = self._make_formatter(template)
         self._grammar: ToolGrammar | None = None
@@ -143,29 +147,29 @@ class LlamaCppStudent:
             return "gguf", template
         return "fallback:chatml", CHATML
 
-    def _make_formatter(self, template: str) -> Any:
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
+    def _make_formatter(self, template: str) -> ChatTemplate:
         def token_text(token: int) -> str:
             return self.llm._model.token_get_text(token) if token != -1 else ""
 
-        return Jinja2ChatFormatter(
-            template=template,
-            eos_token=token_text(self.llm.token_eos()),
-            bos_token=token_text(self.llm.token_bos()),
-            add_generation_prompt=True,
-        )
-
-    def render(self, messages: list[Message]) -> str:
         try:
-            return str(self._formatter(messages=messages).prompt)
-        except Exception as exc:  # a GGUF template that rejects our roles: fall back to ChatML, once
+            return ChatTemplate(
+                template, eos_token=token_text(self.llm.token_eos()), bos_token=token_text(self.llm.token_bos())
+            )
+        except TemplateRenderError:
+            return ChatTemplate(CHATML)
+
+    def render(self, messages: list[Message], tools: Sequence[Any] = ()) -> str:
+        try:
+            return self._formatter.render(messages, tools)
+        except TemplateRenderError as exc:  # a GGUF template that rejects our roles: fall back to ChatML, once
+            if tools:  # ChatML would silently drop the tools the dialect relies on
+                raise StudentError(f"the chat template cannot render this conversation with tools: {exc}") from None
             if self._template_source.startswith("fallback"):
                 raise StudentError(f"chat template failed: {exc}") from None
             self._template_source = f"fallback:chatml (gguf template failed: {type(exc).__name__})"
             self._formatter = self._make_formatter(CHATML)
             self.template_sha256 = hashlib.sha256(CHATML.encode()).hexdigest()[:16]
-            return str(self._formatter(messages=messages).prompt)
+            return self._formatter.render(messages)
 
     # -- the Student interface -----------------------------------------------------------------
 
@@ -182,7 +186,7 @@ class LlamaCppStudent:
         return int(data.n_p_eval), int(data.n_eval)
 
     def generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult:
-        prompt = self.render(messages)
+        prompt = self.render(messages, config.tools)
         prompt_tokens = len(self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
         room = self.llm.n_ctx() - prompt_tokens
         if room < 16:
@@ -242,6 +246,7 @@ class LlamaCppStudent:
             completion_tokens=completion,
             seconds=seconds,
             extra=extra,
+            prompt_text=prompt,
         )
 
     def describe(self) -> dict[str, Any]:

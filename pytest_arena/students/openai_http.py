@@ -18,6 +18,8 @@ REQUEST_TIMEOUT_S = 600.0
 
 
 class OpenAIStudent:
+    native_tools = True  # sends `tools` and reads `tool_calls` when the session's dialect is native
+
     def __init__(
         self,
         base_url: str,
@@ -60,7 +62,7 @@ class OpenAIStudent:
     def _payload(self, messages: list[Message], config: StudentConfig) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self.model,
-            "messages": messages,
+            "messages": wire_messages(messages),
             "temperature": config.temperature,
             "top_p": config.top_p,
             "top_k": config.top_k,
@@ -75,6 +77,9 @@ class OpenAIStudent:
             payload["stream_options"] = {"include_usage": True}
         if self._grammar:
             payload["grammar"] = self._grammar
+        if config.tools:
+            payload["tools"] = list(config.tools)
+            payload["tool_choice"] = "auto"
         return payload
 
     def _post(self, payload: dict[str, Any], timeout_s: float) -> httpx.Response:
@@ -94,13 +99,15 @@ class OpenAIStudent:
         if config.repetition_stop is not None:
             return self._generate_streamed(messages, config, config.repetition_stop.detector())
         started = time.monotonic()
-        response = self._post(self._payload(messages, config), config.turn_timeout_s)
+        payload = self._payload(messages, config)
+        response = self._post(payload, config.turn_timeout_s)
         if response.status_code != 200:
             raise StudentError(f"{self.url}: HTTP {response.status_code}: {response.text[:300]}")
         try:
             body = response.json()
             choice = body["choices"][0]
             text = choice["message"].get("content") or ""
+            calls = read_tool_calls(choice["message"].get("tool_calls"))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise StudentError(f"{self.url}: not an OpenAI chat completion: {response.text[:300]}") from None
         usage = body.get("usage") or {}
@@ -113,6 +120,8 @@ class OpenAIStudent:
             prefill_tokens=int(timings.get("prompt_n", prompt_tokens) or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
             seconds=time.monotonic() - started,
+            prompt_text=_prompt_text(payload),
+            tool_calls=calls,
         )
 
     def _generate_streamed(
@@ -123,10 +132,11 @@ class OpenAIStudent:
         started = time.monotonic()
         deadline = started + config.turn_timeout_s if config.turn_timeout_s > 0 else float("inf")
         stream = _Stream(detector, deadline)
+        payload = self._payload(messages, config)
         last: Exception | None = None
         for attempt in range(self.retries):
             try:
-                self._read_stream(self._payload(messages, config), config.turn_timeout_s, stream)
+                self._read_stream(payload, config.turn_timeout_s, stream)
                 break
             except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
                 if stream.pieces:  # the server went away mid-answer: retrying would replay the turn
@@ -139,7 +149,7 @@ class OpenAIStudent:
                 ) from None
         else:
             raise StudentError(f"{self.url}: cannot connect after {self.retries} attempts ({last})")
-        return stream.result(time.monotonic() - started)
+        return stream.result(time.monotonic() - started, _prompt_text(payload))
 
     def _read_stream(self, payload: dict[str, Any], timeout_s: float, stream: _Stream) -> None:
         timeout = httpx.Timeout(timeout_s, connect=10.0) if timeout_s > 0 else self.client.timeout
@@ -147,9 +157,26 @@ class OpenAIStudent:
             if response.status_code != 200:
                 response.read()
                 raise StudentError(f"{self.url}: HTTP {response.status_code}: {response.text[:300]}")
+            if response.headers.get("content-type", "").startswith("application/json"):
+                stream.take(self._whole(response))  # a server that does not stream answers at once
+                return
             for event in self._events(response):
                 if stream.take(event):
                     return  # leaving the block closes the connection
+
+    def _whole(self, response: httpx.Response) -> dict[str, Any]:
+        """A non-streamed completion as one stream event."""
+        response.read()
+        try:
+            body = response.json()
+            choice = body["choices"][0]
+            return {
+                "choices": [{"delta": choice["message"], "finish_reason": choice.get("finish_reason")}],
+                "usage": body.get("usage") or {},
+                "timings": body.get("timings") or {},
+            }
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise StudentError(f"{self.url}: not an OpenAI chat completion: {response.text[:300]}") from None
 
     def _events(self, response: httpx.Response) -> Any:
         for line in response.iter_lines():
@@ -184,20 +211,39 @@ class _Stream:
         self.finish = "stop"
         self.usage: dict[str, Any] = {}
         self.timings: dict[str, Any] = {}
+        self.calls: dict[int, dict[str, Any]] = {}  # native tool calls, assembled from their deltas
 
     def take(self, event: dict[str, Any]) -> bool:
         """Adds one event; True when the answer should be cut here."""
         self.usage = event.get("usage") or self.usage
         self.timings = event.get("timings") or self.timings
         for choice in event.get("choices") or []:
-            piece = (choice.get("delta") or {}).get("content") or ""
+            delta = choice.get("delta") or {}
+            piece = delta.get("content") or ""
             if piece:
                 self.pieces.append(piece)
                 self.detector.feed_text(piece)
+            for position, part in enumerate(delta.get("tool_calls") or []):
+                if isinstance(part, dict):
+                    self._take_call(part, position)
             self.finish = choice.get("finish_reason") or self.finish
         return self.detector.cut is not None or time.monotonic() > self.deadline
 
-    def result(self, seconds: float) -> GenerationResult:
+    def _take_call(self, part: dict[str, Any], position: int) -> None:
+        """Streamed calls arrive in pieces: the id and name once, the arguments string in fragments."""
+        index = part.get("index")
+        slot = self.calls.setdefault(index if isinstance(index, int) else position, {"function": {}})
+        slot["id"] = part.get("id") or slot.get("id", "")
+        function = part.get("function") or {}
+        if function.get("name") and not slot["function"].get("name"):
+            slot["function"]["name"] = function["name"]
+        arguments = function.get("arguments")
+        if isinstance(arguments, str):
+            slot["function"]["arguments"] = slot["function"].get("arguments", "") + arguments
+        elif arguments is not None:
+            slot["function"]["arguments"] = arguments
+
+    def result(self, seconds: float, prompt_text: str) -> GenerationResult:
         extra: dict[str, Any] = {}
         finish = self.finish
         if self.detector.cut is not None:
@@ -216,4 +262,37 @@ class _Stream:
             completion_tokens=int(self.usage.get("completion_tokens") or 0) if counted else len(self.pieces),
             seconds=seconds,
             extra=extra,
+            prompt_text=prompt_text,
+            tool_calls=read_tool_calls([self.calls[i] for i in sorted(self.calls)]),
         )
+
+
+def _prompt_text(payload: dict[str, Any]) -> str:
+    """What the model was sent, as the trajectory keeps it (the server renders the template)."""
+    return json.dumps({k: payload[k] for k in ("messages", "tools") if k in payload}, indent=1)
+
+
+def wire_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """The session's messages as the OpenAI API wants them: call arguments as JSON strings."""
+    wired = []
+    for message in messages:
+        if message.get("tool_calls"):
+            calls = [
+                {**c, "function": {**c["function"], "arguments": json.dumps(c["function"]["arguments"])}}
+                for c in message["tool_calls"]
+            ]
+            message = {**message, "tool_calls": calls}
+        wired.append(message)
+    return wired
+
+
+def read_tool_calls(raw: Any) -> list[dict[str, Any]]:
+    """A response's ``tool_calls`` as (id, name, arguments); entries that are not calls are skipped."""
+    calls = []
+    for entry in raw if isinstance(raw, list) else []:
+        function = entry.get("function") if isinstance(entry, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            calls.append(
+                {"id": entry.get("id") or "", "name": function["name"], "arguments": function.get("arguments", {})}
+            )
+    return calls

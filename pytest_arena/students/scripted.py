@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..corpus import FixtureSpec
+from ..dialects import DIALECTS
 from ..protocol import ToolCall
 from ..workspace import iter_files
 from .base import GenerationResult, Message, StudentConfig, StudentError
@@ -72,11 +73,14 @@ class ReferenceStudent:
                 f"{fixture.directory}: no solution/ folder; the reference student "
                 "needs one (files overlaying repo/ that make the oracle pass)"
             )
-        self._turns = [
-            ToolCall("file_write", {"path": rel, "content": (solution / rel).read_text(encoding="utf-8")}).to_text()
+        calls = [
+            ToolCall("file_write", {"path": rel, "content": (solution / rel).read_text(encoding="utf-8")})
             for rel in iter_files(solution)
         ]
-        self._turns.append(ToolCall("finish", {"summary": "applied the reference solution"}).to_text())
+        calls.append(ToolCall("finish", {"summary": "applied the reference solution"}))
+        # Written in the session's dialect, so the reference passes under every dialect.
+        dialect = DIALECTS.get(config.dialect, DIALECTS["hermes"])
+        self._turns = [dialect.render_calls([call]) for call in calls]
         self._next = 0
 
     def generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult:

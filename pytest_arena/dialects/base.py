@@ -1,0 +1,96 @@
+"""What every dialect module provides, and the pieces they share: OpenAI function schemas of the
+tools, call ids, the generic salvage pass and the head-only parsing bound."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..protocol import MAX_PARSED_CHARS, ToolCall, salvage_calls
+from ..tools import ToolSpec
+
+Schemas = Mapping[str, Mapping[str, Any]]  # tool name -> its JSON schema "parameters" object
+
+
+def function_schema(spec: ToolSpec) -> dict[str, Any]:
+    """A tool as an OpenAI function schema: what chat templates and servers take as ``tools``."""
+    return {
+        "type": "function",
+        "function": {
+            "name": spec.name,
+            "description": spec.description,
+            "parameters": {
+                "type": "object",
+                "properties": {p: {"type": "string", "description": d} for p, d in spec.parameters.items()},
+                "required": list(spec.required),
+            },
+        },
+    }
+
+
+def function_schemas(specs: Iterable[ToolSpec]) -> list[dict[str, Any]]:
+    return [function_schema(spec) for spec in specs]
+
+
+def parameter_schemas(tools: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """name -> parameters schema, from OpenAI function schemas."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for tool in tools:
+        function = tool.get("function", tool)
+        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+            params = function.get("parameters")
+            found[function["name"]] = params if isinstance(params, Mapping) else {}
+    return found
+
+
+def call_id(turn: int, index: int) -> str:
+    """Nine alphanumerics, as Mistral templates demand; unique within a session."""
+    return f"c{turn % 10000:04d}{index % 10000:04d}"
+
+
+def arguments_object(value: Any) -> Any:
+    """Arguments as an object: servers and some models send them as a JSON string."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except (json.JSONDecodeError, RecursionError):
+            return value
+    return value
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """One tool-call dialect. ``strict`` reads the calls written exactly as the family was trained;
+    ``tolerant`` reads near misses (unclosed tags, a missing marker), marked salvaged."""
+
+    name: str
+    strict: Callable[[str, Schemas], list[ToolCall]]
+    tolerant: Callable[[str, Schemas], list[ToolCall]]
+    render_calls: Callable[[list[ToolCall]], str]  # the calls as the model writes them
+    instructions: Callable[[list[ToolSpec]], str]  # system prompt: the tools in the dialect's own words
+    render_result: Callable[[ToolCall, str], str]  # a result as text, where no template renders it
+    example: str  # one call, shown in the nudge after a turn without calls
+    markers: tuple[str, ...] = ()  # where calls start: the text before them is the turn's prose
+
+    def parse(self, text: str, schemas: Schemas | None = None) -> list[ToolCall]:
+        """Strict first, then tolerant, then the Markdown/JSON salvage every dialect shares."""
+        text = text[:MAX_PARSED_CHARS]
+        schemas = schemas or {}
+        return self.strict(text, schemas) or self.tolerant(text, schemas) or salvage_calls(text)
+
+    def nudge(self, text: str) -> str:
+        return "No tool call found in your reply. Reply with a tool call such as\n" + self.example
+
+
+AGENT_INTRO = (
+    "You are a coding agent fixing a bug in a small project. You cannot see the files until you read "
+    "them. You act only through tool calls. Do not answer with Markdown code blocks: write files with "
+    "file_write or file_edit. Run the tests, fix the code (never the tests), keep the code free of lint "
+    "warnings, then call finish."
+)
+
+
+def tools_json_lines(specs: Iterable[ToolSpec]) -> str:
+    return "\n".join(json.dumps(schema) for schema in function_schemas(specs))

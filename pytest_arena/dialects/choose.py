@@ -1,0 +1,77 @@
+"""Which dialect a session speaks: the option, else the markers of the student's chat template (as
+llama.cpp's common/chat.cpp detects them), else the arena's own; recorded with the reason."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from ..protocol import ToolCall
+from . import DIALECTS
+
+# Order matters: Qwen3-Coder's template also holds <tool_call>.
+MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("qwen3-coder", ("<function=", "<parameter=")),
+    ("hermes", ("<tool_call>",)),
+    ("llama3", ("<|python_tag|>",)),
+    ("llama3", ("<|start_header_id|>ipython<|end_header_id|>",)),
+    ("mistral", ("[TOOL_CALLS]",)),
+)
+NO_MARKERS = "no tool-call markers (<function=/<parameter=, <tool_call>, <|python_tag|>, ipython header, [TOOL_CALLS])"
+
+
+def detect(template: str) -> tuple[str | None, str]:
+    """(dialect, the markers found) from a chat template's text."""
+    for name, markers in MARKERS:
+        if all(marker in template for marker in markers):
+            return name, "template has " + " and ".join(markers)
+    return None, "template has " + NO_MARKERS
+
+
+def template_sha256(template: str | None) -> str:
+    return hashlib.sha256(template.encode()).hexdigest() if template else ""
+
+
+@dataclass(frozen=True)
+class DialectChoice:
+    name: str  # the dialect calls are parsed with ("native": the server's tool_calls)
+    source: str  # "option", "template", "backend" (an openai: student's native calls), or "fallback"
+    reason: str
+    native_template: bool = False  # the student's own chat template renders tools, calls and results
+    native_api: bool = False  # tools/tool_calls/role tool over an OpenAI-compatible API
+    template_sha256: str = ""
+
+    def record(self) -> dict[str, str]:
+        return {
+            "dialect": self.name,
+            "dialect_source": self.source,
+            "dialect_reason": self.reason,
+            "dialect_template_sha256": self.template_sha256,
+        }
+
+
+def choose(requested: str, template: str | None, native_api: bool) -> DialectChoice:
+    """``template``: the student's chat template (None when it has none); ``native_api``: the student
+    can send tools and read tool_calls (openai:)."""
+    digest = template_sha256(template)
+    if requested == "native" or (requested == "auto" and native_api):
+        if not native_api:
+            raise ValueError("the native dialect needs an openai: student")
+        source = "option" if requested == "native" else "backend"
+        return DialectChoice("native", source, "server-side function calling (tools / tool_calls)", False, True)
+    detected, why = detect(template) if template else (None, "student has no chat template of its own")
+    if requested == "auto":
+        if detected is None:
+            return DialectChoice("arena", "fallback", why, False, False, digest)
+        return DialectChoice(detected, "template", why, True, False, digest)
+    if requested not in DIALECTS:
+        raise ValueError(f"unknown dialect {requested!r}")
+    native = detected == requested
+    reason = f"--arena-dialect {requested}; " + ("the template speaks it" if native else why)
+    return DialectChoice(requested, "option", reason, native, False, digest)
+
+
+def render_for(choice: DialectChoice, calls: list[ToolCall]) -> str:
+    """Calls as a student speaking ``choice`` writes them (scripted and reference students)."""
+    name = choice.name if choice.name in DIALECTS else "hermes"
+    return DIALECTS[name].render_calls(calls)

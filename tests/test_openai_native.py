@@ -1,0 +1,113 @@
+"""Native function calling over a real OpenAI-compatible HTTP server (in a thread, on 127.0.0.1):
+the request carries `tools`, the answer's `tool_calls` are the turn's calls, results go back as
+`role: tool` with the matching `tool_call_id`; a server that answers in content is read as a fallback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from .conftest import ROOT, junit_cases, run_pytest
+from .test_dialect_sessions import SOLUTION, needs_python_tools
+
+FIXTURE = ROOT / "fixtures" / "python" / "leetcode__01-roman-numerals"
+WRITE_ARGS = {"path": "roman/__init__.py", "content": SOLUTION}
+
+
+class ToolServer(ThreadingHTTPServer):
+    """Answers each chat completion with the next scripted assistant message; keeps every request."""
+
+    def __init__(self, replies: list[dict[str, Any]]) -> None:
+        super().__init__(("127.0.0.1", 0), ToolHandler)
+        self.replies, self.requests = replies, []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class ToolHandler(BaseHTTPRequestHandler):
+    server: ToolServer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.server.requests.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        message = self.server.replies[min(len(self.server.requests), len(self.server.replies)) - 1]
+        finish = "tool_calls" if message.get("tool_calls") else "stop"
+        data = json.dumps(
+            {
+                "choices": [{"message": {"role": "assistant", **message}, "finish_reason": finish}],
+                "usage": {"prompt_tokens": 50, "completion_tokens": 9},
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve(replies: list[dict[str, Any]]) -> Iterator[ToolServer]:
+    server = ToolServer(replies)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def tool_call(call_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+
+
+def run_item(tmp_path: Path, server: ToolServer) -> dict[str, str]:
+    junit = tmp_path / "junit.xml"
+    run = run_pytest(
+        "--arena", f"--arena-student=openai:{server.url}#served", f"--junitxml={junit}",
+        f"--arena-reports={tmp_path / 'r'}", str(FIXTURE),
+    )  # fmt: skip
+    (props,) = junit_cases(junit).values()
+    props["output"] = run.output
+    return props
+
+
+@needs_python_tools
+def test_a_server_answering_only_in_tool_calls_passes(tmp_path: Path) -> None:
+    replies = [
+        {"content": None, "tool_calls": [tool_call("call_w1", "file_write", WRITE_ARGS)]},
+        {"content": "", "tool_calls": [tool_call("call_f2", "finish", {"summary": "done"})]},
+    ]
+    for server in serve(replies):
+        props = run_item(tmp_path, server)
+        assert props["arena.outcome"] == "OraclePassed", props["output"]
+        assert (props["arena.dialect"], props["arena.dialect_source"]) == ("native", "backend")
+        assert (props["arena.native_calls"], props["arena.content_fallback_calls"]) == ("2", "0")
+        first, second = server.requests
+        assert first["tool_choice"] == "auto"
+        assert [t["function"]["name"] for t in first["tools"]][:2] == ["file_read", "file_write"]
+        assistant, result = second["messages"][-2:]
+        assert assistant["tool_calls"][0]["id"] == "call_w1"
+        assert json.loads(assistant["tool_calls"][0]["function"]["arguments"]) == WRITE_ARGS
+        assert (result["role"], result["tool_call_id"]) == ("tool", "call_w1")
+        assert result["content"].startswith("wrote ")
+
+
+@needs_python_tools
+def test_calls_in_content_are_a_counted_fallback(tmp_path: Path) -> None:
+    """llama-cpp-python issue 1784: a server that was sent tools answers with the call as text."""
+    write = "<tool_call>\n" + json.dumps({"name": "file_write", "arguments": WRITE_ARGS}) + "\n</tool_call>"
+    replies = [{"content": write}, {"content": '<tool_call>\n{"name": "finish", "arguments": {}}\n</tool_call>'}]
+    for server in serve(replies):
+        props = run_item(tmp_path, server)
+        assert props["arena.outcome"] == "OraclePassed", props["output"]
+        assert (props["arena.native_calls"], props["arena.content_fallback_calls"]) == ("0", "2")
+        assistant, result = server.requests[1]["messages"][-2:]
+        assert assistant["tool_calls"][0]["function"]["name"] == "file_write"
+        assert result["tool_call_id"] == assistant["tool_calls"][0]["id"]
