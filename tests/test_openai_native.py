@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .conftest import ROOT, junit_cases, run_pytest
 from .test_dialect_sessions import SOLUTION, needs_python_tools
 
@@ -24,6 +26,7 @@ class ToolServer(ThreadingHTTPServer):
     def __init__(self, replies: list[dict[str, Any]]) -> None:
         super().__init__(("127.0.0.1", 0), ToolHandler)
         self.replies, self.requests = replies, []
+        self.streams = False  # answer requests that ask for a stream with server-sent events
 
     @property
     def url(self) -> str:
@@ -37,9 +40,13 @@ class ToolHandler(BaseHTTPRequestHandler):
         pass
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        self.server.requests.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append(request)
         message = self.server.replies[min(len(self.server.requests), len(self.server.replies)) - 1]
         finish = "tool_calls" if message.get("tool_calls") else "stop"
+        if request.get("stream") and self.server.streams:
+            self._stream(message, finish)
+            return
         data = json.dumps(
             {
                 "choices": [{"message": {"role": "assistant", **message}, "finish_reason": finish}],
@@ -52,9 +59,36 @@ class ToolHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _stream(self, message: dict[str, Any], finish: str) -> None:
+        """As llama-server streams a call: the id and name first, the arguments in fragments."""
+        events: list[dict[str, Any]] = [{"role": "assistant", "content": message.get("content") or ""}]
+        for index, call in enumerate(message.get("tool_calls") or []):
+            args = call["function"]["arguments"]
+            head = {
+                "index": index,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["function"]["name"]},
+            }
+            events.append({"tool_calls": [head]})
+            events += [
+                {"tool_calls": [{"index": index, "function": {"arguments": args[at : at + 7]}}]}
+                for at in range(0, len(args), 7)
+            ]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for number, delta in enumerate(events):
+            last = number == len(events) - 1
+            chunk = {"choices": [{"delta": delta, "finish_reason": finish if last else None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        usage = {"choices": [], "usage": {"prompt_tokens": 50, "completion_tokens": 9}}
+        self.wfile.write(f"data: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode())
 
-def serve(replies: list[dict[str, Any]]) -> Iterator[ToolServer]:
+
+def serve(replies: list[dict[str, Any]], streams: bool = False) -> Iterator[ToolServer]:
     server = ToolServer(replies)
+    server.streams = streams
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server
@@ -79,18 +113,19 @@ def run_item(tmp_path: Path, server: ToolServer) -> dict[str, str]:
 
 
 @needs_python_tools
-def test_a_server_answering_only_in_tool_calls_passes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("streams", [False, True], ids=["whole-answer", "streamed-deltas"])
+def test_a_server_answering_only_in_tool_calls_passes(tmp_path: Path, streams: bool) -> None:
     replies = [
         {"content": None, "tool_calls": [tool_call("call_w1", "file_write", WRITE_ARGS)]},
         {"content": "", "tool_calls": [tool_call("call_f2", "finish", {"summary": "done"})]},
     ]
-    for server in serve(replies):
+    for server in serve(replies, streams):
         props = run_item(tmp_path, server)
         assert props["arena.outcome"] == "OraclePassed", props["output"]
         assert (props["arena.dialect"], props["arena.dialect_source"]) == ("native", "backend")
         assert (props["arena.native_calls"], props["arena.content_fallback_calls"]) == ("2", "0")
         first, second = server.requests
-        assert first["tool_choice"] == "auto"
+        assert first["tool_choice"] == "auto" and first["stream"] is True  # the degeneration stop streams
         assert [t["function"]["name"] for t in first["tools"]][:2] == ["file_read", "file_write"]
         assistant, result = second["messages"][-2:]
         assert assistant["tool_calls"][0]["id"] == "call_w1"
