@@ -39,11 +39,11 @@ from xml.etree import ElementTree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pytest_arena.commands import toolchain_env  # noqa: E402
-from pytest_arena.corpus import fixture_digest, load_fixture  # noqa: E402
-from pytest_arena.sandbox import Sandbox  # noqa: E402
-from pytest_arena.warm import WarmCache  # noqa: E402
-from pytest_arena.workspace import Workspace  # noqa: E402
+from pytest_arena.engine.commands import toolchain_env  # noqa: E402
+from pytest_arena.engine.corpus import fixture_digest, load_fixture  # noqa: E402
+from pytest_arena.engine.sandbox import Sandbox  # noqa: E402
+from pytest_arena.engine.warm import WarmCache  # noqa: E402
+from pytest_arena.engine.workspace import Workspace  # noqa: E402
 
 CORPUS = ROOT / "fixtures" / "under-contract"
 PYTHON_CORPUS = ROOT / "fixtures" / "python"
@@ -189,12 +189,12 @@ def degeneration(count: int, turns: int) -> None:
 RSS_PROBE = """
 import resource, sys
 import pytest, pytest_arena.plugin
-from pytest_arena.corpus import load_fixture
-from pytest_arena.protocol import system_prompt, task_message
-from pytest_arena.students.base import StudentConfig
+from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.protocol import system_prompt, task_message
+from pytest_arena.engine.student import StudentConfig
 from pytest_arena.students.llama_cpp import LlamaCppStudent, default_model_path
-from pytest_arena.tools import BUILTIN_TOOLS
-from pytest_arena.workspace import iter_files
+from pytest_arena.engine.tools import BUILTIN_TOOLS
+from pytest_arena.engine.workspace import iter_files
 spec = load_fixture(sys.argv[1])
 student = LlamaCppStudent(default_model_path(), name="default")
 config = StudentConfig(max_tokens=256)

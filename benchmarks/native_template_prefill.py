@@ -36,14 +36,14 @@ from student_overhead import (  # noqa: E402
     tail,
 )
 
-from pytest_arena.corpus import load_fixture  # noqa: E402
-from pytest_arena.dialects.choose import choose  # noqa: E402
-from pytest_arena.dialects.speaker import Speaker  # noqa: E402
-from pytest_arena.protocol import ToolCall, task_message  # noqa: E402
-from pytest_arena.students.base import StudentConfig  # noqa: E402
+from pytest_arena.engine.corpus import load_fixture  # noqa: E402
+from pytest_arena.engine.dialects.choose import choose  # noqa: E402
+from pytest_arena.engine.dialects.speaker import Speaker  # noqa: E402
+from pytest_arena.engine.protocol import ToolCall, task_message  # noqa: E402
+from pytest_arena.engine.student import StudentConfig  # noqa: E402
+from pytest_arena.engine.tools import BUILTIN_TOOLS, file_read  # noqa: E402
+from pytest_arena.engine.workspace import iter_files  # noqa: E402
 from pytest_arena.students.llama_cpp import LlamaCppStudent, default_model_path  # noqa: E402
-from pytest_arena.tools import BUILTIN_TOOLS, file_read  # noqa: E402
-from pytest_arena.workspace import iter_files  # noqa: E402
 
 
 def exchanges(repo: Path) -> list[tuple[ToolCall, str]]:

@@ -34,18 +34,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pytest_arena.corpus import load_fixture
-from pytest_arena.protocol import (
+from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.protocol import (
     ToolCall,
     clean_chat_output,
     render_tool_result,
     system_prompt,
     task_message,
 )
-from pytest_arena.students.base import Message, StudentConfig
+from pytest_arena.engine.student import Message, StudentConfig
+from pytest_arena.engine.tools import BUILTIN_TOOLS, file_read
+from pytest_arena.engine.workspace import iter_files
 from pytest_arena.students.llama_cpp import LlamaCppStudent, default_model_path
-from pytest_arena.tools import BUILTIN_TOOLS, file_read
-from pytest_arena.workspace import iter_files
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FIXTURE = ROOT / "fixtures" / "under-contract" / "leetcode__01-two-sum"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .dialects import CHOICES
+from .engine.dialects import CHOICES
 from .options import OptionError
 
 # Student schemes that render their own prompt text and so cannot take server-side function calling.

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .corpus import FixtureSpec
-    from .oracle import ComplianceCheck
-    from .session import SessionResult
-    from .students.base import Student
-    from .tools import ToolSpec
-    from .workspace import Workspace
+    from .engine.corpus import FixtureSpec
+    from .engine.oracle import ComplianceCheck
+    from .engine.session import SessionResult
+    from .engine.student import Student
+    from .engine.tools import ToolSpec
+    from .engine.workspace import Workspace
 
 hookspec = pluggy.HookspecMarker("pytest")
 

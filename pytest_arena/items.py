@@ -13,25 +13,25 @@ from typing import Any
 import pytest
 from _pytest._code.code import TerminalRepr, TracebackStyle
 
-from .baseline import measure
-from .commands import toolchain_env
-from .corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
-from .dialect_record import dialect_fields
+from .engine.baseline import measure
+from .engine.commands import toolchain_env
+from .engine.corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
+from .engine.oracle import fixture_compliance
+from .engine.outcomes import NOT_COUNTED, DriverError, HarnessError, Outcome
+from .engine.sandbox import Limits, Sandbox, SandboxUnavailable
+from .engine.session import Session, SessionResult, SessionSettings, Turn
+from .engine.student import Student, StudentConfig, StudentError
+from .engine.tools import Toolbox
+from .engine.warm import WarmCache
+from .engine.workspace import Workspace, iter_files
 from .options import OPTIONS_KEY, ArenaOptions
-from .oracle import fixture_compliance
-from .outcomes import NOT_COUNTED, DriverError, HarnessError, Outcome
 from .progress import TURN_LINES, turn_line
-from .provenance import provenance
-from .results import ItemRecord, Scalar, file_scores, trajectory_path, trajectory_payload, write_trajectory
-from .resume import ResumeKey, settings_digest
-from .sandbox import Limits, Sandbox, SandboxUnavailable
-from .session import Session, SessionResult, SessionSettings, Turn
-from .students.base import Student, StudentConfig, StudentError
+from .results.dialect_record import dialect_fields
+from .results.provenance import provenance
+from .results.record import ItemRecord, Scalar, file_scores, trajectory_path, trajectory_payload, write_trajectory
+from .results.resume import ResumeKey, settings_digest
 from .students.builtin import static_info, student_labels
-from .tools import Toolbox
 from .turn_marker import forget, note_turn
-from .warm import WarmCache
-from .workspace import Workspace, iter_files
 
 POOL_KEY = pytest.StashKey[Any]()
 WARM_KEY = pytest.StashKey[WarmCache]()

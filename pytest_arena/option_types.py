@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .repetition import RepetitionRule, RepetitionSettingError, parse_rule
+from .engine.repetition import RepetitionRule, RepetitionSettingError, parse_rule
 
 
 class OptionError(ValueError):

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from .engine.repetition import RepetitionRule
 from .option_types import PARSERS, OptionError, argparse_type
-from .repetition import RepetitionRule
 
 DEFAULT_STUDENT = "default"
 

@@ -8,19 +8,19 @@ from typing import Any
 import pytest
 
 from . import hookspecs
-from .corpus import META, is_inside_fixture, root_problem
-from .dialect_summary import dialect_lines
+from .engine.corpus import META, is_inside_fixture, root_problem
+from .engine.outcomes import BY_NAME
+from .engine.tempdirs import clean_stale
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
-from .outcomes import BY_NAME
 from .progress import Progress
-from .results import ItemRecord, RunWriter, crash_record, new_run_id
-from .resume import completed
-from .run_folder import RunFolderError, check_run_folder
+from .results.dialect_summary import dialect_lines
+from .results.record import ItemRecord, RunWriter, crash_record, new_run_id
+from .results.resume import completed
+from .results.run_folder import RunFolderError, check_run_folder
+from .results.summary import summary_lines
 from .students import builtin
 from .students.pool import StudentPool
-from .summary import summary_lines
-from .tempdirs import clean_stale
 from .turn_marker import forget, last_turn
 
 KNOWN_CLASSES = ("leetcode", "oo", "transpile", "unix", "refactor")

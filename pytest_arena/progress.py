@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from .outcomes import BY_NAME
+from .engine.outcomes import BY_NAME
 
 TURN_LINES = "arena-progress.turns"  # user property key: not an ``arena.`` record field
 PLAIN_EVERY_S = 30.0

@@ -24,17 +24,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import outcomes as oc
-from .baseline import BaselineError, derive, overlay, store
-from .commands import CommandResult
-from .corpus import FixtureError, FixtureSpec, discover, load_fixture
-from .harness import harness_fault
-from .oracle import fixture_compliance, judge, run_compliance
-from .sandbox import Sandbox
-from .session import Session, SessionSettings
+from .engine import outcomes as oc
+from .engine.baseline import BaselineError, derive, overlay, store
+from .engine.commands import CommandResult
+from .engine.corpus import FixtureError, FixtureSpec, discover, load_fixture
+from .engine.harness import harness_fault
+from .engine.oracle import fixture_compliance, judge, run_compliance
+from .engine.sandbox import Sandbox
+from .engine.session import Session, SessionSettings
+from .engine.tools import Toolbox
+from .engine.workspace import Workspace, iter_files
 from .students.scripted import ReferenceStudent
-from .tools import Toolbox
-from .workspace import Workspace, iter_files
 
 
 @dataclass

@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pytest_arena.commands import command_env, run_command
+from pytest_arena.engine.commands import command_env, run_command
 
 
 def run(tmp_path: Path, script: str, timeout: float = 30, cap: int = 64 * 1024):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.corpus import FixtureError, discover, load_fixture
+from pytest_arena.engine.corpus import FixtureError, discover, load_fixture
 
 GOOD = """id = "{id}"
 class = "leetcode"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.commands import toolchain_env
-from pytest_arena.corpus import FixtureSpec, discover, load_fixture
+from pytest_arena.engine.commands import toolchain_env
+from pytest_arena.engine.corpus import FixtureSpec, discover, load_fixture
+from pytest_arena.engine.workspace import iter_files
 from pytest_arena.validate import prove
-from pytest_arena.workspace import iter_files
 
 from .conftest import ROOT, TIMINGS, run_module, tree_digest
 

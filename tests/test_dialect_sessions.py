@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.commands import toolchain_env
-from pytest_arena.dialects import DIALECTS
-from pytest_arena.protocol import ToolCall
+from pytest_arena.engine.commands import toolchain_env
+from pytest_arena.engine.dialects import DIALECTS
+from pytest_arena.engine.protocol import ToolCall
 
 from .conftest import ROOT, junit_cases, run_module, run_pytest, write_script
 
@@ -66,7 +66,7 @@ def test_qwen3_coder_student_passes_under_its_dialect_and_fails_under_arena(tmp_
     # The A/B comparison: in the terminal summary and in arena-report.
     assert "scripted-qwen3-coder [qwen3-coder]: 1 items, pass@1 1/1" in output
     assert "scripted-qwen3-coder [arena]: 1 items, pass@1 0/1 = 0% [0%, 79%]; tool-call rate 0/4 turns" in output
-    report = run_module("pytest_arena.report", tmp_path / "r" / "latest")
+    report = run_module("pytest_arena.results.report", tmp_path / "r" / "latest")
     assert report.returncode == 0, report.output
     summary = (tmp_path / "r" / "latest" / "summary.md").read_text(encoding="utf-8")
     assert "Dialects side by side" in summary and "| scripted-qwen3-coder | qwen3-coder | 1 |" in summary

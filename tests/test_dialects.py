@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.dialects import DIALECTS
-from pytest_arena.dialects.base import function_schemas, parameter_schemas
-from pytest_arena.dialects.choose import choose
-from pytest_arena.dialects.qwen3_coder import convert
-from pytest_arena.dialects.speaker import Speaker, parse_any
-from pytest_arena.protocol import ToolCall, parse_tool_calls
+from pytest_arena.engine.dialects import DIALECTS
+from pytest_arena.engine.dialects.base import function_schemas, parameter_schemas
+from pytest_arena.engine.dialects.choose import choose
+from pytest_arena.engine.dialects.qwen3_coder import convert
+from pytest_arena.engine.dialects.speaker import Speaker, parse_any
+from pytest_arena.engine.protocol import ToolCall, parse_tool_calls
+from pytest_arena.engine.tools import BUILTIN_TOOLS
 from pytest_arena.students.chat_template import ChatTemplate, TemplateRenderError
-from pytest_arena.tools import BUILTIN_TOOLS
 
 TEMPLATES = Path(__file__).parent / "data" / "templates"
 FAMILIES = {
@@ -186,7 +186,7 @@ def test_odd_calls_still_render_through_the_templates() -> None:
 
 
 def test_crash_records_read_ids_with_a_dialect() -> None:
-    from pytest_arena.results import crash_record
+    from pytest_arena.results.record import crash_record
 
     record = crash_record("fixtures/x/meta.toml::two-sum[smollm2-135m-t0.7-s3-qwen3-coder]", "died")
     assert (record.student, record.temperature, record.seed) == ("smollm2-135m", 0.7, 3)

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.corpus import load_fixture
-from pytest_arena.oracle import fixture_compliance
-from pytest_arena.session import Session, SessionSettings
+from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.oracle import fixture_compliance
+from pytest_arena.engine.session import Session, SessionSettings
+from pytest_arena.engine.tempdirs import clean_stale
+from pytest_arena.engine.tools import Toolbox
+from pytest_arena.engine.workspace import Workspace
 from pytest_arena.students.scripted import ScriptedStudent
-from pytest_arena.tempdirs import clean_stale
-from pytest_arena.tools import Toolbox
-from pytest_arena.workspace import Workspace
 
 from .conftest import CORPUS, FINISH, ROOT, call, fault_probe, junit_cases, requires_cargo, run_pytest, write_script
 

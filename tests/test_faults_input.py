@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.corpus import load_fixture
-from pytest_arena.oracle import fixture_compliance
-from pytest_arena.results import ItemRecord, trajectory_payload
-from pytest_arena.run_folder import repair_torn_tail
-from pytest_arena.session import Session, SessionSettings
+from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.oracle import fixture_compliance
+from pytest_arena.engine.session import Session, SessionSettings
+from pytest_arena.engine.tempdirs import OWNER_FILE, clean_stale
+from pytest_arena.engine.tools import Toolbox
+from pytest_arena.engine.workspace import Workspace
+from pytest_arena.results.record import ItemRecord, trajectory_payload
+from pytest_arena.results.run_folder import repair_torn_tail
 from pytest_arena.students.scripted import ScriptedStudent
-from pytest_arena.tempdirs import OWNER_FILE, clean_stale
-from pytest_arena.tools import Toolbox
-from pytest_arena.workspace import Workspace
 
 from .conftest import FINISH, ROOT, call, fault_probe, run_module, run_pytest, write_script
 
@@ -125,10 +125,10 @@ def test_resume_after_a_torn_last_line_keeps_every_record(tmp_path: Path, finish
     records = [json.loads(line) for line in lines_of(results)]  # every line whole again
     assert sorted(r["item"] for r in records) == sorted(json.loads(line)["item"] for line in (first, second))
     assert (run_dir / "results.jsonl.torn").read_text() == second[: len(second) // 2] + "\n"
-    report = run_module("pytest_arena.report", run_dir)
+    report = run_module("pytest_arena.results.report", run_dir)
     gate_file = tmp_path / "gates.toml"
     gate_file.write_text('[gates.g]\nmin_pass_at_1 = 1.0\n[gates.g.select]\nstudent = "reference"\n')
-    gate = run_module("pytest_arena.gate", run_dir, "--gates", gate_file)
+    gate = run_module("pytest_arena.results.gate", run_dir, "--gates", gate_file)
     again = run_pytest(
         "--arena", "-p", "no:xdist", "--arena-student", "reference", f"--arena-resume={run_dir}", *cheap_args()
     )
@@ -194,14 +194,14 @@ def test_a_corrupt_middle_line_is_named_and_can_be_skipped(tmp_path: Path, finis
     results = run_dir / "results.jsonl"
     first, second = lines_of(results)
     results.write_text(f"{first}\n{{corrupt\n{second}\n")
-    refused = run_module("pytest_arena.report", run_dir)
+    refused = run_module("pytest_arena.results.report", run_dir)
     assert refused.returncode == 2 and "line 2 is not a result record" in refused.output
     assert "--skip-bad-lines" in refused.output
-    skipped = run_module("pytest_arena.report", run_dir, "--skip-bad-lines")
+    skipped = run_module("pytest_arena.results.report", run_dir, "--skip-bad-lines")
     assert skipped.returncode == 0 and "line 2 is not a result record, skipped (--skip-bad-lines)" in skipped.output
     gate_file = tmp_path / "gates.toml"
     gate_file.write_text('[gates.g]\nmin_pass_at_1 = 1.0\n[gates.g.select]\nstudent = "reference"\n')
-    gate = run_module("pytest_arena.gate", run_dir, "--gates", gate_file, "--skip-bad-lines")
+    gate = run_module("pytest_arena.results.gate", run_dir, "--gates", gate_file, "--skip-bad-lines")
     assert gate.returncode == 0 and "warning:" in gate.stdout and "skipped (--skip-bad-lines)" in gate.stdout
     assert not fault_probe("corrupt middle line", refused.output + skipped.output + gate.output)
 
@@ -209,18 +209,18 @@ def test_a_corrupt_middle_line_is_named_and_can_be_skipped(tmp_path: Path, finis
 def test_a_select_key_no_record_has_is_a_config_error(tmp_path: Path, finished_run: Path) -> None:
     gate_file = tmp_path / "gates.toml"
     gate_file.write_text('[gates.g]\nmin_pass_at_1 = 1.0\n[gates.g.select]\nstudnet = "reference"\n')
-    typo = run_module("pytest_arena.gate", finished_run, "--gates", gate_file)
+    typo = run_module("pytest_arena.results.gate", finished_run, "--gates", gate_file)
     assert not fault_probe("gate select key typo", typo.output)
     assert typo.returncode == 2 and "select key 'studnet' is not a field of any record" in typo.stderr
     gate_file.write_text('[gates.g]\nmin_pass_at_1 = 1.0\n[gates.g.select]\nstudent = "nobody"\n')
-    assert run_module("pytest_arena.gate", finished_run, "--gates", gate_file).returncode == 1  # NO EVIDENCE
+    assert run_module("pytest_arena.results.gate", finished_run, "--gates", gate_file).returncode == 1  # NO EVIDENCE
 
 
 def test_a_closed_pipe_ends_the_gate_quietly(tmp_path: Path, finished_run: Path) -> None:
     gate_file = tmp_path / "gates.toml"
     gate_file.write_text('[gates.g]\nmin_pass_at_1 = 1.0\n[gates.g.select]\nstudent = "reference"\n')
     proc = subprocess.run(
-        f"{sys.executable} -m pytest_arena.gate {finished_run} --gates {gate_file} | head -1",
+        f"{sys.executable} -m pytest_arena.results.gate {finished_run} --gates {gate_file} | head -1",
         shell=True,
         cwd=ROOT,
         capture_output=True,
@@ -281,8 +281,8 @@ def test_links_to_folders_show_in_diff_and_files_touched(tmp_path: Path) -> None
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not found: apt-get install bubblewrap")
 def test_the_workspace_quota_stops_a_command_and_the_student_sees_it(tmp_path: Path) -> None:
-    from pytest_arena.quota import usage_bytes
-    from pytest_arena.sandbox import Sandbox
+    from pytest_arena.engine.quota import usage_bytes
+    from pytest_arena.engine.sandbox import Sandbox
 
     quota = 48 << 20
     spec = load_fixture(PYTHON_CORPUS / CHEAP[0])
@@ -323,7 +323,7 @@ def test_stale_temp_folders_of_dead_processes_are_removed(tmp_path: Path) -> Non
 
 def _default_gguf() -> Path:
     pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed: run ./run setup")
-    from pytest_arena.students.base import StudentError
+    from pytest_arena.engine.student import StudentError
     from pytest_arena.students.llama_cpp import default_model_path
 
     try:
@@ -334,7 +334,7 @@ def _default_gguf() -> Path:
 
 @pytest.mark.parametrize("keep", [0.5, 0.0005])
 def test_a_truncated_gguf_is_named_as_incomplete(tmp_path: Path, keep: float) -> None:
-    from pytest_arena.students.base import StudentError
+    from pytest_arena.engine.student import StudentError
     from pytest_arena.students.llama_cpp import LlamaCppStudent
 
     source = _default_gguf()

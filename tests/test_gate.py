@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.gate import load_gates
-from pytest_arena.junit import load_inputs
-from pytest_arena.results import ItemRecord
+from pytest_arena.results.gate import load_gates
+from pytest_arena.results.junit import load_inputs
+from pytest_arena.results.record import ItemRecord
 
 from .conftest import (
     CORPUS,
@@ -46,7 +46,7 @@ class Campaign:
 
 
 def gate(*args: str | Path, cwd: Path = ROOT) -> Cli:
-    return run_module("pytest_arena.gate", *args, cwd=cwd, timeout=120)
+    return run_module("pytest_arena.results.gate", *args, cwd=cwd, timeout=120)
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena import outcomes as oc
-from pytest_arena.commands import run_command, run_shell
-from pytest_arena.corpus import load_fixture
-from pytest_arena.harness import harness_fault
-from pytest_arena.oracle import fixture_compliance
-from pytest_arena.sandbox import Limits, Sandbox
-from pytest_arena.session import Session, SessionSettings
+from pytest_arena.engine import outcomes as oc
+from pytest_arena.engine.commands import run_command, run_shell
+from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.harness import harness_fault
+from pytest_arena.engine.oracle import fixture_compliance
+from pytest_arena.engine.sandbox import Limits, Sandbox
+from pytest_arena.engine.session import Session, SessionSettings
+from pytest_arena.engine.tools import Toolbox
+from pytest_arena.engine.workspace import Workspace
 from pytest_arena.students.scripted import ScriptedStudent
-from pytest_arena.tools import Toolbox
-from pytest_arena.workspace import Workspace
 
 from .conftest import ROOT, call, reference_vs_finish, write_script
 

@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
-from pytest_arena.corpus import load_fixture
-from pytest_arena.protocol import system_prompt
-from pytest_arena.students.base import StudentConfig, StudentError
-from pytest_arena.tools import Toolbox
-from pytest_arena.workspace import Workspace
+from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.protocol import system_prompt
+from pytest_arena.engine.student import StudentConfig, StudentError
+from pytest_arena.engine.tools import Toolbox
+from pytest_arena.engine.workspace import Workspace
 
 from .conftest import (
     CORPUS,
@@ -254,7 +254,7 @@ def test_session_finish_sees_every_item(arena: ArenaRun) -> None:
 OVERRIDE_CONFTEST = """
 from pathlib import Path
 
-from pytest_arena.students.base import GenerationResult
+from pytest_arena.engine.student import GenerationResult
 
 USED = Path(__file__).with_name("override-used.txt")
 

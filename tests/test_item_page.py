@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.item_page import ItemLink, page_name
-from pytest_arena.report import ITEMS_INLINE, items_table
-from pytest_arena.results import ItemRecord
+from pytest_arena.results.item_page import ItemLink, page_name
+from pytest_arena.results.record import ItemRecord
+from pytest_arena.results.report import ITEMS_INLINE, items_table
 
 from .conftest import CORPUS, FINISH, call, requires_cargo, run_module, run_pytest, write_script
 from .test_report import CHROMIUM
@@ -39,7 +39,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert run.returncode == 1, run.output
     run_dir = (tmp / "reports" / "latest").resolve()
-    result = run_module("pytest_arena.report", run_dir)
+    result = run_module("pytest_arena.results.report", run_dir)
     assert result.returncode == 0, result.output
     return run_dir
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pytest_arena import llama_build as lb
+from pytest_arena.engine.student import StudentError
 from pytest_arena.students import native_probe
-from pytest_arena.students.base import StudentError
 
 from .conftest import ROOT, run_pytest
 

@@ -35,7 +35,7 @@ def test_reference_fixes_every_fail_to_pass_test_finish_fixes_none_and_pass_at_3
     assert "  FAIL_TO_PASS fixed 0% (mean share over 6 runs)" in run.output
     assert "  well-formed turns 6/6 = 100%" in run.output
 
-    report = run_module("pytest_arena.report", reports / "latest")
+    report = run_module("pytest_arena.results.report", reports / "latest")
     assert report.returncode == 0, report.output
     html = (reports / "latest" / "report.html").read_text()
     assert "pass@k (unbiased estimator, mean over fixtures)" not in html  # drawn, not written as text
@@ -48,9 +48,9 @@ def test_reference_fixes_every_fail_to_pass_test_finish_fixes_none_and_pass_at_3
         '[gates.k3]\nselect = { student = "^reference$" }\nmin_pass_at_k = { k = 3, value = 1.0 }\n'
         '[gates.k5]\nselect = { student = "^reference$" }\nmin_pass_at_k = { k = 5, value = 0.3 }\n'
     )
-    held = run_module("pytest_arena.gate", junit, "--gates", gates, "--gate", "k3")
+    held = run_module("pytest_arena.results.gate", junit, "--gates", gates, "--gate", "k3")
     assert held.returncode == 0 and "[ok] min_pass_at_k: pass@3 1.00" in held.stdout, held.output
-    short = run_module("pytest_arena.gate", junit, "--gates", gates, "--gate", "k5")
+    short = run_module("pytest_arena.results.gate", junit, "--gates", gates, "--gate", "k5")
     assert short.returncode == 1 and "[FAIL] min_pass_at_k: pass@5 needs >= 5 samples of every" in short.stdout, (
         short.output
     )

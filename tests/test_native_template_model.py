@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from pytest_arena.corpus import load_fixture
-from pytest_arena.oracle import fixture_compliance
-from pytest_arena.session import Session, SessionResult, SessionSettings
-from pytest_arena.students.base import StudentConfig, StudentError
-from pytest_arena.tools import Toolbox
-from pytest_arena.workspace import Workspace
+from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.oracle import fixture_compliance
+from pytest_arena.engine.session import Session, SessionResult, SessionSettings
+from pytest_arena.engine.student import StudentConfig, StudentError
+from pytest_arena.engine.tools import Toolbox
+from pytest_arena.engine.workspace import Workspace
 
 from .conftest import ROOT
 
@@ -99,10 +99,10 @@ def test_the_default_prompt_is_what_llama_cpp_python_rendered_before() -> None:
     """Our sandboxed renderer gives SmolLM2's template the same text as Jinja2ChatFormatter did."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    from pytest_arena.protocol import system_prompt
+    from pytest_arena.engine.protocol import system_prompt
+    from pytest_arena.engine.tools import BUILTIN_TOOLS
     from pytest_arena.students.chat_template import ChatTemplate
     from pytest_arena.students.gguf_meta import read_metadata
-    from pytest_arena.tools import BUILTIN_TOOLS
 
     source = read_metadata(smollm2())["tokenizer.chat_template"]
     messages = [

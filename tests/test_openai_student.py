@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from pytest_arena.corpus import load_fixture
-from pytest_arena.students.base import StudentConfig, StudentError
+from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.student import StudentConfig, StudentError
 from pytest_arena.students.openai_http import OpenAIStudent
 from pytest_arena.students.scripted import ReferenceStudent
 
@@ -139,7 +139,7 @@ def test_a_degenerate_stream_is_cut_by_closing_it() -> None:
 
 def test_constrained_sends_a_tool_call_grammar(server: ChatServer) -> None:
     pytest.importorskip("llama_cpp")
-    from pytest_arena.tools import BUILTIN_TOOLS, call_schema
+    from pytest_arena.engine.tools import BUILTIN_TOOLS, call_schema
 
     config = StudentConfig(constrained=True, tool_schema=call_schema(BUILTIN_TOOLS))
     student = OpenAIStudent.from_spec(f"{server.url}/v1#m", name="m")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from pytest_arena.protocol import clean_chat_output, parse_tool_calls, render_tool_result
+from pytest_arena.engine.protocol import clean_chat_output, parse_tool_calls, render_tool_result
 
 
 def test_strict_blocks_closed_unclosed_and_several() -> None:

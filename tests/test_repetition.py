@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.corpus import load_fixture
-from pytest_arena.protocol import ToolCall
-from pytest_arena.repetition import (
+from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.protocol import ToolCall
+from pytest_arena.engine.repetition import (
     BLOCK_REPEATS,
     MIN_SPAN,
     RepetitionRule,
@@ -19,7 +19,7 @@ from pytest_arena.repetition import (
     first_cut,
     parse_rule,
 )
-from pytest_arena.workspace import iter_files
+from pytest_arena.engine.workspace import iter_files
 
 from .conftest import CORPUS, FINISH, ROOT, call, requires_cargo, run_pytest, write_script
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from matplotlib import image as mpimg
 
-from pytest_arena.junit import InputError, load_inputs
+from pytest_arena.results.junit import InputError, load_inputs
 
 from .conftest import CORPUS, ROOT, Cli, reference_vs_finish, requires_cargo, run_module
 from .test_gate import two_starters
@@ -28,7 +28,7 @@ CHROMIUM = (
 
 
 def report(*args: str | Path, cwd: Path = ROOT) -> Cli:
-    return run_module("pytest_arena.report", *args, cwd=cwd)
+    return run_module("pytest_arena.results.report", *args, cwd=cwd)
 
 
 @dataclass

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from pytest_arena import outcomes as oc
-from pytest_arena.corpus import load_fixture
-from pytest_arena.oracle import fixture_compliance
-from pytest_arena.session import Session, SessionResult, SessionSettings
-from pytest_arena.students.base import ContextExhausted, GenerationResult, StudentConfig, StudentError
+from pytest_arena.engine import outcomes as oc
+from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.oracle import fixture_compliance
+from pytest_arena.engine.session import Session, SessionResult, SessionSettings
+from pytest_arena.engine.student import ContextExhausted, GenerationResult, StudentConfig, StudentError
+from pytest_arena.engine.tools import Toolbox
+from pytest_arena.engine.workspace import Workspace
 from pytest_arena.students.scripted import ReferenceStudent, ScriptedStudent
-from pytest_arena.tools import Toolbox
-from pytest_arena.workspace import Workspace
 
 from .conftest import CORPUS, FINISH, call, requires_cargo, tree_digest
 

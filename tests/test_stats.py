@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_arena.stats import Rate, group_by, wilson
+from pytest_arena.results.stats import Rate, group_by, wilson
 
 
 def test_wilson_known_values() -> None:
@@ -21,7 +21,7 @@ def test_rate_text_and_grouping() -> None:
 def test_wilson_bounds_hold_the_rate_at_zero_and_all() -> None:
     """Rounding once put 0/n's lower bound above 0 (and n/n's upper below 1): the report's error bars
     then had negative lengths and matplotlib refused to draw them."""
-    from pytest_arena.stats import wilson
+    from pytest_arena.results.stats import wilson
 
     for n in range(1, 200):
         assert wilson(0, n)[0] == 0.0 and wilson(n, n)[1] == 1.0

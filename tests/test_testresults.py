@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.corpus import FixtureError, load_fixture
-from pytest_arena.stats import pass_at_k, pass_at_k_curve
-from pytest_arena.testresults import Baseline, TestCounts, parse_cargo, parse_tests
+from pytest_arena.engine.corpus import FixtureError, load_fixture
+from pytest_arena.engine.testresults import Baseline, TestCounts, parse_cargo, parse_tests
+from pytest_arena.results.stats import pass_at_k, pass_at_k_curve
 
 from .conftest import CORPUS
 

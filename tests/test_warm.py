@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from pytest_arena.corpus import fixture_digest, load_fixture
-from pytest_arena.oracle import fixture_compliance, judge
-from pytest_arena.session import Session, SessionSettings
+from pytest_arena.engine.corpus import fixture_digest, load_fixture
+from pytest_arena.engine.oracle import fixture_compliance, judge
+from pytest_arena.engine.session import Session, SessionSettings
+from pytest_arena.engine.tools import Toolbox
+from pytest_arena.engine.warm import WarmCache
+from pytest_arena.engine.workspace import Workspace
 from pytest_arena.students.scripted import ReferenceStudent, ScriptedStudent
-from pytest_arena.tools import Toolbox
-from pytest_arena.warm import WarmCache
-from pytest_arena.workspace import Workspace
 
 from .conftest import CORPUS, FINISH, ROOT, call, requires_cargo
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.tools import Toolbox
-from pytest_arena.workspace import Workspace
+from pytest_arena.engine.tools import Toolbox
+from pytest_arena.engine.workspace import Workspace
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def test_cleanup_removes_read_only_trees(pristine: Path) -> None:
 
 
 def test_glob_semantics() -> None:
-    from pytest_arena.workspace import matches_any
+    from pytest_arena.engine.workspace import matches_any
 
     assert matches_any("tests/a/b.rs", ["tests/**"]) and matches_any("Cargo.toml", ["Cargo.toml"])
     assert matches_any("src/lib.rs", ["src/**/*.rs"]) and matches_any("src/a/b.rs", ["**/*.rs"])
@@ -143,7 +143,7 @@ def test_glob_semantics() -> None:
 
 
 def test_missing_bwrap_is_a_clear_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_arena.sandbox import Sandbox, SandboxUnavailable
+    from pytest_arena.engine.sandbox import Sandbox, SandboxUnavailable
 
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(SandboxUnavailable, match=r"bwrap not found: install bubblewrap .* --arena-sandbox none"):
@@ -156,8 +156,8 @@ def test_tools_installed_under_tmp_stay_visible_read_only_in_the_sandbox(tmp_pat
     """A CI checkout cloned under /tmp keeps its venv there: the sandbox's private /tmp must not
     hide it (ruff and mypy of the Python corpus were 'command not found'), nor make it writable,
     nor uncover a hidden folder inside it."""
-    from pytest_arena.commands import command_env, run_command
-    from pytest_arena.sandbox import Sandbox
+    from pytest_arena.engine.commands import command_env, run_command
+    from pytest_arena.engine.sandbox import Sandbox
 
     root = Path(tempfile.mkdtemp(prefix="arena-toolroot-", dir="/tmp"))
     try:

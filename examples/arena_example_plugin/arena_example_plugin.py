@@ -64,22 +64,22 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_arena.commands import CommandResult
-from pytest_arena.corpus import FixtureSpec
-from pytest_arena.oracle import ComplianceCheck
-from pytest_arena.protocol import ToolCall
-from pytest_arena.students.base import (
+from pytest_arena.engine.commands import CommandResult
+from pytest_arena.engine.corpus import FixtureSpec
+from pytest_arena.engine.oracle import ComplianceCheck
+from pytest_arena.engine.protocol import ToolCall
+from pytest_arena.engine.student import (
     GenerationResult,
     Message,
     Student,
     StudentConfig,
     StudentError,
 )
-from pytest_arena.tools import ToolError, ToolSpec
-from pytest_arena.workspace import PathRefused, Workspace, iter_files
+from pytest_arena.engine.tools import ToolError, ToolSpec
+from pytest_arena.engine.workspace import PathRefused, Workspace, iter_files
 
 if TYPE_CHECKING:
-    from pytest_arena.session import SessionResult
+    from pytest_arena.engine.session import SessionResult
 
 SCHEME = "replay:"
 SUMMARY_ENV = "ARENA_EXAMPLE_SUMMARY"

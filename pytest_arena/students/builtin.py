@@ -8,8 +8,8 @@ from typing import Any
 
 import pluggy
 
+from ..engine.student import Student, StudentError
 from ..options import OPTIONS_KEY
-from .base import Student, StudentError
 from .scripted import ReferenceStudent, ScriptedStudent
 
 hookimpl = pluggy.HookimplMarker("pytest")

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..corpus import FixtureSpec
-from ..repetition import TokenIdCriterion
-from .base import ContextExhausted, GenerationResult, Message, StudentConfig, StudentError
+from ..engine.corpus import FixtureSpec
+from ..engine.repetition import TokenIdCriterion
+from ..engine.student import ContextExhausted, GenerationResult, Message, StudentConfig, StudentError
 from .chat_template import ChatTemplate, TemplateRenderError
 from .gguf_meta import GGUFError, completeness_problem, read_metadata, trained_context
 from .grammar import ToolGrammar

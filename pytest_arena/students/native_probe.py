@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import StudentError
+from ..engine.student import StudentError
 
 REBUILD_HINT = "./run setup --rebuild-llama"
 PROBE_TIMEOUT_S = 300.0

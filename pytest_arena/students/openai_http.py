@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from ..corpus import FixtureSpec
-from ..repetition import RepetitionDetector
-from .base import GenerationResult, Message, StudentConfig, StudentError
+from ..engine.corpus import FixtureSpec
+from ..engine.repetition import RepetitionDetector
+from ..engine.student import GenerationResult, Message, StudentConfig, StudentError
 
 CONNECT_RETRIES = 3
 REQUEST_TIMEOUT_S = 600.0

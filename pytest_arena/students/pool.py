@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .base import Student, StudentError
+from ..engine.student import Student, StudentError
 
 
 class StudentPool:

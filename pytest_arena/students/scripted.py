@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..corpus import FixtureSpec
-from ..dialects import DIALECTS
-from ..protocol import ToolCall
-from ..workspace import iter_files
-from .base import GenerationResult, Message, StudentConfig, StudentError
+from ..engine.corpus import FixtureSpec
+from ..engine.dialects import DIALECTS
+from ..engine.protocol import ToolCall
+from ..engine.student import GenerationResult, Message, StudentConfig, StudentError
+from ..engine.workspace import iter_files
 
 
 class ScriptedStudent:

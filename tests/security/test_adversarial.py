@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.corpus import load_fixture
-from pytest_arena.oracle import fixture_compliance
-from pytest_arena.sandbox import Sandbox
-from pytest_arena.session import Session, SessionResult, SessionSettings
+from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.oracle import fixture_compliance
+from pytest_arena.engine.sandbox import Sandbox
+from pytest_arena.engine.session import Session, SessionResult, SessionSettings
+from pytest_arena.engine.tools import Toolbox
+from pytest_arena.engine.workspace import Workspace
 from pytest_arena.students.scripted import ScriptedStudent
-from pytest_arena.tools import Toolbox
-from pytest_arena.workspace import Workspace
 
 from ..conftest import CORPUS, FINISH, ROOT, call, requires_cargo, tree_digest
 from .conftest import TALLY

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .measures import counted, measure_lines
-from .results import ItemRecord
+from .record import ItemRecord
 from .stats import Rate, group_by
 
 SHOWN = 6  # fixtures listed by name per student; the rest are counted

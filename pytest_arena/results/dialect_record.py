@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .session import SessionResult
+from ..engine.session import SessionResult
 
 
 def dialect_fields(result: SessionResult, requested: str) -> dict[str, Any]:

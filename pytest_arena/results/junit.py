@@ -1,7 +1,7 @@
 """Reading results back: JUnit XML files (``--junitxml``) and run folders (``reports/<run-id>/``).
 
 Both ``arena-gate`` and ``arena-report`` start here. Every arena item becomes one
-:class:`~pytest_arena.results.ItemRecord`, rebuilt from the ``arena.*`` properties (JUnit) or
+:class:`~pytest_arena.results.record.ItemRecord`, rebuilt from the ``arena.*`` properties (JUnit) or
 from the JSON line (``results.jsonl``).
 
 **Latest wins.** The same item can be read more than once: CI shards that overlap, a rerun of
@@ -28,7 +28,7 @@ from junitparser import JUnitXmlError
 from junitparser.xunit2 import JUnitXml
 from pydantic import ValidationError
 
-from .results import PREFIX, ItemRecord
+from .record import PREFIX, ItemRecord
 
 RESULTS = "results.jsonl"
 

@@ -1,5 +1,5 @@
 """The arena's house dialect: ``<tool_call>{"name": …, "input": {…}}</tool_call>``, taught by the
-arena's own system prompt (pytest_arena.protocol, whose ``parse_tool_calls`` stays its parser)."""
+arena's own system prompt (pytest_arena.engine.protocol, whose ``parse_tool_calls`` stays its parser)."""
 
 from __future__ import annotations
 

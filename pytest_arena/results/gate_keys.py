@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .results import ItemRecord
+from .record import ItemRecord
 
 ALIASES = {"class": "fixture_class"}
 # What the built-in backends put in student_info (llama_cpp, openai_http, scripted): selecting on

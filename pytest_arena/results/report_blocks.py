@@ -1,5 +1,5 @@
 """The blocks a report is made of. Kept apart from report.py so that modules adding sections share
-these very classes even when report.py runs as ``python -m pytest_arena.report`` (then it is
+these very classes even when report.py runs as ``python -m pytest_arena.results.report`` (then it is
 ``__main__``, and classes defined in it would exist twice)."""
 
 from __future__ import annotations

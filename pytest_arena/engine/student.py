@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..corpus import FixtureSpec
-from ..protocol import STOP_MARKERS
-from ..repetition import RepetitionRule
+from .corpus import FixtureSpec
+from .protocol import STOP_MARKERS
+from .repetition import RepetitionRule
 
 Message = dict[str, Any]  # {"role": ..., "content": ...}; native dialects add "tool_calls", "tool_call_id"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .clipping import clip_middle
+from ..engine.clipping import clip_middle
 from .run_folder import repair_torn_tail
 
 PREFIX = "arena."

@@ -12,7 +12,7 @@ student per fixture: teacher pass rate, student pass rate, and their agreement, 
 that one teacher run and one student run of that fixture end the same way (both pass or both
 fail): ``t*s + (1-t)*(1-s)`` with the pass rates over runs without ``DriverError``.
 
-``--export`` is described in :mod:`pytest_arena.export`.
+``--export`` is described in :mod:`pytest_arena.results.export`.
 """
 
 from __future__ import annotations
@@ -27,17 +27,17 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from ..engine.outcomes import NOT_COUNTED, ORDER
 from .cli import quiet_on_broken_pipe
 from .dialect_summary import HEADERS as DIALECT_HEADERS
 from .dialect_summary import dialect_rows
 from .export import ExportError, run_export
 from .item_page import ITEMS_DIR, ItemLink, write_item_pages
 from .junit import Evidence, InputError, load_inputs
-from .outcomes import NOT_COUNTED, ORDER
+from .record import ItemRecord
 from .report_blocks import Chart, Report, Table
 from .report_blocks import png as _png
 from .report_measures import measure_sections
-from .results import ItemRecord
 from .stats import Rate, group_by
 
 DRIVER_ERROR = "DriverError"

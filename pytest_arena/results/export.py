@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..engine.outcomes import NOT_COUNTED
 from .junit import Evidence
-from .outcomes import NOT_COUNTED
-from .results import ItemRecord, safe_name
+from .record import ItemRecord, safe_name
 from .stats import group_by
 
 Message = dict[str, str]

@@ -42,12 +42,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..engine.outcomes import BY_NAME, NOT_COUNTED
 from .cli import quiet_on_broken_pipe
 from .gate_keys import unknown_select_key
 from .junit import Evidence, InputError, load_inputs, record_value
 from .measures import pass_at_k_check
-from .outcomes import BY_NAME, NOT_COUNTED
-from .results import ItemRecord
+from .record import ItemRecord
 from .stats import Rate, group_by
 
 DRIVER_ERROR = "DriverError"

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from .outcomes import NOT_COUNTED
-from .results import ItemRecord
+from ..engine.outcomes import NOT_COUNTED
+from .record import ItemRecord
 from .stats import PassAtK, Rate, group_by, pass_at_k_curve
 
 

@@ -23,7 +23,7 @@ from .protocol import (
     clean_chat_output,
     task_message,
 )
-from .students.base import ContextExhausted, GenerationResult, Message, Student, StudentConfig, StudentError
+from .student import ContextExhausted, GenerationResult, Message, Student, StudentConfig, StudentError
 from .testresults import TestCounts
 from .tools import Toolbox, ToolOutcome
 from .workspace import Workspace, iter_files

@@ -8,9 +8,9 @@ from collections import Counter
 from matplotlib.figure import Figure
 
 from .measures import not_counted_text, pass_at_k, test_share, well_formed
+from .record import ItemRecord
 from .report_blocks import Chart, Table
 from .report_blocks import png as _png
-from .results import ItemRecord
 from .stats import group_by
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .results import ItemRecord
+from .record import ItemRecord
 from .stats import Rate, group_by
 
 HEADERS = [

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .results import ItemRecord, safe_name
+from .record import ItemRecord, safe_name
 
 ITEMS_DIR = "items"
 COLLAPSE_CHARS = 1500  # longer texts start folded

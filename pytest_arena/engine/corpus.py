@@ -1,0 +1,192 @@
+"""Fixture specs (the pydantic model of ``meta.toml``) and discovery of a corpus."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+META = "meta.toml"
+PROMPT = "prompt.md"
+REPO = "repo"
+SOLUTION = "solution"
+NONCOMPLIANT = "noncompliant"
+# Folders inside a fixture that are never scanned for further fixtures nor shown to students.
+PRIVATE_DIRS = frozenset({REPO, SOLUTION, NONCOMPLIANT, "target"})
+CLASS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class FixtureError(Exception):
+    """A fixture that cannot be loaded: names the file, the key and the fix."""
+
+    def __init__(self, path: Path, key: str | None, problem: str, fix: str) -> None:
+        self.path, self.key, self.problem, self.fix = path, key, problem, fix
+        where = f"{path}: key '{key}'" if key else str(path)
+        super().__init__(f"{where}: {problem}. Fix: {fix}")
+
+
+class FixtureSpec(BaseModel):
+    """One fixture's ``meta.toml`` (DESIGN.md section 4). Unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    id: str
+    fixture_class: str = Field(alias="class")
+    description: str
+    oracle_cmd: str = Field(min_length=1)
+    expected_pattern: str
+    compliance_cmd: str | None = None
+    protected: list[str] = Field(default_factory=list)
+    max_turns: int = Field(default=20, ge=1, le=1000)
+    max_tokens: int = Field(default=1024, ge=1, le=131072)
+    wall_timeout_s: float = Field(default=3600, gt=0)
+    oracle_timeout_s: float = Field(default=300, gt=0)
+    difficulty: int | None = Field(default=None, ge=1, le=3)
+    # How per-test results are read from the oracle output (pytest_arena.engine.testresults).
+    test_format: Literal["auto", "cargo", "unittest", "pytest"] = "auto"
+    # False for "implement this stub" tasks whose stub itself fails compliance (todo!()).
+    pristine_compliant: bool = True
+
+    _directory: Path = PrivateAttr(default=Path("."))
+
+    @field_validator("fixture_class")
+    @classmethod
+    def _class_is_a_marker_name(cls, value: str) -> str:
+        if not CLASS_RE.match(value):
+            raise ValueError("must be one lowercase word (letters, digits, _), usable as a pytest marker")
+        return value
+
+    @field_validator("expected_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from None
+        return value
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
+
+    @property
+    def repo_dir(self) -> Path:
+        return self._directory / REPO
+
+    @property
+    def solution_dir(self) -> Path:
+        return self._directory / SOLUTION
+
+    @property
+    def noncompliant_dir(self) -> Path:
+        return self._directory / NONCOMPLIANT
+
+    @property
+    def prompt(self) -> str:
+        return (self._directory / PROMPT).read_text(encoding="utf-8")
+
+
+_FIXES = {
+    "missing": "add `{key} = ...` to meta.toml (see DESIGN.md section 4)",
+    "extra_forbidden": "remove it or rename it to one of: {allowed}",
+}
+
+
+def _fix_for(error: Any, key: str) -> str:
+    allowed = ", ".join(sorted(f.alias or name for name, f in FixtureSpec.model_fields.items()))
+    if key == "class" and error["type"] == "value_error":
+        return "write the class as one word of lowercase letters, digits and _ ([a-z][a-z0-9_]*), e.g. heldout"
+    template = _FIXES.get(error["type"])
+    if template:
+        return template.format(key=key, allowed=allowed)
+    return f"give `{key}` a valid value ({error['msg'].lower()})"
+
+
+def _validation_error(path: Path, exc: ValidationError) -> FixtureError:
+    errors = exc.errors()
+    first = errors[0]
+    key = ".".join(str(part) for part in first["loc"]) or None
+    if key == "fixture_class":
+        key = "class"
+    problem = first["msg"]
+    if "input" in first and first["type"] not in {"missing"}:
+        problem += f" (got {first['input']!r})"
+    if len(errors) > 1:
+        others = ", ".join(".".join(map(str, e["loc"])) for e in errors[1:])
+        problem += f"; also wrong: {others}"
+    return FixtureError(path, key, problem, _fix_for(first, key or "?"))
+
+
+def load_fixture(directory: Path | str) -> FixtureSpec:
+    """Read and validate ``<directory>/meta.toml``; raises FixtureError naming file, key and fix."""
+    directory = Path(directory).resolve()
+    meta = directory / META
+    try:
+        data = tomllib.loads(meta.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FixtureError(meta, None, "file not found", "create meta.toml (DESIGN.md section 4)") from None
+    except UnicodeDecodeError as exc:
+        raise FixtureError(meta, None, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise FixtureError(meta, None, f"malformed TOML ({exc})", "fix the TOML syntax at that line") from None
+    try:
+        spec = FixtureSpec.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(meta, exc) from None
+    if spec.id != directory.name:
+        raise FixtureError(
+            meta,
+            "id",
+            f"'{spec.id}' does not match the folder name '{directory.name}'",
+            f'set id = "{directory.name}" or rename the folder',
+        )
+    if not (directory / REPO).is_dir():
+        raise FixtureError(directory / REPO, None, "missing repo/ folder", "add the buggy project under repo/")
+    if not (directory / PROMPT).is_file():
+        raise FixtureError(directory / PROMPT, None, "missing prompt.md", "write the task the student reads")
+    spec._directory = directory
+    return spec
+
+
+def fixture_digest(directory: Path) -> str:
+    """sha256 over every file of a fixture (names and contents): a result recorded for one version
+    of a fixture is never reused for another."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file() and "target" not in p.parts):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def discover(root: Path) -> Iterator[Path]:
+    """Every meta.toml under ``root``, in a stable order, skipping fixtures' private folders."""
+    if root.is_file() and root.name == META:
+        yield root
+        return
+    for meta in sorted(root.rglob(META)):
+        relative_parts = meta.relative_to(root).parts[:-1]
+        if not PRIVATE_DIRS.intersection(relative_parts):
+            yield meta
+
+
+def is_inside_fixture(path: Path) -> bool:
+    """True for a path below a fixture folder (its repo/, solution/...), which pytest must not collect."""
+    return any((parent / META).is_file() for parent in path.parents)
+
+
+def root_problem(root: Path) -> str | None:
+    """Why ``--arena-root`` cannot be a corpus (before collection says only "not found" or
+    "collected 0 items"); None when it holds at least one fixture."""
+    option = f"--arena-root={root}"
+    if root.is_file():
+        return f"{option}: is a file, not a folder. Fix: name the corpus folder that holds <fixture>/{META} folders"
+    if not root.is_dir():
+        return f"{option}: no such folder. Fix: name the corpus folder (default: fixtures)"
+    if next(discover(root), None) is None:
+        return f"{option}: no {META} found under it. Fix: name a corpus folder holding <fixture>/{META} folders"
+    return None
