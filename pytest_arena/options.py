@@ -10,6 +10,7 @@ import pytest
 
 from .engine.repetition import RepetitionRule
 from .option_types import PARSERS, OptionError, argparse_type
+from .students import schemes
 
 DEFAULT_STUDENT = "default"
 
@@ -18,7 +19,7 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("arena-root", "fixture corpus root, relative to rootdir", "string", "fixtures"),
     (
         "arena-student",
-        "student spec: default, reference, scripted:PATH, llama:PATH.gguf, openai:URL#MODEL (repeatable)",
+        f"student spec: {schemes.forms()} (repeatable)",
         "list",
         None,
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..engine.student import Student, StudentError
+from .schemes import forms
 
 
 class StudentPool:
@@ -29,9 +30,8 @@ class StudentPool:
             raise
         if student is None:
             message = (
-                f"no student backend understands '{spec}'; use default, reference, "
-                "scripted:PATH, llama:PATH.gguf or openai:URL#MODEL, or install the plugin "
-                "that provides this scheme"
+                f"no student backend understands '{spec}'; use {forms()}, "
+                "or install the plugin that provides this scheme"
             )
             self._failures[spec] = message
             raise StudentError(message)
