@@ -1,0 +1,31 @@
+"""pytest-arena: benchmarks local coding-agent models on executable fixtures.
+
+The names below are the API for plugin authors (new students, tools, compliance checks; see
+``pytest_arena/hookspecs.py``). Importing them loads the engine only: no pytest glue, no
+matplotlib.
+"""
+
+from .engine.commands import CommandResult
+from .engine.corpus import FixtureSpec
+from .engine.oracle import ComplianceCheck
+from .engine.protocol import ToolCall
+from .engine.session import SessionResult
+from .engine.student import GenerationResult, Student, StudentConfig, StudentError
+from .engine.tools import ToolError, ToolOutcome, ToolSpec
+from .engine.workspace import Workspace
+
+__all__ = [
+    "CommandResult",
+    "ComplianceCheck",
+    "FixtureSpec",
+    "GenerationResult",
+    "SessionResult",
+    "Student",
+    "StudentConfig",
+    "StudentError",
+    "ToolCall",
+    "ToolError",
+    "ToolOutcome",
+    "ToolSpec",
+    "Workspace",
+]

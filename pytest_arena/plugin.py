@@ -18,7 +18,7 @@ from .results.dialect_summary import dialect_lines
 from .results.record import ItemRecord, RunWriter, crash_record, new_run_id
 from .results.resume import completed
 from .results.run_folder import RunFolderError, check_run_folder
-from .results.summary import summary_lines
+from .results.summary import gate_lines, summary_lines
 from .students import builtin
 from .students.pool import StudentPool
 from .turn_marker import forget, last_turn
@@ -73,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         run_dir = options.resume or options.reports / new_run_id()
         _check_before_work(config, options, run_dir)
-        recorder = RunRecorder(RunWriter(run_dir.parent, run_dir.name))
+        recorder = RunRecorder(RunWriter(run_dir.parent, run_dir.name), config.rootpath / "gates.toml")
         config.pluginmanager.register(recorder, "arena-recorder")
         config.pluginmanager.register(Progress(config), "arena-progress")
         config.stash[RUN_DIR_KEY] = recorder.writer.run_dir
@@ -189,8 +189,9 @@ class RunRecorder:
     """Registered in the process that owns the run (the controller under xdist): records each
     finished item once, from the properties its report carries, and prints the summary."""
 
-    def __init__(self, writer: RunWriter) -> None:
+    def __init__(self, writer: RunWriter, gates: Path) -> None:
         self.writer = writer
+        self.gates = gates  # gates.toml beside the project, decided in the summary when present
         self.records: list[ItemRecord] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -217,7 +218,7 @@ class RunRecorder:
         if not self.records:
             return
         terminalreporter.section("arena")
-        for line in [*summary_lines(self.records), *dialect_lines(self.records)]:
+        for line in [*summary_lines(self.records), *dialect_lines(self.records), *gate_lines(self.records, self.gates)]:
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"results: {self.writer.path}")
 

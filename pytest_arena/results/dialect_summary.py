@@ -4,10 +4,9 @@ Shown in the terminal summary and in arena-report when a student ran under more 
 
 from __future__ import annotations
 
-from collections import Counter
-
 from .record import ItemRecord
 from .stats import Rate, group_by
+from .tally import outcome_shares
 
 HEADERS = [
     "student",
@@ -36,11 +35,6 @@ def _tool_call_rate(runs: list[ItemRecord]) -> str:
     )
 
 
-def _outcome_shares(runs: list[ItemRecord]) -> str:
-    counts = Counter(r.outcome for r in runs)
-    return ", ".join(f"{name} {n / len(runs):.0%}" for name, n in counts.most_common())
-
-
 def dialect_rows(records: list[ItemRecord]) -> list[list[str]]:
     rows = []
     for key, runs in sorted(_compared(records).items()):
@@ -56,7 +50,7 @@ def dialect_rows(records: list[ItemRecord]) -> list[list[str]]:
                 str(sum(r.salvaged_calls for r in runs)),
                 str(sum(r.native_calls for r in runs)),
                 str(sum(r.content_fallback_calls for r in runs)),
-                _outcome_shares(runs),
+                outcome_shares(runs),
             ]
         )
     return rows

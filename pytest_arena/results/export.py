@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..engine.outcomes import NOT_COUNTED
 from .junit import Evidence
-from .record import ItemRecord, safe_name
+from .record import ItemRecord, trajectory_path
 from .stats import group_by
+from .tally import counted, outcome_counts
 
 Message = dict[str, str]
 
@@ -51,10 +50,8 @@ class Loaded:
     missing: list[str] = field(default_factory=list)  # trajectory files that could not be read
 
 
-def trajectory_path(run_dir: Path, record: ItemRecord) -> Path:
-    if record.trajectory:
-        return run_dir / record.trajectory
-    return run_dir / "trajectories" / f"{safe_name(record.item)}.json"
+def _trajectory_file(run_dir: Path, record: ItemRecord) -> Path:
+    return run_dir / record.trajectory if record.trajectory else trajectory_path(run_dir, record.item)
 
 
 def conversation(payload: dict[str, Any], assistant_text: str = "clean") -> tuple[list[Message], int]:
@@ -78,7 +75,7 @@ def load_trajectories(evidence: Evidence, records: list[ItemRecord], assistant_t
         if run_dir is None:
             loaded.missing.append(f"{record.item}: no run folder (read from JUnit)")
             continue
-        path = trajectory_path(run_dir, record)
+        path = _trajectory_file(run_dir, record)
         try:
             payload = json.loads(path.read_text(encoding="utf-8"))
             messages, prompt_len = conversation(payload, assistant_text)
@@ -94,10 +91,6 @@ def load_trajectories(evidence: Evidence, records: list[ItemRecord], assistant_t
 
 def _order(t: Trajectory) -> tuple[float, int, str]:
     return (t.record.temperature, t.record.seed, t.record.item)
-
-
-def _outcomes(records: list[ItemRecord]) -> str:
-    return ", ".join(f"{n} {name}" for name, n in Counter(r.outcome for r in records).most_common())
 
 
 def export_sft(evidence: Evidence, records: list[ItemRecord], out: Path, assistant_text: str) -> tuple[int, str]:
@@ -127,9 +120,8 @@ def export_sft(evidence: Evidence, records: list[ItemRecord], out: Path, assista
         if not records:
             text += ". Zero because no run was selected"
         elif not passing:
-            text += (
-                f". Zero because no run passed (outcomes: {_outcomes(records)}); SFT takes passing trajectories only"
-            )
+            outcomes = outcome_counts(records)
+            text += f". Zero because no run passed (outcomes: {outcomes}); SFT takes passing trajectories only"
         else:
             text += ". Zero because no passing run has a readable trajectory"
     return len(lines), text
@@ -211,7 +203,7 @@ def export_dpo(
     teacher: str | None = None,
     students: list[str] | None = None,
 ) -> tuple[int, str]:
-    usable = [r for r in records if r.outcome not in NOT_COUNTED]  # harness faults are no examples
+    usable = counted(records)  # harness faults are no examples
     loaded = load_trajectories(evidence, usable, assistant_text)
     tally = _PairTally()
     lines: list[dict[str, Any]] = []

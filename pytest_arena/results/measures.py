@@ -10,11 +10,7 @@ from dataclasses import dataclass
 from ..engine.outcomes import NOT_COUNTED
 from .record import ItemRecord
 from .stats import PassAtK, Rate, group_by, pass_at_k_curve
-
-
-def counted(records: list[ItemRecord]) -> list[ItemRecord]:
-    """Runs that say something about the student: backend and harness failures left out."""
-    return [r for r in records if r.outcome not in NOT_COUNTED]
+from .tally import counted
 
 
 def sample_key(record: ItemRecord) -> str:

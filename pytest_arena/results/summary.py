@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from pathlib import Path
 
-from .measures import counted, measure_lines
+from .gate_logic import GateConfigError, evaluate, load_gates
+from .measures import measure_lines
 from .record import ItemRecord
-from .stats import Rate, group_by
+from .stats import group_by
+from .tally import counted, outcome_counts, outcome_shares
+from .tally import pass_rate as _rate
 
 SHOWN = 6  # fixtures listed by name per student; the rest are counted
 
 
-def _rate(records: list[ItemRecord]) -> Rate:
-    return Rate(sum(r.passed for r in records), len(records))
-
-
 def summary_lines(records: list[ItemRecord]) -> list[str]:
-    lines = ["outcomes: " + ", ".join(f"{n} {name}" for name, n in Counter(r.outcome for r in records).most_common())]
+    lines = ["outcomes: " + outcome_counts(records)]
     for config, items in group_by(records, lambda r: f"{r.student} t={r.temperature:g}").items():
         clean = counted(items)
         lines.append(
             f"{config}: {len(items)} items, pass@1 {_rate(items)}; without DriverError/HarnessError {_rate(clean)}"
         )
         lines.extend(measure_lines(items))
-        outcomes = Counter(r.outcome for r in items)
-        lines.append("  outcomes: " + ", ".join(f"{name} {n / len(items):.0%}" for name, n in outcomes.most_common()))
+        lines.append("  outcomes: " + outcome_shares(items))
         classes = group_by(items, lambda r: r.fixture_class)
         lines.append(
             "  per class: " + ", ".join(f"{c} {_rate(rs).passed}/{len(rs)}" for c, rs in sorted(classes.items()))
@@ -36,8 +34,21 @@ def summary_lines(records: list[ItemRecord]) -> list[str]:
             if len(solved) > SHOWN:
                 shown += f", +{len(solved) - SHOWN} more"
             lines.append(f"  fixtures with student pass rate > 0: {shown}")
-        lines.append(
-            f"  V1_004 (a fixture with student pass rate > 0): {'holds' if solved else 'does not hold'}"
-            f" ({len(solved)}/{len(fixtures)} fixtures)"
-        )
+        lines.append(f"  fixtures with a pass: {len(solved)}/{len(fixtures)}")
     return lines
+
+
+def gate_lines(records: list[ItemRecord], gates_path: Path) -> list[str]:
+    """Each gate of ``gates_path`` decided over this run's records, one line each, by the same
+    logic as arena-gate; nothing when there is no gates file (the summary claims no gate itself)."""
+    if not gates_path.is_file():
+        return []
+    try:
+        gates = load_gates(gates_path)
+    except GateConfigError as exc:
+        return [f"gates: {exc}"]
+    lines = []
+    for name, spec in gates.items():
+        result = evaluate(name, spec, records)
+        lines.append(f"gate {name}: {result.status} ({len(result.matched)} of {result.total} runs selected)")
+    return lines + [f"gates: {gates_path} (arena-gate RUN_DIR shows the checks)"]

@@ -1,0 +1,34 @@
+"""The few rules every summary of records shares: the pass rate, which runs count, the outcome
+counts. One definition each, used by the terminal summary, arena-report, arena-gate and exports."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..engine.outcomes import NOT_COUNTED
+from .record import ItemRecord
+from .stats import Rate
+
+
+def pass_rate(runs: list[ItemRecord]) -> Rate:
+    return Rate(sum(r.passed for r in runs), len(runs))
+
+
+def counted(records: list[ItemRecord]) -> list[ItemRecord]:
+    """Runs that say something about the student: backend and harness failures left out."""
+    return [r for r in records if r.outcome not in NOT_COUNTED]
+
+
+def driver_errors(runs: list[ItemRecord]) -> int:
+    return sum(r.outcome == "DriverError" for r in runs)
+
+
+def outcome_counts(runs: list[ItemRecord], empty: str = "") -> str:
+    """'3 OraclePassed, 1 OracleFailed', most common first."""
+    return ", ".join(f"{n} {name}" for name, n in Counter(r.outcome for r in runs).most_common()) or empty
+
+
+def outcome_shares(runs: list[ItemRecord]) -> str:
+    """'OraclePassed 75%, OracleFailed 25%', most common first."""
+    counts = Counter(r.outcome for r in runs)
+    return ", ".join(f"{name} {n / len(runs):.0%}" for name, n in counts.most_common())
