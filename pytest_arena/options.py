@@ -123,7 +123,7 @@ def _path_option(config: Any, name: str) -> Path:
     cli = config.getoption(name.replace("-", "_"))
     invoked = Path(config.invocation_params.dir)
     if cli:
-        return invoked / cli
+        return invoked / str(cli)
     base = Path(config.inipath).parent if config.inipath else invoked
     return base / str(config.getini(name))
 

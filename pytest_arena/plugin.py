@@ -13,7 +13,7 @@ from .engine.outcomes import BY_NAME
 from .engine.tempdirs import clean_stale
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
-from .progress import Progress
+from .progress import Progress, crashed_item, mark_crash
 from .results.dialect_summary import dialect_lines
 from .results.record import ItemRecord, RunWriter, crash_record, new_run_id
 from .results.resume import completed
@@ -103,6 +103,12 @@ def pytest_configure_node(node: Any) -> None:
     run_dir = node.config.stash.get(RUN_DIR_KEY, None)
     if run_dir is not None:
         node.workerinput["arena_run_id"] = run_dir.name
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+    """xdist: an item whose worker died is recorded as a DriverError (RunRecorder, Progress)."""
+    mark_crash(crashitem, report)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -195,8 +201,7 @@ class RunRecorder:
         self.records: list[ItemRecord] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "???" and "meta.toml::" in report.nodeid:
-            # pytest-xdist's report for an item whose worker died (killed, segfault in a backend).
+        if crashed_item(report):  # marked by pytest_handlecrashitem: its worker died (killed, a segfault)
             item = report.nodeid.rpartition("::")[2]
             record = crash_record(
                 report.nodeid,

@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .engine.corpus import META
 from .engine.outcomes import BY_NAME
 
 TURN_LINES = "arena-progress.turns"  # user property key: not an ``arena.`` record field
@@ -138,7 +140,7 @@ class Progress:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        crashed = report.when == "???" and _is_arena(report.nodeid)
+        crashed = crashed_item(report)
         finished = report.when == "call" or (report.when == "setup" and report.failed)
         outcome = "DriverError" if crashed else _outcome_of(report) if finished else None
         if outcome is not None:
@@ -175,7 +177,20 @@ class _Failed:
 
 
 def _is_arena(nodeid: str) -> bool:
-    return "meta.toml::" in nodeid
+    return Path(nodeid.partition("::")[0]).name == META and "::" in nodeid
+
+
+CRASHED = "arena.crashed"  # a user property xdist's crash report gets in pytest_handlecrashitem
+
+
+def mark_crash(crashitem: str, report: pytest.TestReport) -> None:
+    """xdist's pytest_handlecrashitem: the report of an arena item whose worker died says so."""
+    if _is_arena(crashitem):
+        report.user_properties.append((CRASHED, True))
+
+
+def crashed_item(report: pytest.TestReport) -> bool:
+    return any(key == CRASHED for key, _ in report.user_properties)
 
 
 def _outcome_of(report: pytest.TestReport) -> str | None:

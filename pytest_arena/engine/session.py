@@ -296,7 +296,8 @@ class Session:
             )
         if "error" in box:
             raise box["error"]
-        return box["result"]
+        result: GenerationResult = box["result"]
+        return result
 
     def _account(self, turn: Turn, calls: list[Any]) -> None:
         result = self.result
