@@ -10,6 +10,9 @@ import pytest
 # Output and on-demand measurements are never collected as tests.
 collect_ignore = ["reports", "benchmarks", "examples", "build"]
 
+# tests/test_glue_pytester.py drives the plugin in a throwaway project (pytest_plugins only here, at the root).
+pytest_plugins = ["pytester"]
+
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     if not config.getoption("arena", default=False):

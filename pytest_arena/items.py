@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,9 +32,30 @@ from .results.provenance import provenance
 from .results.record import ItemRecord, Scalar, file_scores, trajectory_path, trajectory_payload, write_trajectory
 from .results.resume import ResumeKey, settings_digest
 from .students.builtin import static_info, student_labels
+from .students.pool import StudentPool
 from .turn_marker import forget, note_turn
 
-POOL_KEY = pytest.StashKey[Any]()
+POOL_KEY = pytest.StashKey[StudentPool]()
+
+
+def xdist_group(config: pytest.Config, fixture: str, student: str) -> str:
+    """Under -n N with --dist loadgroup, a student's items split into N groups by fixture (a stable
+    hash), and xdist keeps a group on one worker: each worker loads each model at most once, and
+    a single-student run still uses every worker."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1)) or 1
+    return f"{student}-{zlib.crc32(fixture.encode()) % workers}"
+
+
+def student_pool(config: pytest.Config) -> StudentPool:
+    """This process's student pool, made on first use: the arena's items and the
+    ``arena_student_pool`` fixture (for users' own tests) share it, so a model loads once."""
+    pool = config.stash.get(POOL_KEY, None)
+    if pool is None:
+        pool = StudentPool(lambda spec: config.hook.pytest_arena_make_student(config=config, spec=spec))
+        config.stash[POOL_KEY] = pool
+    return pool
+
+
 WARM_KEY = pytest.StashKey[WarmCache]()
 RUN_DIR_KEY = pytest.StashKey[Any]()
 
@@ -98,6 +120,8 @@ class ArenaItem(pytest.Item):
         self._turn_lines: list[str] = []  # per-turn progress lines no terminal here could show
         self.add_marker(pytest.mark.arena)
         self.add_marker(getattr(pytest.mark, spec.fixture_class))
+        if hasattr(self.config, "workerinput"):
+            self.add_marker(pytest.mark.xdist_group(xdist_group(self.config, spec.id, variant.student)))
         # `-k two_sum` should find leetcode__01-two-sum: ids use '-', Python words use '_'.
         self.extra_keyword_matches.add(spec.id.replace("-", "_"))
 
@@ -123,7 +147,7 @@ class ArenaItem(pytest.Item):
         except SandboxUnavailable as exc:
             return HarnessError(command="bwrap", message=str(exc))
         try:
-            self.student = self.config.stash[POOL_KEY].get(self.variant.student_spec)
+            self.student = student_pool(self.config).get(self.variant.student_spec)
         except StudentError as exc:
             return DriverError(message=f"student '{self.variant.student_spec}' cannot run: {exc}", turn=0)
         return None
@@ -171,7 +195,7 @@ class ArenaItem(pytest.Item):
 
     def runtest(self) -> None:
         assert self.student is not None
-        hook = self.config.hook
+        hook = self.ihook
         settings = self._settings()
         ws = Workspace(
             self.spec.repo_dir,
@@ -235,7 +259,7 @@ class ArenaItem(pytest.Item):
         self.session_result = result
         self._record(result, config)
         self.add_marker(pytest.mark.arena_outcome(result.outcome.name))
-        self.config.hook.pytest_arena_session_finish(item=self, result=result)
+        self.ihook.pytest_arena_session_finish(item=self, result=result)
 
     def _record(self, result: SessionResult, config: StudentConfig) -> None:
         reference = iter_files(self.spec.solution_dir) if self.spec.solution_dir.is_dir() else []

@@ -11,9 +11,9 @@ from . import hookspecs
 from .engine.corpus import META, is_inside_fixture, root_problem
 from .engine.outcomes import BY_NAME
 from .engine.tempdirs import clean_stale
-from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError
+from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError, student_pool
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
-from .progress import Progress, crashed_item, mark_crash
+from .progress import Progress, crashed_item, crashed_item_name, mark_crash
 from .results.dialect_summary import dialect_lines
 from .results.record import ItemRecord, RunWriter, crash_record, new_run_id
 from .results.resume import completed
@@ -66,7 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --arena` alone runs the corpus, not the project's own tests.
         config.args = [str(options.root)]
-    config.stash[POOL_KEY] = StudentPool(lambda spec: config.hook.pytest_arena_make_student(config=config, spec=spec))
+    student_pool(config)
     if _is_worker(config):
         run_id = config.workerinput["arena_run_id"]  # type: ignore[attr-defined]
         config.stash[RUN_DIR_KEY] = options.reports / run_id
@@ -118,6 +118,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     recorder = config.pluginmanager.get_plugin("arena-recorder")
     if recorder is not None:
         recorder.writer.close()
+        config.pluginmanager.unregister(recorder)  # like junitxml's LogXML: one run object per config
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -202,7 +203,7 @@ class RunRecorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if crashed_item(report):  # marked by pytest_handlecrashitem: its worker died (killed, a segfault)
-            item = report.nodeid.rpartition("::")[2]
+            item = crashed_item_name(report)
             record = crash_record(
                 report.nodeid,
                 f"the process running this item died: {report.longreprtext[:500]}",
@@ -231,8 +232,4 @@ class RunRecorder:
 @pytest.fixture(scope="session")
 def arena_student_pool(pytestconfig: pytest.Config) -> StudentPool:
     """The per-process student pool: a model is loaded once per worker and reused across items."""
-    pool = pytestconfig.stash.get(POOL_KEY, None)
-    if pool is None:
-        pool = StudentPool(lambda spec: pytestconfig.hook.pytest_arena_make_student(config=pytestconfig, spec=spec))
-        pytestconfig.stash[POOL_KEY] = pool
-    return pool
+    return student_pool(pytestconfig)

@@ -189,6 +189,13 @@ def mark_crash(crashitem: str, report: pytest.TestReport) -> None:
         report.user_properties.append((CRASHED, True))
 
 
+def crashed_item_name(report: pytest.TestReport) -> str:
+    """The item's name in a crash report's node id, without the ``@group`` --dist loadgroup adds."""
+    name = report.nodeid.rpartition("::")[2]
+    head, at, group = name.rpartition("@")
+    return head if at and head.endswith("]") and "]" not in group else name
+
+
 def crashed_item(report: pytest.TestReport) -> bool:
     return any(key == CRASHED for key, _ in report.user_properties)
 

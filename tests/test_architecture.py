@@ -11,7 +11,7 @@ import pytest
 
 import pytest_arena
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 PACKAGE = ROOT / "pytest_arena"
 PYTEST_FREE = ("engine", "results")

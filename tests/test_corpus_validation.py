@@ -17,7 +17,7 @@ from pytest_arena.engine.corpus import FixtureSpec, discover, load_fixture
 from pytest_arena.engine.workspace import iter_files
 from pytest_arena.validate import prove
 
-from .conftest import ROOT, TIMINGS, run_module, tree_digest
+from .helpers import ROOT, TIMINGS, run_module, tree_digest
 
 FIXTURE_DIRS = [meta.parent for meta in discover(ROOT / "fixtures")]
 WITH_NONCOMPLIANT = [d for d in FIXTURE_DIRS if (d / "noncompliant").is_dir()]

@@ -14,7 +14,7 @@ from pytest_arena.engine.commands import toolchain_env
 from pytest_arena.engine.dialects import DIALECTS
 from pytest_arena.engine.protocol import ToolCall
 
-from .conftest import ROOT, junit_cases, run_module, run_pytest, write_script
+from .helpers import ROOT, junit_cases, run_module, run_pytest, write_script
 
 FIXTURE = ROOT / "fixtures" / "python" / "leetcode__01-roman-numerals"
 SOLUTION = (FIXTURE / "solution" / "roman" / "__init__.py").read_text(encoding="utf-8")

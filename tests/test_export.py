@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CORPUS, FINISH, requires_cargo, run_pytest, write_script
+from .helpers import CORPUS, FINISH, requires_cargo, run_pytest, write_script
 from .test_gate import two_starters
 from .test_report import report
 

@@ -21,7 +21,7 @@ from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
 from pytest_arena.students.scripted import ScriptedStudent
 
-from .conftest import CORPUS, FINISH, ROOT, call, fault_probe, junit_cases, requires_cargo, run_pytest, write_script
+from .helpers import CORPUS, FINISH, ROOT, call, fault_probe, junit_cases, requires_cargo, run_pytest, write_script
 
 pytestmark = requires_cargo
 THREE = ("leetcode__01-two-sum", "unix__01-wc", "leetcode__05-binary-search")

@@ -23,7 +23,7 @@ from pytest_arena.results.record import ItemRecord, trajectory_payload
 from pytest_arena.results.run_folder import repair_torn_tail
 from pytest_arena.students.scripted import ScriptedStudent
 
-from .conftest import FINISH, ROOT, call, fault_probe, run_module, run_pytest, write_script
+from .helpers import FINISH, ROOT, call, fault_probe, run_module, run_pytest, write_script
 
 PYTHON_CORPUS = ROOT / "fixtures" / "python"
 CHEAP = ("unix__01-uniq", "unix__02-tr")  # Python fixtures: no compiler in the loop

@@ -13,7 +13,7 @@ from pytest_arena.results.gate import load_gates
 from pytest_arena.results.junit import load_inputs
 from pytest_arena.results.record import ItemRecord
 
-from .conftest import (
+from .helpers import (
     CORPUS,
     FINISH,
     ROOT,

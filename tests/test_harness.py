@@ -23,7 +23,7 @@ from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
 from pytest_arena.students.scripted import ScriptedStudent
 
-from .conftest import ROOT, call, reference_vs_finish, write_script
+from .helpers import ROOT, call, reference_vs_finish, write_script
 
 PY_CORPUS = ROOT / "fixtures" / "python"
 requires_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not found: apt-get install bubblewrap")

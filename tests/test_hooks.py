@@ -26,7 +26,7 @@ from pytest_arena.engine.student import StudentConfig, StudentError
 from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
 
-from .conftest import (
+from .helpers import (
     CORPUS,
     FINISH,
     ROOT,

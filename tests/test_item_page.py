@@ -14,7 +14,7 @@ from pytest_arena.results.item_page import ItemLink, page_name
 from pytest_arena.results.record import ItemRecord
 from pytest_arena.results.report_tables import ITEMS_INLINE, items_table
 
-from .conftest import CORPUS, FINISH, call, requires_cargo, run_module, run_pytest, write_script
+from .helpers import CORPUS, FINISH, call, requires_cargo, run_module, run_pytest, write_script
 from .test_report import CHROMIUM
 
 FIXTURE = "leetcode__01-two-sum"

@@ -13,7 +13,7 @@ from pytest_arena import llama_build as lb
 from pytest_arena.engine.student import StudentError
 from pytest_arena.students import native_probe
 
-from .conftest import ROOT, run_pytest
+from .helpers import ROOT, run_pytest
 
 EPYC_AVX2 = (
     "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B12\n"

@@ -18,7 +18,7 @@ from pytest_arena.engine.student import StudentConfig, StudentError
 from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
 
-from .conftest import CORPUS, ROOT, junit_cases, requires_cargo, run_pytest
+from .helpers import CORPUS, ROOT, junit_cases, requires_cargo, run_pytest
 
 llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed: run ./run setup")
 

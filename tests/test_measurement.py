@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from .conftest import CORPUS, FINISH, ROOT, reference_vs_finish, requires_cargo, run_module, run_pytest, write_script
+from .helpers import CORPUS, FINISH, ROOT, reference_vs_finish, requires_cargo, run_module, run_pytest, write_script
 
 PY_CORPUS = ROOT / "fixtures" / "python"
 

@@ -18,7 +18,7 @@ from pytest_arena.engine.student import StudentConfig, StudentError
 from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed: run ./run setup")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ROOT, junit_cases, run_pytest
+from .helpers import ROOT, junit_cases, run_pytest
 from .test_dialect_sessions import SOLUTION, needs_python_tools
 
 FIXTURE = ROOT / "fixtures" / "python" / "leetcode__01-roman-numerals"

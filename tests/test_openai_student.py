@@ -18,7 +18,7 @@ from pytest_arena.engine.student import StudentConfig, StudentError
 from pytest_arena.students.openai_http import OpenAIStudent
 from pytest_arena.students.scripted import ReferenceStudent
 
-from .conftest import CORPUS, junit_cases, requires_cargo, run_pytest
+from .helpers import CORPUS, junit_cases, requires_cargo, run_pytest
 
 FIXTURE = "leetcode__01-two-sum"
 

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 from pytest_arena.progress import status_line, turn_line
 
-from .conftest import CORPUS, FINISH, ROOT, call, requires_cargo, run_pytest, write_script
+from .helpers import CORPUS, FINISH, ROOT, call, requires_cargo, run_pytest, write_script
 
 FIXTURES = ("leetcode__01-two-sum", "unix__01-wc")
 

@@ -21,7 +21,7 @@ from pytest_arena.engine.repetition import (
 )
 from pytest_arena.engine.workspace import iter_files
 
-from .conftest import CORPUS, FINISH, ROOT, call, requires_cargo, run_pytest, write_script
+from .helpers import CORPUS, FINISH, ROOT, call, requires_cargo, run_pytest, write_script
 
 RULE = RepetitionRule()
 PYTEST_SNIPPET = (

@@ -16,7 +16,7 @@ from matplotlib import image as mpimg
 
 from pytest_arena.results.junit import InputError, load_inputs
 
-from .conftest import CORPUS, ROOT, Cli, reference_vs_finish, requires_cargo, run_module
+from .helpers import CORPUS, ROOT, Cli, reference_vs_finish, requires_cargo, run_module
 from .test_gate import two_starters
 
 pytestmark = requires_cargo

@@ -17,7 +17,7 @@ from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
 from pytest_arena.students.scripted import ReferenceStudent, ScriptedStudent
 
-from .conftest import CORPUS, FINISH, call, requires_cargo, tree_digest
+from .helpers import CORPUS, FINISH, call, requires_cargo, tree_digest
 
 pytestmark = requires_cargo
 FIXTURE = "unix__01-wc"

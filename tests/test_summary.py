@@ -8,7 +8,7 @@ from pathlib import Path
 from pytest_arena.results.record import ItemRecord
 from pytest_arena.results.summary import gate_lines, summary_lines
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 
 def record(fixture: str, student: str, outcome: str, passed: bool, **extra: object) -> ItemRecord:

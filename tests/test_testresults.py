@@ -14,7 +14,7 @@ from pytest_arena.engine.corpus import FixtureError, load_fixture
 from pytest_arena.engine.testresults import Baseline, TestCounts, parse_cargo, parse_tests
 from pytest_arena.results.stats import pass_at_k, pass_at_k_curve
 
-from .conftest import CORPUS
+from .helpers import CORPUS
 
 TESTS = '''
 import unittest

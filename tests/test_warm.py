@@ -19,7 +19,7 @@ from pytest_arena.engine.warm import WarmCache
 from pytest_arena.engine.workspace import Workspace
 from pytest_arena.students.scripted import ReferenceStudent, ScriptedStudent
 
-from .conftest import CORPUS, FINISH, ROOT, call, requires_cargo
+from .helpers import CORPUS, FINISH, ROOT, call, requires_cargo
 
 pytestmark = requires_cargo
 TWO_SUM = "leetcode__01-two-sum"

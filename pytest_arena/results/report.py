@@ -28,9 +28,7 @@ from .export import ExportError, run_export
 from .item_page import write_item_pages
 from .junit import Evidence, InputError, load_inputs
 from .report_blocks import Report, Table
-from .report_charts import fixture_chart, outcome_chart, temperature_chart
 from .report_html import render_html, render_markdown
-from .report_measures import measure_sections
 from .report_tables import (
     class_table,
     difficulty_table,
@@ -51,6 +49,10 @@ __all__ = ["build_report", "main", "render_html", "render_markdown"]
 
 
 def build_report(evidence: Evidence, teacher: str | None) -> Report:
+    # The charts need matplotlib (the `report` extra); --export does not, so it loads here.
+    from .report_charts import fixture_chart, outcome_chart, temperature_chart
+    from .report_measures import measure_sections
+
     records = evidence.records
     students = students_of(records)
     run_ids = sorted({r.run_id for r in records if r.run_id})
@@ -163,6 +165,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     except (InputError, ExportError) as exc:
         print(f"arena-report: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        import matplotlib  # noqa: F401  (the charts' backend, asked for before any file is written)
+    except ImportError:
+        need = "the report's charts need matplotlib: pip install 'pytest-arena[report]'"
+        print(f"arena-report: error: {need}", file=sys.stderr)
         return 2
     teacher = args.teacher or ("reference" if "reference" in students else None)
     report = build_report(evidence, teacher)

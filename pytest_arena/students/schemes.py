@@ -82,7 +82,12 @@ def _gguf_facts(path: Path | None, raw: str) -> dict[str, Any]:
 
 
 def _openai(config: Config, rest: str) -> Student:
-    from .openai_http import OpenAIStudent
+    try:
+        from .openai_http import OpenAIStudent
+    except ModuleNotFoundError as exc:
+        if exc.name != "httpx":
+            raise
+        raise StudentError("openai: students need httpx: pip install 'pytest-arena[openai]'") from None
 
     return OpenAIStudent.from_spec(rest, name=_openai_label(rest))
 

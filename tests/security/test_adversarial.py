@@ -23,7 +23,7 @@ from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
 from pytest_arena.students.scripted import ScriptedStudent
 
-from ..conftest import CORPUS, FINISH, ROOT, call, requires_cargo, tree_digest
+from ..helpers import CORPUS, FINISH, ROOT, call, requires_cargo, tree_digest
 from .conftest import TALLY
 
 pytestmark = [

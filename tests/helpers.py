@@ -1,0 +1,128 @@
+"""Shared helpers for the project's tests: the real corpus, scripted students, pytest in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+CORPUS = ROOT / "fixtures" / "under-contract"
+
+
+STARTERS = ("leetcode__01-two-sum", "oo__01-bank-account", "transpile__02-csv-to-jsonl", "unix__01-wc")
+
+
+# Seconds spent per named group of tests, printed at the end of the run.
+TIMINGS: dict[str, list[float]] = {}
+
+
+# The fault suite's tally: (probe, data lost, traceback shown to the user), printed at the end.
+FAULTS: list[tuple[str, bool, bool]] = []
+
+
+TRACEBACK_SIGNS = ("Traceback (most recent call last)", "INTERNALERROR", "\nE   ")
+
+
+FINISH = '<tool_call>\n{"name": "finish", "input": {}}\n</tool_call>'
+
+
+requires_cargo = pytest.mark.skipif(
+    shutil.which("cargo") is None, reason="cargo not found: install Rust (./run setup does it)"
+)
+
+
+def call(name: str, **args: object) -> str:
+    return "<tool_call>\n" + json.dumps({"name": name, "input": args}) + "\n</tool_call>"
+
+
+def write_script(path: Path, turns: dict[str, list[str]]) -> Path:
+    path.write_text(json.dumps(turns), encoding="utf-8")
+    return path
+
+
+def junit_cases(path: Path) -> dict[str, dict[str, str]]:
+    """Test case name -> its properties, from a JUnit file pytest wrote."""
+    from junitparser import JUnitXml, Properties
+
+    cases = {}
+    for suite in JUnitXml.fromfile(str(path)):
+        for case in suite:
+            props = case.child(Properties)
+            cases[case.name] = {p.name: p.value for p in props} if props is not None else {}
+    return cases
+
+
+@dataclass
+class Cli:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_module(
+    module: str, *args: str | Path, cwd: Path = ROOT, timeout: float = 180, env: dict[str, str] | None = None
+) -> Cli:
+    """One of the project's command-line tools (``python -m module``), as a user would run it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Cli(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 900) -> Cli:
+    """pytest in a subprocess, as a user would type it (the plugin loads from its entry point)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    return run_module("pytest", "-p", "no:cacheprovider", *args, cwd=cwd, timeout=timeout, env=env)
+
+
+def reference_vs_finish(tmp: Path, *extra: str) -> tuple[Cli, Path]:
+    """A small campaign under xdist: the reference student beside one that only calls finish
+    (plus ``extra`` arguments: fixtures, more students, sweeps). Returns the run and its JUnit file."""
+    script = write_script(tmp / "finish.json", {"*": [FINISH]})
+    junit = tmp / "junit.xml"
+    run = run_pytest(
+        "--arena", "-n", "2", "--arena-student", "reference", "--arena-student", f"scripted:{script}",
+        f"--junitxml={junit}", *extra,
+    )  # fmt: skip
+    return run, junit
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Content hash of every file under root (ignoring build output), to prove nothing changed."""
+    import hashlib
+
+    digests = {}
+    for path in sorted(root.rglob("*")):
+        if "target" in path.relative_to(root).parts:
+            continue
+        if path.is_file() or path.is_symlink():
+            data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+            digests[path.relative_to(root).as_posix()] = hashlib.sha256(data).hexdigest()
+    return digests
+
+
+def fault_probe(name: str, output: str = "", *, data_lost: bool = False) -> bool:
+    """Records one fault probe for the tally; returns whether ``output`` (what the user saw) holds
+    a traceback, so the test asserts it too and a regression fails the test, not only the tally."""
+    traceback = any(sign in output for sign in TRACEBACK_SIGNS)
+    FAULTS.append((name, data_lost, traceback))
+    return traceback
