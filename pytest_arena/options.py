@@ -108,11 +108,36 @@ class ArenaOptions:
     dialects: tuple[str, ...] = ("auto",)
 
 
+def _ini_default(kind: str, default: Any) -> Any:
+    """What getini returns for a key the ini file does not set."""
+    if default is None:
+        return []
+    return default if kind != "bool" else bool(default)
+
+
+_INI_DEFAULTS = {name: _ini_default(kind, default) for name, _, kind, default in OPTIONS}
+
+
+def ini_value(config: Any, name: str) -> Any:
+    """The ini key ``arena_x`` (underscores, like pytest's and xdist's own keys); the dashed
+    ``arena-x`` of earlier versions still works, with a deprecation warning."""
+    key = name.replace("-", "_")
+    value, dashed = config.getini(key), config.getini(name)
+    unset = _INI_DEFAULTS[name]
+    if dashed != unset and value == unset:  # only the dashed spelling was given
+        if not hasattr(config, "workerinput"):  # the controller warns; workers read the same file
+            config.issue_config_time_warning(
+                pytest.PytestDeprecationWarning(f"ini key '{name}' is deprecated: spell it '{key}'"), stacklevel=2
+            )
+        return dashed
+    return value
+
+
 def _value(config: Any, name: str, kind: str) -> Any:
     cli = config.getoption(name.replace("-", "_"))
     if cli not in (None, [], False):
         return cli
-    return config.getini(name)
+    return ini_value(config, name)
 
 
 def _path_option(config: Any, name: str) -> Path:
@@ -125,7 +150,7 @@ def _path_option(config: Any, name: str) -> Path:
     if cli:
         return invoked / str(cli)
     base = Path(config.inipath).parent if config.inipath else invoked
-    return base / str(config.getini(name))
+    return base / str(ini_value(config, name))
 
 
 def read_options(config: Any) -> ArenaOptions:
@@ -212,7 +237,9 @@ def add_options(parser: Any) -> None:
             checked = {"type": argparse_type(name)} if name in PARSERS else {}
             group.addoption(f"--{name}", dest=dest, default=None, help=help_text, **checked)
         ini_type = {"bool": "bool", "list": "linelist"}.get(kind, "string")
-        parser.addini(name, help_text, type=ini_type, default=default if default is not None else [])
+        initial = default if default is not None else []
+        parser.addini(dest, help_text, type=ini_type, default=initial)
+        parser.addini(name, f"deprecated spelling of {dest}", type=ini_type, default=initial)
 
 
 OPTIONS_KEY = pytest.StashKey[ArenaOptions]()

@@ -65,7 +65,7 @@ def test_a_bad_option_value_is_a_usage_error_naming_it(tmp_path: Path, option: s
 
 
 def test_a_bad_ini_value_is_a_usage_error_too(tmp_path: Path) -> None:
-    (tmp_path / "pytest.ini").write_text("[pytest]\narena-max-turns = 0\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\narena_max_turns = 0\n")
     fixture = shutil.copytree(PYTHON_CORPUS / CHEAP[0], tmp_path / "fixtures" / CHEAP[0])
     run = run_pytest("--arena", f"--arena-reports={tmp_path / 'r'}", str(fixture), cwd=tmp_path)
     assert not fault_probe("ini arena-max-turns = 0", run.output), run.output

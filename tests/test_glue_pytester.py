@@ -97,3 +97,12 @@ def test_a_user_test_drives_a_student_through_arena_student_pool(pytester: pytes
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("key", ["arena_root", "arena-root"])
+def test_ini_keys_use_underscores_and_dashed_ones_still_work(pytester: pytest.Pytester, corpus: Path, key: str) -> None:
+    pytester.makeini(f"[pytest]\n{key} = corpus/sub\n")
+    run = pytester.runpytest_subprocess("--arena", "--arena-student", "reference", "--co")
+    run.stdout.fnmatch_lines(["*unix__02-tr*reference-t0-s0*"])
+    deprecated = "ini key 'arena-root' is deprecated: spell it 'arena_root'"
+    assert (deprecated in run.stdout.str()) == (key == "arena-root")

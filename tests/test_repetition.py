@@ -182,7 +182,7 @@ def test_a_bad_setting_is_a_usage_error_naming_the_option(tmp_path: Path) -> Non
     assert "argument --arena-repetition-stop: '64': expected off or PERIOD:REPEATS" in bad.stderr
     assert "Traceback" not in bad.output
     ini = tmp_path / "pytest.ini"
-    ini.write_text("[pytest]\narena-repetition-stop = 8:1\n", encoding="utf-8")
+    ini.write_text("[pytest]\narena_repetition_stop = 8:1\n", encoding="utf-8")
     from_ini = run_pytest("-c", str(ini), "--arena", "--collect-only", str(CORPUS / "unix__01-wc"))
     assert from_ini.returncode == 4 and "'8:1': expected off or PERIOD:REPEATS" in from_ini.stderr
 

@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .harness import HarnessFault, sandbox_fault
@@ -61,7 +61,6 @@ class ToolOutcome:
     seconds: float = 0.0
     path: str | None = None  # the file a write touched, relative to the workspace
     exit_code: int | None = None  # shell only
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _is_binary(data: bytes) -> bool:

@@ -134,17 +134,6 @@ def _read_junit_file(path: Path, collector: _Collector) -> Source:
     return source
 
 
-def read_junit(paths: list[Path]) -> Evidence:
-    """Arena records from JUnit XML files, latest wins (see the module docstring)."""
-    collector = _Collector()
-    for path in paths:
-        collector.evidence.sources.append(_read_junit_file(path, collector))
-    evidence = collector.finish()
-    if not evidence.records:
-        raise InputError(_no_records_text(evidence))
-    return evidence
-
-
 def _no_records_text(evidence: Evidence) -> str:
     found = "; ".join(s.describe() for s in evidence.sources)
     if all(s.kind == "results" for s in evidence.sources):

@@ -18,7 +18,6 @@ from ..engine.clipping import clip_middle
 from .run_folder import repair_torn_tail
 
 PREFIX = "arena."
-MAX_DIFF_CHARS = 20000
 TRAJECTORY_TEXT_CHARS = 64 * 1024  # per turn text; a runaway 5 MB turn must not make a 10 MB file
 Scalar = str | int | float | bool | None
 

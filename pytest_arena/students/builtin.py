@@ -9,6 +9,7 @@ from typing import Any
 import pluggy
 
 from ..engine.student import Student
+from ..options import ini_value
 from .schemes import lookup
 
 hookimpl = pluggy.HookimplMarker("pytest")
@@ -55,7 +56,7 @@ def static_info(config: Any, spec: str) -> dict[str, Any]:
 def offload_warning(config: Any, options: Any) -> str | None:
     """One line when GPU layers were asked for (the option given, not the default) but this
     llama-cpp-python build cannot offload: the layers then silently stay on the CPU."""
-    asked = config.getoption("arena_gpu_layers") is not None or str(config.getini("arena-gpu-layers")) != "-1"
+    asked = config.getoption("arena_gpu_layers") is not None or str(ini_value(config, "arena-gpu-layers")) != "-1"
     llama = [s for s in options.students if s == "default" or s.startswith("llama:")]
     if not asked or options.gpu_layers == 0 or not llama:
         return None
