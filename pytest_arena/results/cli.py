@@ -3,6 +3,7 @@ tool quietly, as with other command-line tools, not with a BrokenPipeError trace
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import sys
@@ -27,3 +28,12 @@ def quiet_on_broken_pipe(main: Main) -> Main:
         return status
 
     return cast(Main, run)
+
+
+def add_skip_bad_lines(parser: argparse.ArgumentParser) -> None:
+    """arena-gate and arena-report read results.jsonl the same way; one option says so."""
+    parser.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="leave out results.jsonl lines that are not records (each one skipped is named in the output)",
+    )

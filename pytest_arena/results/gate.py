@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli import quiet_on_broken_pipe
+from .cli import add_skip_bad_lines, quiet_on_broken_pipe
 from .gate_keys import unknown_select_key
 from .gate_logic import PASS, GateConfigError, GateResult, evaluate, fixture_rates, load_gates, pass_at_1
 from .junit import Evidence, InputError, load_inputs
@@ -107,11 +107,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="evaluate this gate (repeatable; default: every gate in the file)",
     )
-    parser.add_argument(
-        "--skip-bad-lines",
-        action="store_true",
-        help="leave out results.jsonl lines that are not records (each one skipped is named in the output)",
-    )
+    add_skip_bad_lines(parser)
     return parser
 
 

@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli import quiet_on_broken_pipe
+from .cli import add_skip_bad_lines, quiet_on_broken_pipe
 from .dialect_summary import HEADERS as DIALECT_HEADERS
 from .dialect_summary import dialect_rows
 from .export import ExportError, run_export
@@ -134,11 +134,7 @@ def _parser() -> argparse.ArgumentParser:
         default="clean",
         help="--export: the assistant text kept in the conversation (clean, default) or the model's raw output",
     )
-    parser.add_argument(
-        "--skip-bad-lines",
-        action="store_true",
-        help="leave out results.jsonl lines that are not records (each one skipped is named in the output)",
-    )
+    add_skip_bad_lines(parser)
     return parser
 
 
