@@ -60,26 +60,26 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-from pytest_arena.engine.commands import CommandResult
-from pytest_arena.engine.corpus import FixtureSpec
-from pytest_arena.engine.oracle import ComplianceCheck
-from pytest_arena.engine.protocol import ToolCall
-from pytest_arena.engine.student import (
+from pytest_arena import (
+    CommandResult,
+    ComplianceCheck,
+    FixtureSpec,
     GenerationResult,
-    Message,
+    SessionResult,
     Student,
     StudentConfig,
     StudentError,
+    ToolCall,
+    ToolError,
+    ToolSpec,
+    Workspace,
 )
-from pytest_arena.engine.tools import ToolError, ToolSpec
-from pytest_arena.engine.workspace import PathRefused, Workspace, iter_files
-
-if TYPE_CHECKING:
-    from pytest_arena.engine.session import SessionResult
+from pytest_arena.engine.student import Message
+from pytest_arena.engine.workspace import PathRefused, iter_files
 
 SCHEME = "replay:"
 SUMMARY_ENV = "ARENA_EXAMPLE_SUMMARY"
