@@ -15,25 +15,12 @@ class OptionError(ValueError):
     pass
 
 
-def _int(name: str, raw: str, low: int, what: str, example: str) -> int:
+def _one(name: str, raw: str, convert: Callable[[str], float], low: float, what: str, example: str) -> float:
     text = raw.strip()
     if "," in text:
         raise OptionError(f"--{name}={raw!r}: takes one value, not a list; expected {what}, e.g. {example}")
     try:
-        value = int(text)
-    except ValueError:
-        raise OptionError(f"--{name}={raw!r}: expected {what}, e.g. {example}") from None
-    if value < low:
-        raise OptionError(f"--{name}={raw!r}: expected {what}, e.g. {example}")
-    return value
-
-
-def _number(name: str, raw: str, low: float, what: str, example: str) -> float:
-    text = raw.strip()
-    if "," in text:
-        raise OptionError(f"--{name}={raw!r}: takes one value, not a list; expected {what}, e.g. {example}")
-    try:
-        value = float(text)
+        value = convert(text)
     except ValueError:
         raise OptionError(f"--{name}={raw!r}: expected {what}, e.g. {example}") from None
     if not value >= low:  # also refuses nan
@@ -41,24 +28,32 @@ def _number(name: str, raw: str, low: float, what: str, example: str) -> float:
     return value
 
 
-def int_list(low: int, what: str, example: str) -> Callable[[str, str], tuple[int, ...]]:
-    def parse(name: str, raw: str) -> tuple[int, ...]:
+def _int(name: str, raw: str, low: int, what: str, example: str) -> int:
+    return int(_one(name, raw, int, low, what, example))
+
+
+def _number(name: str, raw: str, low: float, what: str, example: str) -> float:
+    return _one(name, raw, float, low, what, example)
+
+
+def _listed(parse_one: Callable[[str, str], Any], what: str, example: str) -> Callable[[str, str], tuple[Any, ...]]:
+    """A comma list of values; any bad part is reported against the whole list."""
+
+    def parse(name: str, raw: str) -> tuple[Any, ...]:
         try:
-            return tuple(_int(name, part, low, what, example) for part in raw.split(",") if part.strip())
+            return tuple(parse_one(name, part) for part in raw.split(",") if part.strip())
         except OptionError:
             raise OptionError(f"--{name}={raw!r}: expected {what}, e.g. {example}") from None
 
     return parse
+
+
+def int_list(low: int, what: str, example: str) -> Callable[[str, str], tuple[int, ...]]:
+    return _listed(lambda name, part: _int(name, part, low, what, example), what, example)
 
 
 def float_list(low: float, what: str, example: str) -> Callable[[str, str], tuple[float, ...]]:
-    def parse(name: str, raw: str) -> tuple[float, ...]:
-        try:
-            return tuple(_number(name, part, low, what, example) for part in raw.split(",") if part.strip())
-        except OptionError:
-            raise OptionError(f"--{name}={raw!r}: expected {what}, e.g. {example}") from None
-
-    return parse
+    return _listed(lambda name, part: _number(name, part, low, what, example), what, example)
 
 
 def one_int(low: int, what: str, example: str) -> Callable[[str, str], int | None]:
