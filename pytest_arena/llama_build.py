@@ -175,8 +175,12 @@ def _main(argv: list[str]) -> int:
     command = argv[0] if argv else ""
     cpu = this_cpu()
     if "--cpuinfo" in argv:  # flags for another machine's CPU, from a copy of its /proc/cpuinfo
-        path = Path(argv[argv.index("--cpuinfo") + 1])
-        cpu = parse_cpuinfo(path.read_text(errors="replace"), cpu.arch)
+        at = argv.index("--cpuinfo") + 1
+        try:
+            cpu = parse_cpuinfo(Path(argv[at]).read_text(errors="replace"), cpu.arch)
+        except (IndexError, OSError) as exc:
+            print(f"--cpuinfo needs a readable copy of a /proc/cpuinfo file ({exc})", file=sys.stderr)
+            return 2
     flags = cmake_flags(cpu)
     if "--cuda" in argv:
         flags = ["-DGGML_CUDA=on", *flags]

@@ -182,3 +182,7 @@ def test_the_command_line_reads_another_machines_cpuinfo(tmp_path: Path) -> None
     assert cuda == lb.cache_key(lb.LLAMA_VERSION, ["-DGGML_CUDA=on", *flags])
     bad = subprocess.run([sys.executable, str(script), "nonsense"], capture_output=True, text=True)
     assert bad.returncode == 2 and "usage:" in bad.stderr
+    for missing in (["--cpuinfo", str(tmp_path / "absent")], ["--cpuinfo"]):
+        gone = subprocess.run([sys.executable, str(script), "flags", *missing], capture_output=True, text=True)
+        assert gone.returncode == 2 and "--cpuinfo needs a readable copy" in gone.stderr, gone.stderr
+        assert "Traceback" not in gone.stderr
