@@ -9,8 +9,16 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.oracle import fixture_compliance
+from pytest_arena.engine.session import Session, SessionResult, SessionSettings
+from pytest_arena.engine.tools import Toolbox
+from pytest_arena.engine.workspace import Workspace
+from pytest_arena.students.scripted import ScriptedStudent
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,3 +134,21 @@ def fault_probe(name: str, output: str = "", *, data_lost: bool = False) -> bool
     traceback = any(sign in output for sign in TRACEBACK_SIGNS)
     FAULTS.append((name, data_lost, traceback))
     return traceback
+
+
+def scripted_session(tmp_path: Path, fixture: Path, turns: list[str], **settings: Any) -> SessionResult:
+    """One session of a scripted student on a real fixture, in a workspace removed afterwards."""
+    spec = load_fixture(fixture)
+    ws = Workspace(spec.repo_dir, spec.protected)
+    script = write_script(tmp_path / "s.json", {"*": turns})
+    try:
+        return Session(
+            spec,
+            ws,
+            ScriptedStudent(script),
+            SessionSettings(**settings),
+            Toolbox(ws),
+            fixture_compliance(spec),
+        ).run()
+    finally:
+        ws.cleanup()

@@ -13,15 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.engine.corpus import load_fixture
-from pytest_arena.engine.oracle import fixture_compliance
-from pytest_arena.engine.session import Session, SessionSettings
 from pytest_arena.engine.tempdirs import clean_stale
-from pytest_arena.engine.tools import Toolbox
-from pytest_arena.engine.workspace import Workspace
-from pytest_arena.students.scripted import ScriptedStudent
 
-from .helpers import CORPUS, FINISH, ROOT, call, fault_probe, junit_cases, requires_cargo, run_pytest, write_script
+from .helpers import (
+    CORPUS,
+    FINISH,
+    ROOT,
+    call,
+    fault_probe,
+    junit_cases,
+    requires_cargo,
+    run_pytest,
+    scripted_session,
+    write_script,
+)
 
 pytestmark = requires_cargo
 THREE = ("leetcode__01-two-sum", "unix__01-wc", "leetcode__05-binary-search")
@@ -193,15 +198,7 @@ def test_oracle_program_that_does_not_exist(tmp_path: Path) -> None:
 
 
 def session_with(tmp_path: Path, turns: list[str], **settings: object):  # type: ignore[no-untyped-def]
-    spec = load_fixture(CORPUS / THREE[0])
-    ws = Workspace(spec.repo_dir, spec.protected)
-    script = write_script(tmp_path / "s.json", {"*": turns})
-    try:
-        return Session(
-            spec, ws, ScriptedStudent(script), SessionSettings(**settings), Toolbox(ws), fixture_compliance(spec)
-        ).run()
-    finally:
-        ws.cleanup()
+    return scripted_session(tmp_path, CORPUS / THREE[0], turns, **settings)
 
 
 def test_broken_tool_call_json_is_explained_to_the_student(tmp_path: Path) -> None:

@@ -14,16 +14,13 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.engine.corpus import load_fixture
-from pytest_arena.engine.oracle import fixture_compliance
-from pytest_arena.engine.session import Session, SessionSettings
 from pytest_arena.engine.tempdirs import OWNER_FILE, clean_stale
 from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
 from pytest_arena.results.record import ItemRecord, trajectory_payload
 from pytest_arena.results.run_folder import repair_torn_tail
-from pytest_arena.students.scripted import ScriptedStudent
 
-from .helpers import FINISH, ROOT, call, fault_probe, run_module, run_pytest, write_script
+from .helpers import FINISH, ROOT, call, fault_probe, run_module, run_pytest, scripted_session
 
 PYTHON_CORPUS = ROOT / "fixtures" / "python"
 CHEAP = ("unix__01-uniq", "unix__02-tr")  # Python fixtures: no compiler in the loop
@@ -235,15 +232,7 @@ def test_a_closed_pipe_ends_the_gate_quietly(tmp_path: Path, finished_run: Path)
 
 
 def session_with(tmp_path: Path, turns: list[str], **settings: object):  # type: ignore[no-untyped-def]
-    spec = load_fixture(PYTHON_CORPUS / CHEAP[0])
-    ws = Workspace(spec.repo_dir, spec.protected)
-    script = write_script(tmp_path / "s.json", {"*": turns})
-    try:
-        return Session(
-            spec, ws, ScriptedStudent(script), SessionSettings(**settings), Toolbox(ws), fixture_compliance(spec)
-        ).run()
-    finally:
-        ws.cleanup()
+    return scripted_session(tmp_path, PYTHON_CORPUS / CHEAP[0], turns, **settings)
 
 
 def test_a_huge_turn_says_how_much_was_read_and_is_stored_capped(tmp_path: Path) -> None:

@@ -43,26 +43,16 @@ def test_per_item_hooks_are_scoped_by_a_conftest_and_the_recorder_is_unregistere
 
 
 def test_the_summary_of_a_reference_run_claims_no_gate(pytester: pytest.Pytester, corpus: Path) -> None:
-    run = pytester.runpytest_subprocess(
-        "--arena",
-        "--arena-student",
-        "reference",
-        "--arena-reports",
-        str(pytester.path / "reports"),
-        str(corpus / FIXTURE),
-    )
+    def reference_run() -> pytest.RunResult:
+        reports = str(pytester.path / "reports")
+        args = ("--arena", "--arena-student", "reference", "--arena-reports", reports, str(corpus / FIXTURE))
+        return pytester.runpytest_subprocess(*args)
+
+    run = reference_run()
     run.assert_outcomes(passed=1)
     assert "V1_004" not in run.stdout.str()  # no gates.toml in this project: no gate mentioned
     shutil.copy(ROOT / "gates.toml", pytester.path / "gates.toml")
-    run = pytester.runpytest_subprocess(
-        "--arena",
-        "--arena-student",
-        "reference",
-        "--arena-reports",
-        str(pytester.path / "reports"),
-        str(corpus / FIXTURE),
-    )
-    run.stdout.fnmatch_lines(["gate V1_004: NO EVIDENCE (0 of 1 runs selected)"])
+    reference_run().stdout.fnmatch_lines(["gate V1_004: NO EVIDENCE (0 of 1 runs selected)"])
 
 
 def test_items_carry_an_xdist_group_per_student_and_share(pytester: pytest.Pytester, corpus: Path) -> None:
