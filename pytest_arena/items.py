@@ -26,6 +26,7 @@ from .engine.tools import Toolbox
 from .engine.warm import WarmCache
 from .engine.workspace import Workspace, iter_files
 from .options import OPTIONS_KEY, ArenaOptions
+from .outcome_display import SHOWN
 from .progress import TURN_LINES, turn_line
 from .results.dialect_record import dialect_fields
 from .results.provenance import provenance
@@ -322,7 +323,7 @@ class ArenaItem(pytest.Item):
 
     def _failure_text(self, result: SessionResult) -> str:
         outcome = result.outcome
-        lines = [f"arena outcome {outcome.status_word}: {outcome.summary()}"]
+        lines = [f"arena outcome {SHOWN[outcome.name][1]}: {outcome.summary()}"]
         if result.verdict is not None and not result.verdict.passed:
             lines.append(result.verdict.explain())
         elif result.turns:

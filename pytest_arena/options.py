@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from .engine.dialects import CHOICES
 from .engine.repetition import RepetitionRule
 from .option_types import PARSERS, OptionError, argparse_type
 from .students import schemes
@@ -17,59 +18,27 @@ DEFAULT_STUDENT = "default"
 # (name without "--", help, kind, default). ini keys use the same names.
 OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("arena-root", "fixture corpus root, relative to rootdir", "string", "fixtures"),
-    (
-        "arena-student",
-        f"student spec: {schemes.forms()} (repeatable)",
-        "list",
-        None,
-    ),
+    ("arena-student", f"student spec: {schemes.forms()} (repeatable)", "list", None),
     ("arena-temperature", "comma list of temperatures (a sweep)", "string", "0"),
     ("arena-seed", "comma list of seeds (a sweep)", "string", "0"),
     ("arena-epochs", "N samples per fixture: seeds S .. S+N-1 from the one --arena-seed S (pass@k)", "string", ""),
-    (
-        "arena-dialect",
-        "comma list of tool-call dialects (a sweep): auto, arena, hermes, qwen3-coder, llama3, mistral, "
-        "pythonic, native (openai: students only)",
-        "string",
-        "auto",
-    ),
+    ("arena-dialect", f"comma list of tool-call dialects (a sweep): {', '.join(CHOICES)}", "string", "auto"),
     ("arena-gpu-layers", "layers offloaded to the GPU (-1 all, 0 none)", "string", "-1"),
     ("arena-gpus", "comma list of GPU indices; xdist worker N uses the N-th (no split)", "string", ""),
     ("arena-n-ctx", "context size for llama students (0: the model's, capped at 32768)", "string", "0"),
     ("arena-max-turns", "override every fixture's turn budget", "string", ""),
     ("arena-max-tokens", "cap on tokens generated per turn (default: the fixture's max_tokens)", "string", ""),
     ("arena-turn-timeout", "seconds a student may take for one turn before the session fails", "string", "600"),
-    (
-        "arena-repetition-stop",
-        "stop a turn whose tail is periodic: off, or PERIOD:REPEATS (a block of at most PERIOD tokens "
-        "repeated REPEATS times; default 64:8)",
-        "string",
-        "64:8",
-    ),
+    ("arena-repetition-stop", "off, or PERIOD:REPEATS: end a turn repeating a block of tokens", "string", "64:8"),
     ("arena-text-loop-limit", "text turns in a row that end a session (0 disables)", "string", "4"),
     ("arena-compliance-enforced", "run compliance after each write and feed it back", "bool", False),
     ("arena-constrain", "constrained decoding: every turn is one well-formed tool call", "bool", False),
     ("arena-sandbox", "bwrap (default) or none: how student commands and oracles are confined", "string", "bwrap"),
     ("arena-reports", "folder for results.jsonl and trajectories", "string", "reports"),
-    (
-        "arena-resume",
-        "an earlier run folder: items already recorded there are not rerun, new records are appended to it",
-        "string",
-        "",
-    ),
+    ("arena-resume", "an earlier run folder: skip the items it recorded, append new records", "string", ""),
     ("arena-keep-workspaces", "keep each item's workspace for inspection", "bool", False),
-    (
-        "arena-workspace-quota",
-        "total size a workspace may grow to (K/M/G suffix; 0: no limit); past it the command is stopped",
-        "string",
-        "4G",
-    ),
-    (
-        "arena-cold",
-        "build every item from scratch: no copy of the fixture's pristine build artifacts (the warm oracle)",
-        "bool",
-        False,
-    ),
+    ("arena-workspace-quota", "workspace size limit (K/M/G; 0: none): a command past it is stopped", "string", "4G"),
+    ("arena-cold", "build every item from scratch (no warm oracle: no copy of the pristine build)", "bool", False),
 )
 
 

@@ -13,6 +13,7 @@ from .engine.outcomes import BY_NAME
 from .engine.tempdirs import clean_stale
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError, student_pool
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
+from .outcome_display import SHOWN
 from .progress import Progress, crashed_item, crashed_item_name, mark_crash
 from .results.dialect_summary import dialect_lines
 from .results.record import ItemRecord, RunWriter, crash_record, new_run_id
@@ -179,7 +180,8 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
         return None
     if outcome.passed:
         return "passed", ".", ("PASSED", {"green": True})
-    return "failed", outcome.letter, (outcome.status_word, {"red": True})
+    letter, word = SHOWN[outcome.__name__]
+    return "failed", letter, (word, {"red": True})
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,16 +1,22 @@
-"""The outcome taxonomy (DESIGN.md section 6) as typed records, and how pytest shows each."""
+"""The outcome taxonomy (DESIGN.md section 6) as typed records. How pytest shows each is the glue's
+business (pytest_arena/outcome_display.py)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, dataclass_transform
 
 
+@dataclass_transform(frozen_default=True)
 @dataclass(frozen=True)
 class Outcome:
-    status_word: ClassVar[str] = "FAILED"
-    letter: ClassVar[str] = "F"
+    """Every subclass is a frozen dataclass of the outcome's fields (declared once, here)."""
+
     passed: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclass(frozen=True)(cls)
 
     @property
     def name(self) -> str:
@@ -24,87 +30,73 @@ class Outcome:
         return f"{self.name}({details})" if details else self.name
 
 
-@dataclass(frozen=True)
 class DriverError(Outcome):
-    status_word: ClassVar[str] = "DRIVER_ERROR"
-    letter: ClassVar[str] = "D"
+    """The backend failed: load, crash, native crash probe, a turn's timeout. Not counted in pass rates."""
+
     message: str
     turn: int
 
 
-@dataclass(frozen=True)
 class HarnessError(Outcome):
     """The harness could not run its own command (oracle, compliance, sandbox): never the student's
     fault, so left out of pass rates like DriverError."""
 
-    status_word: ClassVar[str] = "HARNESS_ERROR"
-    letter: ClassVar[str] = "H"
     command: str
     message: str
 
 
-@dataclass(frozen=True)
 class WallTimeout(Outcome):
-    status_word: ClassVar[str] = "WALLTIMEOUT"
-    letter: ClassVar[str] = "W"
+    """The session's wall-clock budget ran out."""
+
     elapsed_s: float
     turn: int
 
 
-@dataclass(frozen=True)
 class ContextExhausted(Outcome):
     """The history outgrew the model's context: the student's verbosity, counted in pass rates."""
 
-    status_word: ClassVar[str] = "CONTEXT_EXHAUSTED"
-    letter: ClassVar[str] = "X"
     turn: int
     prompt_tokens: int
     n_ctx: int
 
 
-@dataclass(frozen=True)
 class ComplianceTrap(Outcome):
-    status_word: ClassVar[str] = "TRAP"
-    letter: ClassVar[str] = "T"
+    """The same content of one file failed the per-turn compliance check N times in a row."""
+
     file: str
     last_reason: str
     consecutive_count: int
 
 
-@dataclass(frozen=True)
 class AgentTextLoop(Outcome):
-    status_word: ClassVar[str] = "TEXTLOOP"
-    letter: ClassVar[str] = "L"
+    """N turns in a row without a tool call: prose or Markdown code blocks instead of calls."""
+
     consecutive_text_turns: int
     last_text_excerpt: str
 
 
-@dataclass(frozen=True)
 class OraclePassed(Outcome):
-    status_word: ClassVar[str] = "PASSED"
-    letter: ClassVar[str] = "."
+    """The tests exit 0, their output matches the expected pattern, and compliance exits 0."""
+
     passed: ClassVar[bool] = True
 
 
-@dataclass(frozen=True)
 class ComplianceFailed(Outcome):
-    status_word: ClassVar[str] = "NONCOMPLIANT"
-    letter: ClassVar[str] = "C"
+    """The tests pass but the compliance check (lints, complexity, unwrap policy) fails."""
+
     check: str
     turn: int
 
 
-@dataclass(frozen=True)
 class OracleFailedAfterMaxTurns(Outcome):
-    status_word: ClassVar[str] = "MAXTURNS"
-    letter: ClassVar[str] = "M"
+    """The turn budget ran out and the tests still fail."""
+
     turns: int
 
 
-@dataclass(frozen=True)
 class OracleFailed(Outcome):
-    status_word: ClassVar[str] = "ORACLE_FAILED"
-    letter: ClassVar[str] = "F"
+    """The student called finish and the tests fail."""
+
     turns: int
 
 

@@ -25,6 +25,19 @@ class ContextExhausted(StudentError):
         self.prompt_tokens, self.n_ctx = prompt_tokens, n_ctx
 
 
+RECORDED_SETTINGS = (
+    "temperature",
+    "top_k",
+    "top_p",
+    "min_p",
+    "repeat_penalty",
+    "seed",
+    "max_tokens",
+    "constrained",
+    "turn_timeout_s",
+)
+
+
 @dataclass(frozen=True)
 class StudentConfig:
     """Sampling settings, sent explicitly on every call (backends' own defaults differ)."""
@@ -45,18 +58,9 @@ class StudentConfig:
     tools: tuple[Any, ...] = ()  # OpenAI function schemas, when the template or the server renders the tools
 
     def record(self) -> dict[str, Any]:
-        return {
-            "temperature": self.temperature,
-            "top_k": self.top_k,
-            "top_p": self.top_p,
-            "min_p": self.min_p,
-            "repeat_penalty": self.repeat_penalty,
-            "seed": self.seed,
-            "max_tokens": self.max_tokens,
-            "constrained": self.constrained,
-            "turn_timeout_s": self.turn_timeout_s,
-            "repetition_stop": self.repetition_stop.spec() if self.repetition_stop else "off",
-        }
+        """The settings a record keeps: every sampling value as sent, and the limits on a turn."""
+        kept = {name: getattr(self, name) for name in RECORDED_SETTINGS}
+        return kept | {"repetition_stop": self.repetition_stop.spec() if self.repetition_stop else "off"}
 
 
 @dataclass

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli import add_skip_bad_lines, quiet_on_broken_pipe
+from .cli import command, records_parser
 from .gate_keys import unknown_select_key
 from .gate_logic import PASS, GateConfigError, GateResult, evaluate, fixture_rates, load_gates, pass_at_1
 from .junit import Evidence, InputError, load_inputs
@@ -80,7 +80,7 @@ def scoreboard(results: list[GateResult], evidence: Evidence, gates_path: Path) 
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = records_parser(
         prog="arena-gate",
         description="Decide gates (gates.toml) from JUnit XML written by pytest --arena --junitxml. "
         "Exit 0: every selected gate holds; 1: one does not (FAIL or NO EVIDENCE); "
@@ -107,13 +107,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="evaluate this gate (repeatable; default: every gate in the file)",
     )
-    add_skip_bad_lines(parser)
     return parser
 
 
-@quiet_on_broken_pipe
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+@command(_parser)
+def main(args: argparse.Namespace) -> int:
     try:
         gates = load_gates(args.gates)
         unknown = [name for name in args.gate if name not in gates]

@@ -82,28 +82,30 @@ def _outcome_section(record: ItemRecord, oracle: str) -> list[str]:
     return parts
 
 
+def _list(title: str, items: list[str]) -> str:
+    return f"<div>{title}:</div><ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
+
+
+def _call(call: dict[str, Any]) -> str:
+    kind = "salvaged" if call.get("salvaged") else "strict"
+    args = json.dumps(call.get("input", {}), indent=1, ensure_ascii=False)
+    return f'<span class="tag {kind}">{kind}</span> <b>{_esc(call.get("name", "?"))}</b>{_block(args)}'
+
+
 def _calls(calls: list[dict[str, Any]]) -> str:
     if not calls:
         return '<p class="meta">No tool call parsed: a text turn.</p>'
-    rows = []
-    for call in calls:
-        kind = "salvaged" if call.get("salvaged") else "strict"
-        args = json.dumps(call.get("input", {}), indent=1, ensure_ascii=False)
-        rows.append(
-            f'<li><span class="tag {kind}">{kind}</span> <b>{_esc(call.get("name", "?"))}</b>{_block(args)}</li>'
-        )
-    return "<div>Parsed calls:</div><ul>" + "".join(rows) + "</ul>"
+    return _list("Parsed calls", [_call(call) for call in calls])
+
+
+def _result(result: dict[str, Any]) -> str:
+    status = "ok" if result.get("ok") else "failed"
+    label = f"{result.get('name', '?')}: {status}, {float(result.get('seconds', 0)):.2f}s"
+    return _block(str(result.get("output", "")), label)
 
 
 def _results(results: list[dict[str, Any]]) -> str:
-    if not results:
-        return ""
-    rows = []
-    for result in results:
-        status = "ok" if result.get("ok") else "failed"
-        label = f"{result.get('name', '?')}: {status}, {float(result.get('seconds', 0)):.2f}s"
-        rows.append(f"<li>{_block(str(result.get('output', '')), label)}</li>")
-    return "<div>Tool results:</div><ul>" + "".join(rows) + "</ul>"
+    return _list("Tool results", [_result(result) for result in results]) if results else ""
 
 
 def _turn(turn: dict[str, Any]) -> str:

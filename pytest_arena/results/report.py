@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli import add_skip_bad_lines, quiet_on_broken_pipe
+from .cli import command, records_parser
 from .dialect_summary import HEADERS as DIALECT_HEADERS
 from .dialect_summary import dialect_rows
 from .export import ExportError, run_export
@@ -97,7 +97,7 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = records_parser(
         prog="arena-report",
         description="Tables and charts (report.html, summary.md) from a pytest --arena run folder or JUnit "
         "XML files; or training data from a run's trajectories (--export).",
@@ -134,13 +134,11 @@ def _parser() -> argparse.ArgumentParser:
         default="clean",
         help="--export: the assistant text kept in the conversation (clean, default) or the model's raw output",
     )
-    add_skip_bad_lines(parser)
     return parser
 
 
-@quiet_on_broken_pipe
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+@command(_parser)
+def main(args: argparse.Namespace) -> int:
     inputs = args.inputs or [Path("reports")]
     try:
         evidence = load_inputs(inputs, skip_bad_lines=args.skip_bad_lines)

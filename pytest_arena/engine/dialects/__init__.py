@@ -1,21 +1,16 @@
-"""Tool-call dialects (DESIGN.md section 5): one module per dialect, pure functions."""
+"""Tool-call dialects (DESIGN.md section 5): one module per dialect, each a stateless class."""
 
 from __future__ import annotations
 
-from . import arena, hermes, llama3, mistral, pythonic, qwen3_coder
+from .arena import Arena
 from .base import Dialect
+from .hermes import Hermes
+from .llama3 import Llama3
+from .mistral import Mistral
+from .pythonic import Pythonic
+from .qwen3_coder import Qwen3Coder
 
-DIALECTS: dict[str, Dialect] = {
-    d.name: d
-    for d in (
-        arena.DIALECT,
-        hermes.DIALECT,
-        qwen3_coder.DIALECT,
-        llama3.DIALECT,
-        mistral.DIALECT,
-        pythonic.DIALECT,
-    )
-}
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (Arena(), Hermes(), Qwen3Coder(), Llama3(), Mistral(), Pythonic())}
 CHOICES = ("auto", *DIALECTS, "native")
 
 

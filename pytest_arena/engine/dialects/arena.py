@@ -9,33 +9,18 @@ from ..tools import ToolSpec
 from .base import Dialect, Schemas
 
 
-def _strict(text: str, schemas: Schemas) -> list[ToolCall]:
-    return protocol.strict_calls(text)
+class Arena(Dialect):
+    name = "arena"
+    markers = ("<tool_call>",)
 
+    def strict(self, text: str, schemas: Schemas) -> list[ToolCall]:
+        return protocol.strict_calls(text)
 
-def _tolerant(text: str, schemas: Schemas) -> list[ToolCall]:
-    return []  # the shared salvage is the arena's tolerant pass
+    def render_calls(self, calls: list[ToolCall]) -> str:
+        return "\n".join(call.to_text() for call in calls)
 
+    def instructions(self, specs: list[ToolSpec]) -> str:
+        return protocol.system_prompt(specs)
 
-def _render(calls: list[ToolCall]) -> str:
-    return "\n".join(call.to_text() for call in calls)
-
-
-def _instructions(specs: list[ToolSpec]) -> str:
-    return protocol.system_prompt(specs)
-
-
-def _result(call: ToolCall, output: str) -> str:
-    return protocol.render_tool_result(call.name, output)
-
-
-DIALECT = Dialect(
-    name="arena",
-    strict=_strict,
-    tolerant=_tolerant,
-    render_calls=_render,
-    instructions=_instructions,
-    render_result=_result,
-    markers=("<tool_call>",),
-    example='<tool_call>\n{"name": "file_read", "input": {"path": "src/lib.rs"}}\n</tool_call>',
-)
+    def render_result(self, call: ToolCall, output: str) -> str:
+        return protocol.render_tool_result(call.name, output)

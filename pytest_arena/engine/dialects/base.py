@@ -1,12 +1,12 @@
-"""What every dialect module provides, and the pieces they share: OpenAI function schemas of the
+"""What every dialect provides, and the pieces they share: OpenAI function schemas of the
 tools, call ids, the generic salvage pass and the head-only parsing bound."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 from ..protocol import MAX_PARSED_CHARS, ToolCall, salvage_calls
 from ..tools import ToolSpec
@@ -60,19 +60,39 @@ def arguments_object(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """One tool-call dialect. ``strict`` reads the calls written exactly as the family was trained;
-    ``tolerant`` reads near misses (unclosed tags, a missing marker), marked salvaged."""
+EXAMPLE_CALL = ToolCall("file_read", {"path": "src/lib.rs"})
 
-    name: str
-    strict: Callable[[str, Schemas], list[ToolCall]]
-    tolerant: Callable[[str, Schemas], list[ToolCall]]
-    render_calls: Callable[[list[ToolCall]], str]  # the calls as the model writes them
-    instructions: Callable[[list[ToolSpec]], str]  # system prompt: the tools in the dialect's own words
-    render_result: Callable[[ToolCall, str], str]  # a result as text, where no template renders it
-    example: str  # one call, shown in the nudge after a turn without calls
-    markers: tuple[str, ...] = ()  # where calls start: the text before them is the turn's prose
+
+class Dialect(ABC):
+    """One tool-call dialect. ``strict`` reads the calls written exactly as the family was trained;
+    ``tolerant`` reads near misses (unclosed tags, a missing marker), marked salvaged. A dialect
+    holds no state: one instance serves every session."""
+
+    name: ClassVar[str]
+    markers: ClassVar[tuple[str, ...]] = ()  # where calls start: the text before them is the turn's prose
+
+    @abstractmethod
+    def strict(self, text: str, schemas: Schemas) -> list[ToolCall]: ...
+
+    def tolerant(self, text: str, schemas: Schemas) -> list[ToolCall]:
+        return []  # where the shared Markdown/JSON salvage is all a dialect's near misses need
+
+    @abstractmethod
+    def render_calls(self, calls: list[ToolCall]) -> str:
+        """The calls as the model writes them."""
+
+    @abstractmethod
+    def instructions(self, specs: list[ToolSpec]) -> str:
+        """The system prompt: the tools in the dialect's own words."""
+
+    def render_result(self, call: ToolCall, output: str) -> str:
+        """A tool's result as text, where no chat template renders it."""
+        return output
+
+    @property
+    def example(self) -> str:
+        """One call, shown in the nudge after a turn without calls."""
+        return self.render_calls([EXAMPLE_CALL])
 
     def parse(self, text: str, schemas: Schemas | None = None) -> list[ToolCall]:
         """Strict first, then tolerant, then the Markdown/JSON salvage every dialect shares."""

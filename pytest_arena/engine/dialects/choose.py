@@ -42,12 +42,8 @@ class DialectChoice:
     template_sha256: str = ""
 
     def record(self) -> dict[str, str]:
-        return {
-            "dialect": self.name,
-            "dialect_source": self.source,
-            "dialect_reason": self.reason,
-            "dialect_template_sha256": self.template_sha256,
-        }
+        facts = {"source": self.source, "reason": self.reason, "template_sha256": self.template_sha256}
+        return {"dialect": self.name} | {f"dialect_{key}": value for key, value in facts.items()}
 
 
 def choose(requested: str, template: str | None, native_api: bool) -> DialectChoice:

@@ -12,7 +12,7 @@ from .base import AGENT_INTRO, Dialect, Schemas, arguments_object, function_sche
 PYTHON_TAG = "<|python_tag|>"
 
 
-def _strict(text: str, schemas: Schemas) -> list[ToolCall]:
+def _calls(text: str) -> list[ToolCall]:
     at = text.find(PYTHON_TAG)
     body = text[at + len(PYTHON_TAG) :] if at != -1 else text
     position = len(body) - len(body.lstrip())
@@ -36,35 +36,23 @@ def _strict(text: str, schemas: Schemas) -> list[ToolCall]:
     return calls
 
 
-def _tolerant(text: str, schemas: Schemas) -> list[ToolCall]:
-    return []  # a JSON object with a name anywhere in the turn: the shared salvage finds it
+class Llama3(Dialect):
+    """Results go back as plain text: the template's ipython role wraps them."""
 
+    name = "llama3"
+    markers = (PYTHON_TAG, '{"name"')
 
-def render_calls(calls: list[ToolCall]) -> str:
-    return "; ".join(json.dumps({"name": c.name, "parameters": c.input}) for c in calls)
+    def strict(self, text: str, schemas: Schemas) -> list[ToolCall]:
+        return _calls(text)  # a JSON object with a name anywhere in the turn: the shared salvage finds it
 
+    def render_calls(self, calls: list[ToolCall]) -> str:
+        return "; ".join(json.dumps({"name": c.name, "parameters": c.input}) for c in calls)
 
-def _instructions(specs: list[ToolSpec]) -> str:
-    tools = "\n\n".join(json.dumps(schema, indent=4) for schema in function_schemas(specs))
-    return (
-        f"{AGENT_INTRO}\n\nGiven the following functions, please respond with a JSON for a function call "
-        "with its proper arguments that best answers the given prompt.\n\n"
-        'Respond in the format {"name": function name, "parameters": dictionary of argument name and its '
-        f"value}}. Do not use variables.\n\n{tools}"
-    )
-
-
-def _result(call: ToolCall, output: str) -> str:
-    return output
-
-
-DIALECT = Dialect(
-    name="llama3",
-    strict=_strict,
-    tolerant=_tolerant,
-    render_calls=render_calls,
-    instructions=_instructions,
-    render_result=_result,
-    markers=(PYTHON_TAG, '{"name"'),
-    example=render_calls([ToolCall("file_read", {"path": "src/lib.rs"})]),
-)
+    def instructions(self, specs: list[ToolSpec]) -> str:
+        tools = "\n\n".join(json.dumps(schema, indent=4) for schema in function_schemas(specs))
+        return (
+            f"{AGENT_INTRO}\n\nGiven the following functions, please respond with a JSON for a function call "
+            "with its proper arguments that best answers the given prompt.\n\n"
+            'Respond in the format {"name": function name, "parameters": dictionary of argument name and its '
+            f"value}}. Do not use variables.\n\n{tools}"
+        )

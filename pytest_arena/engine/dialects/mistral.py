@@ -47,41 +47,29 @@ def _args_form(text: str) -> list[ToolCall]:
     return calls
 
 
-def _strict(text: str, schemas: Schemas) -> list[ToolCall]:
-    at = text.find(MARKER)
-    if at == -1:
-        return _list_form(text, salvaged=False)
-    return _list_form(text[at + len(MARKER) :], salvaged=False) or _args_form(text[at:])
+class Mistral(Dialect):
+    name = "mistral"
+    markers = (MARKER, "[{")
 
+    def strict(self, text: str, schemas: Schemas) -> list[ToolCall]:
+        at = text.find(MARKER)
+        if at == -1:
+            return _list_form(text, salvaged=False)
+        return _list_form(text[at + len(MARKER) :], salvaged=False) or _args_form(text[at:])
 
-def _tolerant(text: str, schemas: Schemas) -> list[ToolCall]:
-    at = text.find("[{")
-    return _list_form(text[at:], salvaged=True) if at != -1 else []
+    def tolerant(self, text: str, schemas: Schemas) -> list[ToolCall]:
+        at = text.find("[{")
+        return _list_form(text[at:], salvaged=True) if at != -1 else []
 
+    def render_calls(self, calls: list[ToolCall]) -> str:
+        items = [{"name": c.name, "arguments": c.input, **({"id": c.id} if c.id else {})} for c in calls]
+        return MARKER + json.dumps(items)
 
-def render_calls(calls: list[ToolCall]) -> str:
-    items = [{"name": c.name, "arguments": c.input, **({"id": c.id} if c.id else {})} for c in calls]
-    return MARKER + json.dumps(items)
+    def instructions(self, specs: list[ToolSpec]) -> str:
+        return (
+            f"{AGENT_INTRO}\n\n[AVAILABLE_TOOLS]\n{tools_json_lines(specs)}\n[/AVAILABLE_TOOLS]\n\n"
+            'Call tools by replying [TOOL_CALLS][{"name": "TOOL", "arguments": {...}}].'
+        )
 
-
-def _instructions(specs: list[ToolSpec]) -> str:
-    return (
-        f"{AGENT_INTRO}\n\n[AVAILABLE_TOOLS]\n{tools_json_lines(specs)}\n[/AVAILABLE_TOOLS]\n\n"
-        'Call tools by replying [TOOL_CALLS][{"name": "TOOL", "arguments": {...}}].'
-    )
-
-
-def _result(call: ToolCall, output: str) -> str:
-    return "[TOOL_RESULTS]" + json.dumps({"content": output, "call_id": call.id}) + "[/TOOL_RESULTS]"
-
-
-DIALECT = Dialect(
-    name="mistral",
-    strict=_strict,
-    tolerant=_tolerant,
-    render_calls=render_calls,
-    instructions=_instructions,
-    render_result=_result,
-    markers=(MARKER, "[{"),
-    example=render_calls([ToolCall("file_read", {"path": "src/lib.rs"})]),
-)
+    def render_result(self, call: ToolCall, output: str) -> str:
+        return "[TOOL_RESULTS]" + json.dumps({"content": output, "call_id": call.id}) + "[/TOOL_RESULTS]"

@@ -37,46 +37,34 @@ def _calls(source: str, salvaged: bool) -> list[ToolCall]:
     return calls
 
 
-def _strict(text: str, schemas: Schemas) -> list[ToolCall]:
-    stripped = text.strip()
-    if not (stripped.startswith("[") and stripped.endswith("]")):
-        return []
-    return _calls(stripped, salvaged=False)
+class Pythonic(Dialect):
+    name = "pythonic"
+    markers = ("[",)
 
+    def strict(self, text: str, schemas: Schemas) -> list[ToolCall]:
+        stripped = text.strip()
+        if not (stripped.startswith("[") and stripped.endswith("]")):
+            return []
+        return _calls(stripped, salvaged=False)
 
-def _tolerant(text: str, schemas: Schemas) -> list[ToolCall]:
-    """A list of calls after some prose, or one bare call."""
-    start, end = text.find("["), text.rfind("]")
-    if start != -1 and end > start and (calls := _calls(text[start : end + 1], salvaged=True)):
-        return calls
-    stripped = text.strip()
-    return _calls(stripped, salvaged=True) if _BARE_CALL.match(stripped) else []
+    def tolerant(self, text: str, schemas: Schemas) -> list[ToolCall]:
+        """A list of calls after some prose, or one bare call."""
+        start, end = text.find("["), text.rfind("]")
+        if start != -1 and end > start and (calls := _calls(text[start : end + 1], salvaged=True)):
+            return calls
+        stripped = text.strip()
+        return _calls(stripped, salvaged=True) if _BARE_CALL.match(stripped) else []
 
+    def render_calls(self, calls: list[ToolCall]) -> str:
+        parts = [f"{c.name}(" + ", ".join(f"{k}={v!r}" for k, v in dict(c.input).items()) + ")" for c in calls]
+        return "[" + ", ".join(parts) + "]"
 
-def render_calls(calls: list[ToolCall]) -> str:
-    parts = [f"{c.name}(" + ", ".join(f"{k}={v!r}" for k, v in dict(c.input).items()) + ")" for c in calls]
-    return "[" + ", ".join(parts) + "]"
+    def instructions(self, specs: list[ToolSpec]) -> str:
+        return (
+            f"{AGENT_INTRO}\n\nYou can call these functions:\n{tools_json_lines(specs)}\n\n"
+            "To call functions, reply with nothing but a Python list of calls with keyword arguments, "
+            'e.g. [func_name1(param_name1="value1", param_name2="value2"), func_name2(param="value")].'
+        )
 
-
-def _instructions(specs: list[ToolSpec]) -> str:
-    return (
-        f"{AGENT_INTRO}\n\nYou can call these functions:\n{tools_json_lines(specs)}\n\n"
-        "To call functions, reply with nothing but a Python list of calls with keyword arguments, "
-        'e.g. [func_name1(param_name1="value1", param_name2="value2"), func_name2(param="value")].'
-    )
-
-
-def _result(call: ToolCall, output: str) -> str:
-    return f"{call.name} returned:\n{output}"
-
-
-DIALECT = Dialect(
-    name="pythonic",
-    strict=_strict,
-    tolerant=_tolerant,
-    render_calls=render_calls,
-    instructions=_instructions,
-    render_result=_result,
-    markers=("[",),
-    example=render_calls([ToolCall("file_read", {"path": "src/lib.rs"})]),
-)
+    def render_result(self, call: ToolCall, output: str) -> str:
+        return f"{call.name} returned:\n{output}"

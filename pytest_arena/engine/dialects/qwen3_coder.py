@@ -12,7 +12,8 @@ from typing import Any
 
 from ..protocol import ToolCall
 from ..tools import ToolSpec
-from .base import AGENT_INTRO, Dialect, Schemas, function_schemas
+from .base import AGENT_INTRO, Schemas, function_schemas
+from .hermes import Hermes
 
 MAX_BLOCKS = 64
 FUNCTION, FUNCTION_END = "<function=", "</function>"
@@ -117,19 +118,11 @@ def _calls(text: str, schemas: Schemas, want_well_formed: bool) -> list[ToolCall
     return calls
 
 
-def _strict(text: str, schemas: Schemas) -> list[ToolCall]:
-    return _calls(text, schemas, want_well_formed=True)
-
-
-def _tolerant(text: str, schemas: Schemas) -> list[ToolCall]:
-    return [ToolCall(c.name, c.input, salvaged=True) for c in _calls(text, schemas, want_well_formed=False)]
-
-
 def _value_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def render_calls(calls: list[ToolCall]) -> str:
+def _render(calls: list[ToolCall]) -> str:
     parts = []
     for call in calls:
         params = "".join(f"{PARAMETER}{k}>\n{_value_text(v)}\n{PARAMETER_END}\n" for k, v in dict(call.input).items())
@@ -151,28 +144,28 @@ def _tool_xml(schema: dict[str, Any]) -> str:
     )
 
 
-def _instructions(specs: list[ToolSpec]) -> str:
-    tools = "\n".join(_tool_xml(schema) for schema in function_schemas(specs))
-    return (
-        f"{AGENT_INTRO}\n\n# Tools\n\nYou have access to the following functions:\n\n<tools>\n{tools}\n</tools>\n\n"
-        "If you choose to call a function ONLY reply in the following format with NO suffix:\n\n"
-        "<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>\nvalue_1\n"
-        "</parameter>\n<parameter=example_parameter_2>\nA value that can span\nmultiple lines\n"
-        "</parameter>\n</function>\n</tool_call>\n\nParameter values are written raw, without JSON escaping."
-    )
+class Qwen3Coder(Hermes):
+    """Hermes' family: results in the same ``<tool_response>``; calls in XML."""
 
+    name = "qwen3-coder"
+    markers = (WRAPPER, FUNCTION)
 
-def _result(call: ToolCall, output: str) -> str:
-    return f"<tool_response>\n{output}\n</tool_response>"
+    def strict(self, text: str, schemas: Schemas) -> list[ToolCall]:
+        return _calls(text, schemas, want_well_formed=True)
 
+    def tolerant(self, text: str, schemas: Schemas) -> list[ToolCall]:
+        return [ToolCall(c.name, c.input, salvaged=True) for c in _calls(text, schemas, want_well_formed=False)]
 
-DIALECT = Dialect(
-    name="qwen3-coder",
-    strict=_strict,
-    tolerant=_tolerant,
-    render_calls=render_calls,
-    instructions=_instructions,
-    render_result=_result,
-    markers=(WRAPPER, FUNCTION),
-    example=render_calls([ToolCall("file_read", {"path": "src/lib.rs"})]),
-)
+    def render_calls(self, calls: list[ToolCall]) -> str:
+        return _render(calls)
+
+    def instructions(self, specs: list[ToolSpec]) -> str:
+        tools = "\n".join(_tool_xml(schema) for schema in function_schemas(specs))
+        return (
+            f"{AGENT_INTRO}\n\n# Tools\n\nYou have access to the following functions:\n\n"
+            f"<tools>\n{tools}\n</tools>\n\n"
+            "If you choose to call a function ONLY reply in the following format with NO suffix:\n\n"
+            "<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>\nvalue_1\n"
+            "</parameter>\n<parameter=example_parameter_2>\nA value that can span\nmultiple lines\n"
+            "</parameter>\n</function>\n</tool_call>\n\nParameter values are written raw, without JSON escaping."
+        )
