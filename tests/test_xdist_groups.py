@@ -122,16 +122,20 @@ def test_each_students_share_runs_on_one_worker(project: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("dist", "scheduler"),
+    ("dist", "addopts", "scheduler"),
     [
-        (["--dist", "load"], "LoadScheduling"),
-        (["-d"], "LoadScheduling"),
-        (["--dist=loadgroup"], "ArenaGroupScheduling"),
+        (["--dist", "load"], "", "LoadScheduling"),
+        (["-d"], "", "LoadScheduling"),
+        ([], "--dist=load", "LoadScheduling"),
+        (["--dist=loadgroup"], "", "ArenaGroupScheduling"),
     ],
+    ids=["--dist-load", "-d", "ini-addopts", "--dist=loadgroup"],
 )
-def test_an_explicit_dist_is_respected(project: Path, dist: list[str], scheduler: str) -> None:
+def test_an_explicit_dist_is_respected(project: Path, dist: list[str], addopts: str, scheduler: str) -> None:
     for fixture in (ROMAN, INTERVALS, LEDGER):
         shutil.rmtree(project / "fixtures" / fixture)
+    if addopts:
+        (project / "pytest.ini").write_text(f"[pytest]\naddopts = {addopts}\n")
     output, records = arena(project, "-n", "1", "--arena-student", "logged:a", *dist)
     assert (project / "scheduler.txt").read_text() == scheduler, output
     assert [r["outcome"] for r in records.values()] == ["OraclePassed"]
