@@ -39,12 +39,18 @@ from .turn_marker import forget, note_turn
 POOL_KEY = pytest.StashKey[StudentPool]()
 
 
+def group_name(student: str, fixture: str, workers: int) -> str:
+    """The worker group of a student's item: its items split into ``workers`` groups by fixture (a
+    stable hash), and xdist keeps a group on one worker: each worker loads each model at most once,
+    and a single-student run still uses every worker."""
+    return f"{student}-{zlib.crc32(fixture.encode()) % max(workers, 1)}"
+
+
 def xdist_group(config: pytest.Config, fixture: str, student: str) -> str:
-    """Under -n N with --dist loadgroup, a student's items split into N groups by fixture (a stable
-    hash), and xdist keeps a group on one worker: each worker loads each model at most once, and
-    a single-student run still uses every worker."""
+    """The ``xdist_group`` marker's name, for xdist and users' hooks; the arena's scheduler
+    (``xdist_schedule``) derives the same group from the node id, which is all the controller sees."""
     workers = int(getattr(config, "workerinput", {}).get("workercount", 1)) or 1
-    return f"{student}-{zlib.crc32(fixture.encode()) % workers}"
+    return group_name(student, fixture, workers)
 
 
 def student_pool(config: pytest.Config) -> StudentPool:

@@ -107,6 +107,17 @@ def pytest_configure_node(node: Any) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist: an arena run under -n schedules by student group, crash-safe (xdist_schedule)."""
+    options = config.stash.get(OPTIONS_KEY, None)
+    if options is None or not options.enabled:
+        return None
+    from .xdist_schedule import arena_scheduler  # xdist is installed: it is asking
+
+    return arena_scheduler(config, log)
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
     """xdist: an item whose worker died is recorded as a DriverError (RunRecorder, Progress)."""
     mark_crash(crashitem, report)
@@ -207,7 +218,7 @@ class RunRecorder:
         if crashed_item(report):  # marked by pytest_handlecrashitem: its worker died (killed, a segfault)
             item = crashed_item_name(report)
             record = crash_record(
-                report.nodeid,
+                item,
                 f"the process running this item died: {report.longreprtext[:500]}",
                 turn=last_turn(self.writer.run_dir, item),
             )

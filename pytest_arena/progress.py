@@ -124,12 +124,12 @@ class Progress:
     # -- pytest hooks (this object is a plugin) ---------------------------------------------
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.collected(sum(_is_arena(item.nodeid) for item in session.items))
+        self.collected(sum(is_arena_nodeid(item.nodeid) for item in session.items))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         if not self.total:
-            self.collected(sum(_is_arena(nodeid) for nodeid in ids))
+            self.collected(sum(is_arena_nodeid(nodeid) for nodeid in ids))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
@@ -176,7 +176,7 @@ class _Failed:
     passed = False
 
 
-def _is_arena(nodeid: str) -> bool:
+def is_arena_nodeid(nodeid: str) -> bool:
     return Path(nodeid.partition("::")[0]).name == META and "::" in nodeid
 
 
@@ -185,12 +185,13 @@ CRASHED = "arena.crashed"  # a user property xdist's crash report gets in pytest
 
 def mark_crash(crashitem: str, report: pytest.TestReport) -> None:
     """xdist's pytest_handlecrashitem: the report of an arena item whose worker died says so."""
-    if _is_arena(crashitem):
+    if is_arena_nodeid(crashitem):
         report.user_properties.append((CRASHED, True))
 
 
 def crashed_item_name(report: pytest.TestReport) -> str:
-    """The item's name in a crash report's node id, without the ``@group`` --dist loadgroup adds."""
+    """The item's name in a crash report's node id, without the ``@group`` xdist adds under
+    --dist loadgroup (pytest 8)."""
     name = report.nodeid.rpartition("::")[2]
     head, at, group = name.rpartition("@")
     return head if at and head.endswith("]") and "]" not in group else name

@@ -78,10 +78,10 @@ def test_the_public_api_is_exported() -> None:
 
 def test_the_api_and_the_plugin_import_light() -> None:
     """A plugin author's import, and pytest loading the plugin, pull in no matplotlib and no
-    optional backend (they are extras)."""
+    optional backend or pytest-xdist (they are extras)."""
     code = (
         "import sys, pytest_arena, pytest_arena.plugin; "
-        "print(sorted({m.partition('.')[0] for m in sys.modules} & {'matplotlib', 'httpx', 'llama_cpp'}))"
+        "print(sorted({m.partition('.')[0] for m in sys.modules} & {'matplotlib', 'httpx', 'llama_cpp', 'xdist'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

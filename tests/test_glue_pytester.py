@@ -1,5 +1,5 @@
 """The pytest glue, driven with pytester in a throwaway project: per-item hooks scoped by a
-conftest beside a sub-corpus, one run object registered and unregistered, --dist loadgroup
+conftest beside a sub-corpus, one run object registered and unregistered, xdist_group markers
 under -n, and the arena_student_pool fixture in a user's own test."""
 
 from __future__ import annotations

@@ -121,14 +121,20 @@ class ItemRecord(BaseModel):
             return {}
 
 
+def item_parts(item: str) -> tuple[str, str, float, int]:
+    """(fixture, student label, temperature, seed) of an item id such as
+    ``leetcode__01-two-sum[reference-t0-s0]`` (a dialect sweep adds ``-<dialect>``)."""
+    fixture, _, variant = item.partition("[")
+    found = re.fullmatch(r"(?P<label>.*)-t(?P<t>[0-9.e+-]+)-s(?P<s>-?\d+)(?:-[a-z0-9-]+)?\]", variant)
+    if found is None:
+        return fixture, variant.rstrip("]") or "?", 0.0, 0
+    return fixture, found["label"], float(found["t"]), int(found["s"])
+
+
 def crash_record(nodeid: str, message: str, turn: int = 0) -> ItemRecord:
     """The record of an item whose process died under it (pytest-xdist reports only the node id)."""
     item = nodeid.rpartition("::")[2]
-    fixture, _, variant = item.partition("[")
-    found = re.fullmatch(r"(?P<label>.*)-t(?P<t>[0-9.e+-]+)-s(?P<s>-?\d+)(?:-[a-z0-9-]+)?\]", variant)
-    label, temperature, seed = (
-        (found["label"], float(found["t"]), int(found["s"])) if found else (variant.rstrip("]") or "?", 0.0, 0)
-    )
+    fixture, label, temperature, seed = item_parts(item)
     return ItemRecord(
         item=item,
         fixture=fixture,

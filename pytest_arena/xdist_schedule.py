@@ -1,0 +1,78 @@
+"""The arena's pytest-xdist scheduler, imported only once xdist runs a session (xdist is the
+optional ``parallel`` extra).
+
+Under ``-n N`` an arena run schedules by group unless ``--dist``/``-d`` was given: a student's items
+split into N groups by fixture (:func:`~pytest_arena.items.group_name`), each group runs on one
+worker, so a model loads once per group (the student pool holds one model at a time). The group
+comes from the node id, so node ids (JUnit names, ``--lf``) stay those of a run without ``-n``.
+An explicit ``--dist loadgroup`` gets this scheduler too; where xdist appends the ``xdist_group``
+marker's ``@group`` to node ids (pytest 8: xdist 3.8 sets ``item._nodeid``, which pytest 9 no
+longer reads), that names the same group.
+
+xdist's own group scheduler requeues a dead worker's whole group, the item that killed it
+included, before ``pytest_handlecrashitem`` runs: a backend that kills its process would crash
+worker after worker. Here the crashed item counts as done (xdist reports it once, recorded as a
+``DriverError``) and only the rest of its group runs again, on another worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from typing import Any
+
+import pytest
+from xdist.scheduler import LoadGroupScheduling
+from xdist.workermanage import WorkerController
+
+from .items import group_name
+from .progress import is_arena_nodeid
+from .results.record import item_parts
+
+
+def _dist_given(config: pytest.Config) -> bool:
+    """Whether the user chose a distribution mode (``--dist MODE``, ``--dist=MODE``, ``-d``) on the
+    command line, in PYTEST_ADDOPTS or in the ini file's addopts (the words pytest itself reads)."""
+    words = [
+        *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+        *config.getini("addopts"),
+        *config.invocation_params.args,
+    ]
+    for word in words:
+        if word == "--":
+            break
+        if word in ("--dist", "-d") or word.startswith("--dist="):
+            return True
+    return False
+
+
+def arena_scheduler(config: pytest.Config, log: Any) -> LoadGroupScheduling | None:
+    """The scheduler of an arena run: grouped under ``-n`` unless another ``--dist`` was chosen."""
+    dist = config.getvalue("dist")
+    if dist == "loadgroup" or (dist == "load" and not _dist_given(config)):
+        return ArenaGroupScheduling(config, log)
+    return None
+
+
+class ArenaGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist ships no types
+    def _split_scope(self, nodeid: str) -> str:
+        if nodeid.rfind("@") > nodeid.rfind("]") or not is_arena_nodeid(nodeid):
+            return str(super()._split_scope(nodeid))  # xdist's group, or the item alone
+        fixture, student, _, _ = item_parts(nodeid.rpartition("::")[2])
+        return group_name(student, fixture, self.numnodes)
+
+    def remove_node(self, node: WorkerController) -> str | None:
+        """A node that stopped with work left died running its first unfinished item: that item
+        is done (the caller reports it as crashed); the rest of its group goes back in the queue."""
+        workload = self.assigned_work.pop(node)
+        pending: list[str] = [nodeid for unit in workload.values() for nodeid, done in unit.items() if not done]
+        if not pending:
+            return None
+        crashed = pending[0]
+        for unit in workload.values():
+            if crashed in unit:
+                unit[crashed] = True
+        self.workqueue.update((scope, unit) for scope, unit in workload.items() if not all(unit.values()))
+        for other in self.assigned_work:
+            self._reschedule(other)
+        return crashed

@@ -1,0 +1,141 @@
+"""Under -n an arena run schedules by group (xdist_schedule): a student's fixture share stays on one
+worker, a worker that dies costs its item once and the rest of its group still runs, and an
+explicit --dist is respected. Real pytest-xdist runs on the Python corpus (no cargo needed)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pytest_arena.items import group_name
+
+from .helpers import ROOT, junit_cases, run_pytest
+
+PYTHON_CORPUS = ROOT / "fixtures" / "python"
+ROMAN, INTERVALS, LEDGER, CART = (
+    "leetcode__01-roman-numerals",
+    "leetcode__02-merge-intervals",
+    "oo__01-bank-ledger",
+    "oo__02-shopping-cart",
+)
+
+# Students that say which worker started which item; "crash:" dies like a segfaulting backend on
+# the first fixture of its group (ROMAN shares a group with LEDGER under -n 2). The wrapper
+# writes which scheduler xdist got.
+CONFTEST = """
+import os, signal
+from pathlib import Path
+import pytest
+from pytest_arena.students.scripted import ReferenceStudent
+
+LOG = Path(__file__).parent / "started.log"
+
+class Logged(ReferenceStudent):
+    name = "logged"
+    def start(self, fixture, config):
+        self.fixture = fixture.id
+        with LOG.open("a") as log:
+            log.write(f"{os.environ['PYTEST_XDIST_WORKER']} {self.spec} {fixture.id}\\n")
+        super().start(fixture, config)
+
+class Crashing(Logged):
+    def generate(self, messages, config):
+        if self.fixture == "leetcode__01-roman-numerals":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().generate(messages, config)
+
+def pytest_arena_make_student(config, spec):
+    made = {"crash:": Crashing}.get(spec, Logged if spec.startswith("logged:") else None)
+    if made is not None:
+        student = made()
+        student.spec = spec
+        return student
+    return None
+
+@pytest.hookimpl(wrapper=True)
+def pytest_xdist_make_scheduler(config, log):
+    scheduler = yield
+    (Path(__file__).parent / "scheduler.txt").write_text(type(scheduler).__name__)
+    return scheduler
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    for fixture in (ROMAN, INTERVALS, LEDGER, CART):
+        shutil.copytree(PYTHON_CORPUS / fixture, tmp_path / "fixtures" / fixture)
+    return tmp_path
+
+
+def started(project: Path) -> list[tuple[str, str, str]]:
+    """(worker, student spec, fixture) for every item a student started, in order."""
+    log = project / "started.log"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [(w, s, f) for w, s, f in (line.split(" ") for line in lines)]
+
+
+def arena(project: Path, *args: str) -> tuple[str, dict[str, dict[str, object]]]:
+    """pytest --arena in the project (a regression that reschedules a crash forever times out);
+    returns the output and the run's records by item."""
+    run = run_pytest("--arena", f"--arena-reports={project / 'r'}", *args, cwd=project, timeout=400)
+    lines = (project / "r" / "latest" / "results.jsonl").read_text().splitlines()
+    records = {str(r["item"]): r for r in map(json.loads, lines)}
+    assert len(records) == len(lines), run.output  # each item recorded once
+    return run.output, records
+
+
+@pytest.mark.parametrize("dist", [[], ["--dist", "loadgroup"]], ids=["default", "loadgroup"])
+def test_a_crashed_item_runs_once_and_the_rest_of_its_group_still_runs(project: Path, dist: list[str]) -> None:
+    shutil.rmtree(project / "fixtures" / CART)  # ROMAN and LEDGER: one group under -n 2, INTERVALS another
+    assert group_name("crash", ROMAN, 2) == group_name("crash", LEDGER, 2) != group_name("crash", INTERVALS, 2)
+    output, records = arena(project, "-n", "2", "--arena-student", "crash:", *dist)
+    assert (project / "scheduler.txt").read_text() == "ArenaGroupScheduling"
+    assert "1 failed, 2 passed" in output, output
+    assert sorted(records) == [f"{f}[crash-t0-s0]" for f in (ROMAN, INTERVALS, LEDGER)]  # no @group suffix
+    crashed = records[f"{ROMAN}[crash-t0-s0]"]
+    assert crashed["outcome"] == "DriverError" and "died" in str(crashed["outcome_fields"])
+    assert records[f"{LEDGER}[crash-t0-s0]"]["outcome"] == "OraclePassed"
+    assert records[f"{INTERVALS}[crash-t0-s0]"]["outcome"] == "OraclePassed"
+    runs = started(project)
+    assert sorted(f for _, _, f in runs) == [ROMAN, INTERVALS, LEDGER], runs  # the crash was not run again
+    (crash_worker,) = {w for w, _, f in runs if f == ROMAN}
+    (ledger_worker,) = {w for w, _, f in runs if f == LEDGER}
+    assert crash_worker != ledger_worker  # the rest of the group went to a live worker
+
+
+def test_each_students_share_runs_on_one_worker(project: Path) -> None:
+    junit = project / "junit.xml"
+    output, records = arena(
+        project, "-n", "2", "--arena-student", "logged:a", "--arena-student", "logged:b", f"--junitxml={junit}"
+    )
+    assert (project / "scheduler.txt").read_text() == "ArenaGroupScheduling"
+    assert len(records) == 8 and {r["outcome"] for r in records.values()} == {"OraclePassed"}, output
+    workers: dict[str, set[str]] = {}
+    for worker, spec, fixture in started(project):
+        workers.setdefault(group_name(spec.replace(":", "-"), fixture, 2), set()).add(worker)
+    assert len(workers) == 4 and all(len(ran_on) == 1 for ran_on in workers.values()), workers
+    assert sorted(junit_cases(junit)) == sorted(records)  # the same names as a run without -n
+
+
+@pytest.mark.parametrize(
+    ("dist", "addopts", "scheduler"),
+    [
+        (["--dist", "load"], "", "LoadScheduling"),
+        (["-d"], "", "LoadScheduling"),
+        ([], "--dist=load", "LoadScheduling"),
+        (["--dist=loadgroup"], "", "ArenaGroupScheduling"),
+    ],
+    ids=["--dist-load", "-d", "ini-addopts", "--dist=loadgroup"],
+)
+def test_an_explicit_dist_is_respected(project: Path, dist: list[str], addopts: str, scheduler: str) -> None:
+    for fixture in (ROMAN, INTERVALS, LEDGER):
+        shutil.rmtree(project / "fixtures" / fixture)
+    if addopts:
+        (project / "pytest.ini").write_text(f"[pytest]\naddopts = {addopts}\n")
+    output, records = arena(project, "-n", "1", "--arena-student", "logged:a", *dist)
+    assert (project / "scheduler.txt").read_text() == scheduler, output
+    assert [r["outcome"] for r in records.values()] == ["OraclePassed"]
