@@ -190,18 +190,15 @@ RSS_PROBE = """
 import resource, sys
 import pytest, pytest_arena.plugin
 from pytest_arena.engine.corpus import load_fixture
-from pytest_arena.engine.protocol import system_prompt, task_message
+from pytest_arena.engine.opening import open_session
 from pytest_arena.engine.student import StudentConfig
 from pytest_arena.students.llama_cpp import LlamaCppStudent, default_model_path
 from pytest_arena.engine.tools import BUILTIN_TOOLS
-from pytest_arena.engine.workspace import iter_files
 spec = load_fixture(sys.argv[1])
 student = LlamaCppStudent(default_model_path(), name="default")
-config = StudentConfig(max_tokens=256)
-student.start(spec, config)
-messages = [{"role": "system", "content": system_prompt(BUILTIN_TOOLS)},
-            {"role": "user", "content": task_message(spec.prompt, iter_files(spec.repo_dir))}]
-student.generate(messages, config)
+opening = open_session(spec, spec.repo_dir, student, StudentConfig(max_tokens=256), "auto", BUILTIN_TOOLS)
+student.start(spec, opening.config)
+student.generate(opening.messages, opening.config)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 

@@ -20,41 +20,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from student_overhead import (  # noqa: E402
-    BUGGY_LOOP,
-    CARGO_TEST_FAILING,
-    CARGO_TEST_PASSING,
-    CLIPPY_CLEAN,
-    DEFAULT_FIXTURE,
-    FIXED_LOOP,
-    ROOT,
-    _PristineRepo,
-    tail,
-)
+from student_overhead import DEFAULT_FIXTURE, ROOT, append_exchange, exchange, exchanges, opening_for  # noqa: E402
 
-from pytest_arena.engine.corpus import load_fixture  # noqa: E402
-from pytest_arena.engine.dialects.choose import choose  # noqa: E402
-from pytest_arena.engine.dialects.speaker import Speaker  # noqa: E402
-from pytest_arena.engine.protocol import ToolCall, task_message  # noqa: E402
 from pytest_arena.engine.student import StudentConfig  # noqa: E402
-from pytest_arena.engine.tools import BUILTIN_TOOLS, file_read  # noqa: E402
-from pytest_arena.engine.workspace import iter_files  # noqa: E402
 from pytest_arena.students.llama_cpp import LlamaCppStudent, default_model_path  # noqa: E402
-
-
-def exchanges(repo: Path) -> list[tuple[ToolCall, str]]:
-    test = ToolCall("shell", {"command": "cargo test --offline 2>&1 | tail -20"})
-    return [
-        (ToolCall("file_read", {"path": "src/lib.rs"}), file_read(_PristineRepo(repo), {"path": "src/lib.rs"})),  # type: ignore[arg-type]
-        (test, f"exit code 0\n{tail(CARGO_TEST_FAILING, 20)}"),
-        (ToolCall("file_edit", {"path": "src/lib.rs", "old": BUGGY_LOOP, "new": FIXED_LOOP}), "edited src/lib.rs"),
-        (test, f"exit code 0\n{tail(CARGO_TEST_PASSING, 20)}"),
-        (ToolCall("shell", {"command": "cargo clippy --offline --all-targets -- -D warnings 2>&1"}), CLIPPY_CLEAN),
-    ]
 
 
 def main() -> int:
@@ -79,21 +51,15 @@ def main() -> int:
 
 
 def run(student: LlamaCppStudent, turns: int, tokens: int, template: str) -> None:
-    choice = choose("auto", student.chat_template_text, native_api=False)
-    speaker = Speaker(choice, BUILTIN_TOOLS)
+    opening = opening_for(student, DEFAULT_FIXTURE, StudentConfig(max_tokens=tokens))  # auto, as a session
+    choice = opening.speaker.choice
     print(f"native_template_prefill  template {template}  dialect {choice.name} ({choice.source}: {choice.reason})")
-    spec = load_fixture(DEFAULT_FIXTURE)
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": speaker.system_prompt()},
-        {"role": "user", "content": task_message(spec.prompt, iter_files(spec.repo_dir))},
-    ]
-    config = StudentConfig(max_tokens=tokens, tools=tuple(speaker.tools), dialect=choice.name)
-    script = exchanges(spec.repo_dir)
+    messages, script = list(opening.messages), exchanges(DEFAULT_FIXTURE)
     student.llm.reset()
     print(f"{'turn':>4}{'prompt':>8}{'new':>7}{'prefill':>9}{'prefill/new':>13}{'completion':>12}")
     previous, sums = 0, [0, 0]
     for index in range(turns):
-        result = student.generate(messages, config)
+        result = student.generate(messages, opening.config)
         new = result.prompt_tokens - previous
         previous = result.prompt_tokens
         if index:
@@ -102,11 +68,7 @@ def run(student: LlamaCppStudent, turns: int, tokens: int, template: str) -> Non
         ratio = result.prefill_tokens / new if new else float("nan")
         print(f"{index + 1:>4}{result.prompt_tokens:>8}{new:>7}{result.prefill_tokens:>9}{ratio:>13.3f}"
               f"{result.completion_tokens:>12}")  # fmt: skip
-        call, output = script[index % len(script)]
-        call = ToolCall(call.name, call.input, id=f"c{index + 1:04d}0000")
-        messages.append(speaker.assistant_message(speaker.dialect.render_calls([call]) if speaker.dialect else "",
-                                                  [call], native=False))  # fmt: skip
-        speaker.add_results(messages, [(call, output)])
+        append_exchange(opening, messages, index + 1, *exchange(script, index))
     if sums[1]:
         print(f"turns 2..{turns}: prefill {sums[0]} / new {sums[1]} = {sums[0] / sums[1]:.3f}")
 

@@ -15,6 +15,7 @@ import pytest
 
 from pytest_arena.engine.corpus import load_fixture
 from pytest_arena.engine.oracle import fixture_compliance
+from pytest_arena.engine.sandbox import Sandbox
 from pytest_arena.engine.session import Session, SessionResult, SessionSettings
 from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
@@ -136,19 +137,59 @@ def fault_probe(name: str, output: str = "", *, data_lost: bool = False) -> bool
     return traceback
 
 
-def scripted_session(tmp_path: Path, fixture: Path, turns: list[str], **settings: Any) -> SessionResult:
-    """One session of a scripted student on a real fixture, in a workspace removed afterwards."""
+TINY_CHECK = """\
+answer=$(head -n 1 answer.txt)
+if [ "$answer" = 42 ]; then echo "1 passed"; else echo "1 failed: answer.txt says $answer, expected 42"; exit 1; fi
+"""
+
+
+def tiny_fixture(parent: Path, name: str = "tiny__01-answer", **meta: object) -> Path:
+    """A fixture of a few shell lines, for rules that need no cargo or Python tools: answer.txt must
+    start with 42 (it says 41; solution/ fixes it), the check under tests/ is protected, and
+    compliance fails on a TODO in answer.txt. Its class is the part of ``name`` before "__";
+    ``meta`` overrides meta.toml keys."""
+    root = parent / name
+    keys: dict[str, object] = {
+        "id": name,
+        "class": name.split("__")[0],
+        "description": "answer.txt holds the wrong answer",
+        "difficulty": 1,
+        "oracle_cmd": "sh tests/check.sh",
+        "expected_pattern": "^1 passed$",
+        "compliance_cmd": "! grep -n TODO answer.txt",
+        "protected": ["tests/**"],
+        "max_turns": 6,
+        **meta,
+    }
+    for rel, text in {
+        "meta.toml": "".join(f"{key} = {json.dumps(value)}\n" for key, value in keys.items()),
+        "prompt.md": "answer.txt must hold the answer: 42. Run `sh tests/check.sh` to check.\n",
+        "repo/answer.txt": "41\n",
+        "repo/tests/check.sh": TINY_CHECK,
+        "solution/answer.txt": "42\n",
+    }.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+def tiny_corpus(parent: Path) -> list[Path]:
+    """Two tiny fixtures of two classes: a campaign's worth of records in seconds, for the gate,
+    report and export rules over records."""
+    return [tiny_fixture(parent, name) for name in ("tiny__01-answer", "shell__01-answer")]
+
+
+def session(fixture: Path, student: Any, sandbox: Sandbox | None = None, **settings: Any) -> tuple[SessionResult, str]:
+    """One session of ``student`` on a fixture, in a workspace removed afterwards: (result, final diff)."""
     spec = load_fixture(fixture)
-    ws = Workspace(spec.repo_dir, spec.protected)
-    script = write_script(tmp_path / "s.json", {"*": turns})
+    ws = Workspace(spec.repo_dir, spec.protected, sandbox=sandbox)
     try:
-        return Session(
-            spec,
-            ws,
-            ScriptedStudent(script),
-            SessionSettings(**settings),
-            Toolbox(ws),
-            fixture_compliance(spec),
-        ).run()
+        toolbox, checks = Toolbox(ws), fixture_compliance(spec)
+        return Session(spec, ws, student, SessionSettings(**settings), toolbox, checks).run(), ws.diff()
     finally:
         ws.cleanup()
+
+
+def scripted_session(tmp_path: Path, fixture: Path, turns: list[str], **settings: Any) -> SessionResult:
+    """One session of a scripted student on a real fixture, in a workspace removed afterwards."""
+    return session(fixture, ScriptedStudent(write_script(tmp_path / "s.json", {"*": turns})), **settings)[0]

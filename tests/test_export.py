@@ -1,5 +1,6 @@
-"""arena-report --export sft|dpo from real runs: a reference pass and a scripted failure on the same
-fixture, and one student (two recordings of it replayed) that passes at one seed and fails at another."""
+"""arena-report --export sft|dpo from real runs on a fixture of a few shell lines: a reference pass and
+a scripted failure on the same fixture, and one student (two recordings of it replayed) that passes
+at one seed and fails at another."""
 
 from __future__ import annotations
 
@@ -10,11 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import CORPUS, FINISH, requires_cargo, run_pytest, write_script
-from .test_gate import two_starters
+from .helpers import FINISH, run_pytest, tiny_fixture, write_script
 from .test_report import report
-
-pytestmark = requires_cargo
 
 
 @dataclass
@@ -25,6 +23,7 @@ class Runs:
     failing: Path  # scripted-agent that only finishes, seed 1
     fixture: str
     solution: dict[str, str]
+    directory: Path
 
 
 def only_run_dir(reports: Path) -> Path:
@@ -40,8 +39,8 @@ def read_jsonl(path: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     tmp = tmp_path_factory.mktemp("export")
-    fixture = two_starters()[0]
-    root = CORPUS / fixture / "solution"
+    directory = tiny_fixture(tmp)
+    fixture, root = directory.name, directory / "solution"
     solution = {
         p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*")) if p.is_file()
     }
@@ -55,7 +54,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
         f"scripted:{finish}",
         f"--junitxml={junit}",
         f"--arena-reports={tmp / 'mixed'}",
-        str(CORPUS / fixture),
+        str(directory),
     )
     assert mixed.returncode == 1 and "1 failed, 1 passed" in mixed.output, mixed.output
     # Two recordings of one student ("scripted-agent"): it solved the task at seed 0, gave up at seed 1.
@@ -77,7 +76,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
             "--arena-seed",
             seed,
             f"--arena-reports={tmp / name}",
-            str(CORPUS / fixture),
+            str(directory),
         )
         assert result.returncode == code, result.output
     return Runs(
@@ -87,6 +86,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
         only_run_dir(tmp / "failing"),
         fixture,
         solution,
+        directory,
     )
 
 
@@ -102,7 +102,7 @@ def test_sft_keeps_passing_trajectories_as_chat(runs: Runs) -> None:
     assert roles[:3] == ["system", "user", "assistant"] and roles[-1] == "assistant"
     assert all(a != b for a, b in itertools.pairwise(roles[2:]))  # assistant turns and tool results alternate
     assert "<tool_call>" in messages[0]["content"]  # the protocol's system prompt
-    assert (CORPUS / runs.fixture / "prompt.md").read_text(encoding="utf-8").strip()[:60] in messages[1]["content"]
+    assert (runs.directory / "prompt.md").read_text(encoding="utf-8").strip()[:60] in messages[1]["content"]
     calls = [
         json.loads(m["content"].split("<tool_call>")[1].split("</tool_call>")[0])
         for m in messages

@@ -24,7 +24,6 @@ from .helpers import (
     junit_cases,
     requires_cargo,
     run_pytest,
-    scripted_session,
     write_script,
 )
 
@@ -195,37 +194,3 @@ def test_oracle_program_that_does_not_exist(tmp_path: Path) -> None:
     assert run.returncode == 1 and "1 error" in run.output
     assert f"{meta}: key 'oracle_cmd': program 'carg0' not found on PATH" in run.output
     assert not fault_probe("oracle program missing", run.output)
-
-
-def session_with(tmp_path: Path, turns: list[str], **settings: object):  # type: ignore[no-untyped-def]
-    return scripted_session(tmp_path, CORPUS / THREE[0], turns, **settings)
-
-
-def test_broken_tool_call_json_is_explained_to_the_student(tmp_path: Path) -> None:
-    result = session_with(tmp_path, ['<tool_call>{"name": "file_read", "input": {"path": }}</tool_call>', FINISH])
-    assert result.text_turns == 1
-    told = result.turns[1].prompt_delta[0]["content"]
-    assert told.startswith("Your <tool_call> JSON does not parse (Expecting value: line 1")
-    fault_probe("broken tool-call JSON")
-
-
-def test_a_megabyte_turn_with_nul_bytes(tmp_path: Path) -> None:
-    huge = ("garbage \x00 " * 100_000) + '{"name": ' * 1000
-    result = session_with(tmp_path, [huge], text_loop_limit=2)
-    assert result.outcome.name == "AgentTextLoop" and len(result.turns[0].raw_text) > 1_000_000
-    fault_probe("megabyte turn with NUL bytes")
-
-
-def test_tool_inputs_of_the_wrong_type_name_the_field(tmp_path: Path) -> None:
-    result = session_with(
-        tmp_path,
-        [
-            '<tool_call>{"name": "file_write", "input": {"path": ["src/lib.rs"], "content": 1}}</tool_call>',
-            '<tool_call>{"name": "file_edit", "input": "src/lib.rs"}</tool_call>',
-            FINISH,
-        ],
-    )
-    outputs = [r["output"] for t in result.turns for r in t.results]
-    assert outputs[0] == "error: tool file_write: 'path' must be a string, got list ([\"src/lib.rs\"])"
-    assert outputs[1].startswith("error: tool file_edit: input must be a JSON object")
-    fault_probe("tool inputs of the wrong type")

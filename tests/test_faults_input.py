@@ -20,7 +20,7 @@ from pytest_arena.engine.workspace import Workspace
 from pytest_arena.results.record import ItemRecord, trajectory_payload
 from pytest_arena.results.run_folder import repair_torn_tail
 
-from .helpers import FINISH, ROOT, call, fault_probe, run_module, run_pytest, scripted_session
+from .helpers import FINISH, ROOT, call, fault_probe, run_module, run_pytest, scripted_session, tiny_fixture
 
 PYTHON_CORPUS = ROOT / "fixtures" / "python"
 CHEAP = ("unix__01-uniq", "unix__02-tr")  # Python fixtures: no compiler in the loop
@@ -232,11 +232,41 @@ def test_a_closed_pipe_ends_the_gate_quietly(tmp_path: Path, finished_run: Path)
 
 
 def session_with(tmp_path: Path, turns: list[str], **settings: object):  # type: ignore[no-untyped-def]
-    return scripted_session(tmp_path, PYTHON_CORPUS / CHEAP[0], turns, **settings)
+    return scripted_session(tmp_path, tiny_fixture(tmp_path), turns, **settings)
+
+
+def test_broken_tool_call_json_is_explained_to_the_student(tmp_path: Path) -> None:
+    result = session_with(tmp_path, ['<tool_call>{"name": "file_read", "input": {"path": }}</tool_call>', FINISH])
+    assert result.text_turns == 1
+    told = result.turns[1].prompt_delta[0]["content"]
+    assert told.startswith("Your <tool_call> JSON does not parse (Expecting value: line 1")
+    fault_probe("broken tool-call JSON")
+
+
+def test_a_megabyte_turn_with_nul_bytes(tmp_path: Path) -> None:
+    huge = ("garbage \x00 " * 100_000) + '{"name": ' * 1000
+    result = session_with(tmp_path, [huge], text_loop_limit=2)
+    assert result.outcome.name == "AgentTextLoop" and len(result.turns[0].raw_text) > 1_000_000
+    fault_probe("megabyte turn with NUL bytes")
+
+
+def test_tool_inputs_of_the_wrong_type_name_the_field(tmp_path: Path) -> None:
+    result = session_with(
+        tmp_path,
+        [
+            '<tool_call>{"name": "file_write", "input": {"path": ["src/lib.rs"], "content": 1}}</tool_call>',
+            '<tool_call>{"name": "file_edit", "input": "src/lib.rs"}</tool_call>',
+            FINISH,
+        ],
+    )
+    outputs = [r["output"] for t in result.turns for r in t.results]
+    assert outputs[0] == "error: tool file_write: 'path' must be a string, got list ([\"src/lib.rs\"])"
+    assert outputs[1].startswith("error: tool file_edit: input must be a JSON object")
+    fault_probe("tool inputs of the wrong type")
 
 
 def test_a_huge_turn_says_how_much_was_read_and_is_stored_capped(tmp_path: Path) -> None:
-    huge = "x" * 5_000_000 + call("file_read", path="pyproject.toml")
+    huge = "x" * 5_000_000 + call("file_read", path="answer.txt")
     result = session_with(tmp_path, [huge, FINISH], text_loop_limit=3)
     first = result.turns[0]
     told = result.turns[1].prompt_delta[0]["content"]

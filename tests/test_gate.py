@@ -1,5 +1,6 @@
-"""arena-gate end to end: real arena runs (reference + a finish-only scripted student, xdist),
-their JUnit read back, gates decided, exit codes and messages as a CI job sees them."""
+"""arena-gate end to end: real arena runs (reference + a finish-only scripted student, xdist) on
+two fixtures of a few shell lines (the gate rules are about records, not about cargo), their JUnit
+read back, gates decided, exit codes and messages as a CI job sees them."""
 
 from __future__ import annotations
 
@@ -14,32 +15,22 @@ from pytest_arena.results.junit import load_inputs
 from pytest_arena.results.record import ItemRecord
 
 from .helpers import (
-    CORPUS,
     FINISH,
     ROOT,
-    STARTERS,
     Cli,
     reference_vs_finish,
-    requires_cargo,
     run_module,
     run_pytest,
+    tiny_corpus,
+    tiny_fixture,
     write_script,
 )
-
-
-def two_starters() -> list[str]:
-    """Two starter fixtures that exist in this checkout (leetcode and unix first: the oldest)."""
-    present = [s for s in STARTERS if (CORPUS / s / "meta.toml").is_file()]
-    preferred = [s for s in present if s.startswith(("leetcode__", "unix__"))]
-    chosen = (preferred + [s for s in present if s not in preferred])[:2]
-    assert len(chosen) == 2, f"need two starter fixtures under {CORPUS}, found {present}"
-    return chosen
 
 
 @dataclass
 class Campaign:
     junit: Path
-    fixtures: list[str]
+    fixtures: list[Path]
     tmp: Path
 
 
@@ -50,9 +41,9 @@ def gate(*args: str | Path, cwd: Path = ROOT) -> Cli:
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Campaign:
     tmp = tmp_path_factory.mktemp("gate")
-    fixtures = two_starters()
+    fixtures = tiny_corpus(tmp)
     run, junit = reference_vs_finish(
-        tmp, "--arena-seed", "0,1", f"--arena-reports={tmp / 'reports'}", *(str(CORPUS / f) for f in fixtures)
+        tmp, "--arena-seed", "0,1", f"--arena-reports={tmp / 'reports'}", *(str(f) for f in fixtures)
     )
     assert run.returncode == 1, run.output  # the scripted student fails every item
     assert "4 failed, 4 passed" in run.output, run.output
@@ -91,14 +82,13 @@ min_pass_at_1 = 1.0
 
 @pytest.fixture(scope="module")
 def gates_file(campaign: Campaign) -> Path:
-    classes = sorted({f.split("__")[0] for f in campaign.fixtures})
+    classes = sorted({f.name.split("__")[0] for f in campaign.fixtures})
     path = campaign.tmp / "gates.toml"
     minimums = "\n".join(f"{c} = 1.0" for c in classes)
     path.write_text(GATES.replace("{class_minimums}", minimums), encoding="utf-8")
     return path
 
 
-@requires_cargo
 def test_gate_met_by_the_reference_exits_0(campaign: Campaign, gates_file: Path) -> None:
     result = gate(campaign.junit, "--gates", gates_file, "--gate", "reference_solves")
     assert result.returncode == 0, result.output
@@ -110,7 +100,6 @@ def test_gate_met_by_the_reference_exits_0(campaign: Campaign, gates_file: Path)
     assert "1 of 1 selected gate(s) hold; exit 0" in out
 
 
-@requires_cargo
 def test_gate_on_the_finish_only_student_exits_1(campaign: Campaign, gates_file: Path) -> None:
     result = gate(campaign.junit, "--gates", gates_file, "--gate", "scripted_solves_one")
     assert result.returncode == 1, result.output
@@ -119,7 +108,6 @@ def test_gate_on_the_finish_only_student_exits_1(campaign: Campaign, gates_file:
     assert "4 OracleFailed" in result.stdout
 
 
-@requires_cargo
 def test_selected_gates_and_no_evidence_is_not_a_pass(campaign: Campaign, gates_file: Path) -> None:
     result = gate(
         campaign.junit,
@@ -147,7 +135,6 @@ def test_selected_gates_and_no_evidence_is_not_a_pass(campaign: Campaign, gates_
     assert every.returncode == 1 and "2 of 5 selected gate(s) hold; exit 1" in every.stdout
 
 
-@requires_cargo
 def test_any_and_each_student_aggregation(campaign: Campaign, gates_file: Path) -> None:
     any_student = gate(campaign.junit, "--gates", gates_file, "--gate", "any_student")
     assert any_student.returncode == 0, any_student.output
@@ -156,9 +143,8 @@ def test_any_and_each_student_aggregation(campaign: Campaign, gates_file: Path) 
     assert each_student.returncode == 1 and "GATE each_student: FAIL" in each_student.stdout
 
 
-@requires_cargo
 def test_driver_errors_are_reported_not_counted_unless_asked(tmp_path: Path) -> None:
-    """A student that cannot load: DriverError at setup, before any cargo runs."""
+    """A student that cannot load: DriverError at setup, before any command runs."""
     junit = tmp_path / "driver.xml"
     run = run_pytest(
         "--arena",
@@ -166,7 +152,7 @@ def test_driver_errors_are_reported_not_counted_unless_asked(tmp_path: Path) -> 
         f"scripted:{tmp_path / 'absent.json'}",
         f"--junitxml={junit}",
         f"--arena-reports={tmp_path / 'reports'}",
-        str(CORPUS / two_starters()[0]),
+        str(tiny_fixture(tmp_path)),
     )
     assert run.returncode == 1, run.output
     gates = tmp_path / "gates.toml"
@@ -186,14 +172,12 @@ def test_driver_errors_are_reported_not_counted_unless_asked(tmp_path: Path) -> 
     assert "[FAIL] max_outcome_share.DriverError: DriverError 1/1 = 1.000 (need <= 0)" in counted.stdout
 
 
-@requires_cargo
 def test_unknown_gate_name_exits_2(campaign: Campaign, gates_file: Path) -> None:
     result = gate(campaign.junit, "--gates", gates_file, "--gate", "V9_999")
     assert result.returncode == 2
     assert "unknown gate 'V9_999'" in result.stderr and "reference_solves" in result.stderr
 
 
-@requires_cargo
 def test_malformed_gates_file_names_file_gate_and_key(campaign: Campaign, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[gates.strict]\nmin_pass_at_1 = 1.5\n[gates.loose]\nmin_fixture_passing = 1\n", encoding="utf-8")
@@ -223,7 +207,6 @@ def test_junit_without_arena_cases_exits_2(tmp_path: Path) -> None:
     assert f"no arena test cases in {junit}" in result.stderr and "was --arena given?" in result.stderr
 
 
-@requires_cargo
 def test_malformed_xml_exits_2_naming_the_file(campaign: Campaign, tmp_path: Path) -> None:
     torn = tmp_path / "torn.xml"
     text = campaign.junit.read_text(encoding="utf-8")
@@ -239,11 +222,10 @@ def test_malformed_xml_exits_2_naming_the_file(campaign: Campaign, tmp_path: Pat
     assert result.returncode == 2 and "absent.xml: no such file" in result.stderr
 
 
-@requires_cargo
 def test_latest_wins_for_a_rerun_node_id(campaign: Campaign, tmp_path: Path) -> None:
     """A rerun of one item, written to a second file: the later file decides that item."""
     fixture = campaign.fixtures[0]
-    solution = CORPUS / fixture / "solution"
+    solution = fixture / "solution"
     writes = [
         json.dumps(
             {
@@ -268,7 +250,7 @@ def test_latest_wins_for_a_rerun_node_id(campaign: Campaign, tmp_path: Path) -> 
         "0",
         f"--junitxml={rerun}",
         f"--arena-reports={tmp_path / 'reports'}",
-        str(CORPUS / fixture),
+        str(fixture),
     )
     assert run.returncode == 0, run.output
 
@@ -283,7 +265,6 @@ def test_latest_wins_for_a_rerun_node_id(campaign: Campaign, tmp_path: Path) -> 
     assert "0 of 2 fixtures have pass rate > 0" in earlier.stdout
 
 
-@requires_cargo
 def test_shipped_gates_parse_and_v1_004_has_no_evidence_on_a_reference_run(tmp_path: Path) -> None:
     gates = load_gates(ROOT / "gates.toml")
     assert {"V1_004", "V1_004_amended"} <= set(gates)
@@ -296,7 +277,7 @@ def test_shipped_gates_parse_and_v1_004_has_no_evidence_on_a_reference_run(tmp_p
         "reference",
         f"--junitxml={junit}",
         f"--arena-reports={tmp_path / 'reports'}",
-        str(CORPUS / two_starters()[0]),
+        str(tiny_fixture(tmp_path)),
     )
     assert run.returncode == 0, run.output
     for name in ("V1_004", "V1_004_amended"):

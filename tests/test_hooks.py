@@ -34,6 +34,7 @@ from .helpers import (
     junit_cases,
     requires_cargo,
     run_pytest,
+    tiny_fixture,
     write_script,
 )
 
@@ -278,10 +279,9 @@ def pytest_arena_make_student(config, spec):
 """
 
 
-@requires_cargo
 def test_a_conftest_plugin_overrides_the_builtin_reference(tmp_path: Path) -> None:
     project = tmp_path / "project"
-    shutil.copytree(TWO_SUM, project / "fixtures" / TWO_SUM.name, ignore=shutil.ignore_patterns("target"))
+    fixture = tiny_fixture(project / "fixtures")
     (project / "pytest.ini").write_text("[pytest]\n")
     (project / "conftest.py").write_text(OVERRIDE_CONFTEST)
     junit = tmp_path / "junit.xml"
@@ -295,7 +295,7 @@ def test_a_conftest_plugin_overrides_the_builtin_reference(tmp_path: Path) -> No
         cwd=project,
     )
     assert run.returncode == 1, run.output
-    assert (project / "override-used.txt").read_text() == f"{TWO_SUM.name}\n"
+    assert (project / "override-used.txt").read_text() == f"{fixture.name}\n"
     (props,) = junit_cases(junit).values()
     assert props["arena.outcome"] == "OracleFailed"  # the real reference would have passed
     assert props["arena.student.backend"] == "conftest-override"

@@ -14,10 +14,10 @@ from pytest_arena.results.item_page import ItemLink, page_name
 from pytest_arena.results.record import ItemRecord
 from pytest_arena.results.report_tables import ITEMS_INLINE, items_table
 
-from .helpers import CORPUS, FINISH, call, requires_cargo, run_module, run_pytest, write_script
+from .helpers import FINISH, call, run_module, run_pytest, tiny_fixture, write_script
 from .test_report import CHROMIUM
 
-FIXTURE = "leetcode__01-two-sum"
+FIXTURE = "tiny__01-answer"  # tests/helpers.py tiny_fixture: a fixture of a few shell lines
 HOSTILE = "<script>document.body.setAttribute('data-pwned','yes')</script> & the fix is <b>easy</b>"
 LONG = "\n".join(f"line {n} of a long explanation" for n in range(80))
 
@@ -35,7 +35,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"scripted:{script}",
         "--arena-text-loop-limit=0",
         f"--arena-reports={tmp / 'reports'}",
-        str(CORPUS / FIXTURE),
+        str(tiny_fixture(tmp)),
     )
     assert run.returncode == 1, run.output
     run_dir = (tmp / "reports" / "latest").resolve()
@@ -44,7 +44,6 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
-@requires_cargo
 def test_report_links_each_item_to_its_page(pages: Path) -> None:
     report = (pages / "report.html").read_text(encoding="utf-8")
     item = f"{FIXTURE}[scripted-agent-t0-s0]"
@@ -54,7 +53,6 @@ def test_report_links_each_item_to_its_page(pages: Path) -> None:
     assert "DESIGN.md" not in report
 
 
-@requires_cargo
 def test_page_shows_turns_calls_results_diff_and_oracle(pages: Path) -> None:
     page = (pages / page_name(f"{FIXTURE}[scripted-agent-t0-s0]")).read_text(encoding="utf-8")
     assert "Outcome: " in page and "OracleFailed" in page
@@ -66,10 +64,9 @@ def test_page_shows_turns_calls_results_diff_and_oracle(pages: Path) -> None:
     assert "Tool results:" in page and "shell: ok" in page
     assert "stop reason: stop" in page and "prompt added since the previous turn" in page
     assert "Final diff" in page and "(no change)" in page
-    assert "cargo test --offline" in page and "test result: FAILED" in page
+    assert "sh tests/check.sh" in page and "1 failed: answer.txt says 41, expected 42" in page
 
 
-@requires_cargo
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: apt-get install chromium")
 def test_model_script_does_not_run_in_chromium(pages: Path, tmp_path: Path) -> None:
     assert CHROMIUM is not None

@@ -21,7 +21,7 @@ from pytest_arena.engine.repetition import (
 )
 from pytest_arena.engine.workspace import iter_files
 
-from .helpers import CORPUS, FINISH, ROOT, call, requires_cargo, run_pytest, write_script
+from .helpers import CORPUS, FINISH, ROOT, call, run_pytest, tiny_fixture, write_script
 
 RULE = RepetitionRule()
 PYTEST_SNIPPET = (
@@ -187,15 +187,15 @@ def test_a_bad_setting_is_a_usage_error_naming_the_option(tmp_path: Path) -> Non
     assert from_ini.returncode == 4 and "'8:1': expected off or PERIOD:REPEATS" in from_ini.stderr
 
 
-@requires_cargo
 def test_the_setting_is_recorded_with_the_sampling_values(tmp_path: Path) -> None:
     script = write_script(tmp_path / "talk.json", {"*": [FINISH]})
+    fixture = tiny_fixture(tmp_path)
     for value, recorded in (("off", "off"), ("16:4", "16:4"), (None, "64:8")):
         reports = tmp_path / f"r-{recorded.replace(':', '-')}"
         extra = [f"--arena-repetition-stop={value}"] if value else []
         run = run_pytest(
             "--arena", "--arena-student", f"scripted:{script}", "--arena-sandbox", "none",
-            f"--arena-reports={reports}", *extra, str(CORPUS / "unix__01-wc"), "-W", "ignore",
+            f"--arena-reports={reports}", *extra, str(fixture), "-W", "ignore",
         )  # fmt: skip
         assert run.returncode == 1, run.output
         record = json.loads((reports / "latest" / "results.jsonl").read_text(encoding="utf-8").splitlines()[0])

@@ -1,5 +1,6 @@
 """arena-report from a real small campaign (reference, a finish-only scripted student, a student
-that cannot load, two temperatures): report.html and summary.md, rendered in headless Chromium."""
+that cannot load, two temperatures) on two fixtures of a few shell lines: report.html and
+summary.md, rendered in headless Chromium."""
 
 from __future__ import annotations
 
@@ -16,10 +17,8 @@ from matplotlib import image as mpimg
 
 from pytest_arena.results.junit import InputError, load_inputs
 
-from .helpers import CORPUS, ROOT, Cli, reference_vs_finish, requires_cargo, run_module
-from .test_gate import two_starters
+from .helpers import ROOT, Cli, reference_vs_finish, run_module, tiny_corpus
 
-pytestmark = requires_cargo
 CHROMIUM = (
     shutil.which("chromium")
     or shutil.which("chromium-browser")
@@ -42,7 +41,7 @@ class Run:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     tmp = tmp_path_factory.mktemp("report")
-    fixtures = two_starters()
+    fixtures = tiny_corpus(tmp)
     result, junit = reference_vs_finish(
         tmp,
         "--arena-student",
@@ -50,12 +49,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         "--arena-temperature",
         "0,0.7",
         f"--arena-reports={tmp / 'reports'}",
-        *(str(CORPUS / f) for f in fixtures),
+        *(str(f) for f in fixtures),
     )
     assert result.returncode == 1, result.output
     run_dirs = [p for p in (tmp / "reports").iterdir() if p.is_dir() and not p.is_symlink()]
     assert len(run_dirs) == 1, run_dirs
-    return Run(tmp / "reports", run_dirs[0], junit, fixtures)
+    return Run(tmp / "reports", run_dirs[0], junit, [f.name for f in fixtures])
 
 
 @pytest.fixture(scope="module")

@@ -6,27 +6,21 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import outcomes as oc
 from .clipping import clip_middle
 from .corpus import FixtureSpec
-from .dialects.choose import choose
-from .dialects.constrain import constrained_schema
 from .dialects.speaker import Speaker
 from .harness import HarnessFault, first_fault
+from .opening import open_session
 from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance
-from .protocol import (
-    MAX_PARSED_CHARS,
-    ToolCall,
-    clean_chat_output,
-    task_message,
-)
+from .protocol import MAX_PARSED_CHARS, ToolCall, clean_chat_output
 from .student import ContextExhausted, GenerationResult, Message, Student, StudentConfig, StudentError
 from .testresults import TestCounts
 from .tools import Toolbox, ToolOutcome
-from .workspace import Workspace, iter_files
+from .workspace import Workspace
 
 RESULT_CHARS_IN_TRAJECTORY = 4000
 TURN_GRACE_S = 5.0  # backends that enforce the timeout themselves get to return first
@@ -169,29 +163,13 @@ class Session:
             return oc.ComplianceFailed(check=failed.name, turn=turns)
         return oc.OracleFailed(turns=turns) if finished else oc.OracleFailedAfterMaxTurns(turns=turns)
 
-    def _choose(self) -> Speaker:
-        template = getattr(self.student, "chat_template_text", None)
-        try:
-            choice = choose(self.settings.dialect, template, bool(getattr(self.student, "native_tools", False)))
-        except ValueError as exc:
-            raise StudentError(f"--arena-dialect {self.settings.dialect}: {exc}") from None
-        self.result.dialect = choice.record()
-        return Speaker(choice, self.toolbox.specs.values())
-
     def _opening(self) -> tuple[StudentConfig, list[Message]]:
-        config = replace(self.settings.config, max_tokens=min(self.settings.config.max_tokens, self.spec.max_tokens))
-        speaker = self.speaker = self._choose()
-        config = replace(config, dialect=speaker.choice.name, tools=tuple(speaker.tools) if speaker.structured else ())
-        if config.constrained:
-            schema = constrained_schema(speaker.choice.name, self.toolbox.specs.values())
-            if schema is None:  # forcing another dialect's format would measure the grammar, not the dialect
-                self.result.dialect["dialect_grammar"] = f"not built: no grammar for the {speaker.choice.name} dialect"
-            config = replace(config, constrained=schema is not None, tool_schema=schema or "")
-        messages: list[Message] = [
-            {"role": "system", "content": speaker.system_prompt()},
-            {"role": "user", "content": task_message(self.spec.prompt, iter_files(self.ws.root))},
-        ]
-        return config, messages
+        settings = self.settings
+        opening = open_session(
+            self.spec, self.ws.root, self.student, settings.config, settings.dialect, self.toolbox.specs.values()
+        )
+        self.speaker, self.result.dialect = opening.speaker, opening.dialect
+        return opening.config, opening.messages
 
     def _out_of_time(self, started: float, turn: int) -> oc.Outcome | None:
         elapsed = time.monotonic() - started

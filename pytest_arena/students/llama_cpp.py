@@ -182,7 +182,7 @@ class LlamaCppStudent:
             self._grammar = ToolGrammar.build(config.tool_schema, self.llm, self._llama_cpp)
 
     def _perf(self) -> tuple[int, int]:
-        data = self._llama_cpp.llama_perf_context(self.llm._ctx.ctx)
+        data = self._llama_cpp.llama_perf_context(self.llm.ctx)
         return int(data.n_p_eval), int(data.n_eval)
 
     def generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult:
