@@ -3,6 +3,7 @@ on in-memory command results and on a fixture of a few shell lines, and the outc
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pytest_arena.engine.corpus import load_fixture
 from pytest_arena.engine.oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance
 from pytest_arena.engine.sandbox import Sandbox
 from pytest_arena.engine.workspace import Workspace
+from pytest_arena.outcome_display import SHOWN
 
 from .helpers import tiny_fixture
 
@@ -124,10 +126,21 @@ def test_every_outcome_has_one_place_in_the_order_and_a_distinct_letter() -> Non
         "OraclePassed", "ComplianceFailed", "OracleFailedAfterMaxTurns", "OracleFailed",
     ]  # fmt: skip
     assert set(oc.ORDER) == set(oc.Outcome.__subclasses__())
-    assert len({cls.letter for cls in oc.ORDER}) == len(oc.ORDER)
+    assert set(SHOWN) == set(oc.BY_NAME)  # how pytest shows each (the glue's table)
+    assert len({letter for letter, _ in SHOWN.values()}) == len(oc.ORDER)
     assert [cls.__name__ for cls in oc.ORDER if cls.passed] == ["OraclePassed"]
     assert sorted(oc.NOT_COUNTED) == ["DriverError", "HarnessError"]
     assert oc.BY_NAME["WallTimeout"] is oc.WallTimeout
+
+
+def test_every_outcome_is_a_frozen_record_of_its_fields() -> None:
+    trap = oc.ComplianceTrap(file="answer.txt", last_reason="TODO", consecutive_count=3)
+    assert dataclasses.is_dataclass(trap) and trap == oc.ComplianceTrap("answer.txt", "TODO", 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        trap.consecutive_count = 4  # type: ignore[misc]
+    assert {cls.__name__: len(dataclasses.fields(cls)) for cls in oc.ORDER if not dataclasses.fields(cls)} == {
+        "OraclePassed": 0
+    }
 
 
 def test_an_outcome_summarises_its_fields() -> None:
