@@ -5,14 +5,13 @@ the request carries `tools`, the answer's `tool_calls` are the turn's calls, res
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .chat_server import ScriptedHandler, ScriptedServer, serving
 from .helpers import ROOT, junit_cases, run_pytest
 from .test_dialect_sessions import SOLUTION, needs_python_tools
 
@@ -20,44 +19,29 @@ FIXTURE = ROOT / "fixtures" / "python" / "leetcode__01-roman-numerals"
 WRITE_ARGS = {"path": "roman/__init__.py", "content": SOLUTION}
 
 
-class ToolServer(ThreadingHTTPServer):
+class ToolServer(ScriptedServer[dict[str, Any]]):
     """Answers each chat completion with the next scripted assistant message; keeps every request."""
 
     def __init__(self, replies: list[dict[str, Any]]) -> None:
-        super().__init__(("127.0.0.1", 0), ToolHandler)
-        self.replies, self.requests = replies, []
+        super().__init__(replies, ToolHandler)
         self.streams = False  # answer requests that ask for a stream with server-sent events
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
-
-class ToolHandler(BaseHTTPRequestHandler):
+class ToolHandler(ScriptedHandler):
     server: ToolServer
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append(request)
-        message = self.server.replies[min(len(self.server.requests), len(self.server.replies)) - 1]
+        request = self.request_body()
+        message = self.server.take(request)
         finish = "tool_calls" if message.get("tool_calls") else "stop"
         if request.get("stream") and self.server.streams:
             self._stream(message, finish)
             return
-        data = json.dumps(
-            {
-                "choices": [{"message": {"role": "assistant", **message}, "finish_reason": finish}],
-                "usage": {"prompt_tokens": 50, "completion_tokens": 9},
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply = {
+            "choices": [{"message": {"role": "assistant", **message}, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 9},
+        }
+        self.send_body(200, json.dumps(reply).encode())
 
     def _stream(self, message: dict[str, Any], finish: str) -> None:
         """As llama-server streams a call: the id and name first, the arguments in fragments."""
@@ -75,26 +59,18 @@ class ToolHandler(BaseHTTPRequestHandler):
                 {"tool_calls": [{"index": index, "function": {"arguments": args[at : at + 7]}}]}
                 for at in range(0, len(args), 7)
             ]
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
+        self.start_events()
         for number, delta in enumerate(events):
             last = number == len(events) - 1
-            chunk = {"choices": [{"delta": delta, "finish_reason": finish if last else None}]}
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-        usage = {"choices": [], "usage": {"prompt_tokens": 50, "completion_tokens": 9}}
-        self.wfile.write(f"data: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode())
+            self.send_event({"choices": [{"delta": delta, "finish_reason": finish if last else None}]})
+        self.send_event({"choices": [], "usage": {"prompt_tokens": 50, "completion_tokens": 9}})
+        self.send_event("[DONE]")
 
 
 def serve(replies: list[dict[str, Any]], streams: bool = False) -> Iterator[ToolServer]:
     server = ToolServer(replies)
     server.streams = streams
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from serving(server)
 
 
 def tool_call(call_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,35 +15,27 @@ from pytest_arena.engine.student import StudentConfig, StudentError
 from pytest_arena.students.openai_http import OpenAIStudent
 from pytest_arena.students.scripted import ReferenceStudent
 
+from .chat_server import ScriptedHandler, ScriptedServer, serving
 from .helpers import CORPUS, junit_cases, requires_cargo, run_pytest
 
 FIXTURE = "leetcode__01-two-sum"
 
 
-class ChatServer(ThreadingHTTPServer):
+class ChatServer(ScriptedServer[str]):
     """Answers /v1/chat/completions with the next scripted reply; records every request body."""
 
     def __init__(self, replies: list[str]) -> None:
-        super().__init__(("127.0.0.1", 0), ChatHandler)
-        self.replies, self.requests = replies, []
+        super().__init__(replies, ChatHandler)
         self.status = 200
         self.sent, self.cut = 0, False
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
-
-class ChatHandler(BaseHTTPRequestHandler):
+class ChatHandler(ScriptedHandler):
     server: ChatServer
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append({"path": self.path, **body})
-        text = self.server.replies[min(len(self.server.requests), len(self.server.replies)) - 1]
+        body = self.request_body()
+        text = self.server.take({"path": self.path, **body})
         if body.get("stream") and self.server.status == 200:
             self._stream(text)
             return
@@ -55,43 +44,29 @@ class ChatHandler(BaseHTTPRequestHandler):
             "usage": {"prompt_tokens": 100 + len(self.server.requests), "completion_tokens": 7},
             "timings": {"prompt_n": 11},
         }
-        data = json.dumps(payload).encode() if self.server.status == 200 else b"overloaded"
-        self.send_response(self.server.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_body(self.server.status, json.dumps(payload).encode() if self.server.status == 200 else b"overloaded")
 
     def _stream(self, text: str) -> None:
         """Server-sent events as llama-server sends them: one piece per chunk, usage at the end."""
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        pieces = re.findall(r"\w+|\s+|[^\w\s]", text)
+        self.start_events()
         try:
-            for piece in pieces:
-                chunk = {"choices": [{"delta": {"content": piece}, "finish_reason": None}]}
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            for piece in re.findall(r"\w+|\s+|[^\w\s]", text):
+                self.send_event({"choices": [{"delta": {"content": piece}, "finish_reason": None}]})
                 self.server.sent += 1
-            end = {
-                "choices": [{"delta": {}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 100 + len(self.server.requests), "completion_tokens": 7},
-                "timings": {"prompt_n": 11},
-            }
-            self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+            self.send_event(
+                {
+                    "choices": [{"delta": {}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 100 + len(self.server.requests), "completion_tokens": 7},
+                    "timings": {"prompt_n": 11},
+                }
+            )
+            self.send_event("[DONE]")
         except (BrokenPipeError, ConnectionResetError):  # the client cut the stream
             self.server.cut = True
 
 
 def serve(replies: list[str]) -> Iterator[ChatServer]:
-    server = ChatServer(replies)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from serving(ChatServer(replies))
 
 
 @pytest.fixture
