@@ -136,3 +136,22 @@ def test_validate_command(tmp_path: Path) -> None:
     proc = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1/1 fixtures proven" in proc.stdout and (tmp_path / "reports" / "validate.json").is_file()
+
+
+@pytest.mark.parametrize("form", ["--arena-reports=DIR", "--arena-reports DIR"])
+def test_run_arena_writes_and_reports_where_told(form: str, tmp_path: Path) -> None:
+    """`./run arena --arena-reports DIR`: the JUnit file, the run and the report it names are in DIR,
+    not in the project's reports/."""
+    reports = tmp_path / "elsewhere"
+    args = shlex.split(form.replace("DIR", str(reports)))
+    proc = subprocess.run(
+        ["./run", "arena", "--arena-student", "reference", "--arena-root", "fixtures/python", "-k", "roman", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (reports / "junit.xml").is_file() and (reports / "latest" / "report.html").is_file()
+    (line,) = [line for line in proc.stderr.splitlines() if line.startswith("[run] report: ")]
+    assert line.startswith(f"[run] report: {reports.resolve()}/"), line
