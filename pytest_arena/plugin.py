@@ -189,9 +189,9 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     outcome = BY_NAME.get(name or "")
     if outcome is None:
         return None
+    letter, word = SHOWN[outcome.__name__]  # the one table of letters and words, passed included
     if outcome.passed:
-        return "passed", ".", ("PASSED", {"green": True})
-    letter, word = SHOWN[outcome.__name__]
+        return "passed", letter, (word, {"green": True})
     return "failed", letter, (word, {"red": True})
 
 

@@ -131,9 +131,9 @@ def item_parts(item: str) -> tuple[str, str, float, int]:
     return fixture, found["label"], float(found["t"]), int(found["s"])
 
 
-def crash_record(nodeid: str, message: str, turn: int = 0) -> ItemRecord:
+def crash_record(item_or_nodeid: str, message: str, turn: int = 0) -> ItemRecord:
     """The record of an item whose process died under it (pytest-xdist reports only the node id)."""
-    item = nodeid.rpartition("::")[2]
+    item = item_or_nodeid.rpartition("::")[2]
     fixture, label, temperature, seed = item_parts(item)
     return ItemRecord(
         item=item,
