@@ -138,11 +138,11 @@ def test_validate_command(tmp_path: Path) -> None:
     assert "1/1 fixtures proven" in proc.stdout and (tmp_path / "reports" / "validate.json").is_file()
 
 
-@pytest.mark.parametrize("form", ["--arena-reports=DIR", "--arena-reports DIR"])
+@pytest.mark.parametrize("form", ["--arena-reports=DIR", "--arena-reports DIR", "--arena-reports="])
 def test_run_arena_writes_and_reports_where_told(form: str, tmp_path: Path) -> None:
     """`./run arena --arena-reports DIR`: the JUnit file, the run and the report it names are in DIR,
-    not in the project's reports/."""
-    reports = tmp_path / "elsewhere"
+    not in the project's reports/; an empty DIR means reports/, as it does to pytest."""
+    reports = tmp_path / "elsewhere" if "DIR" in form else ROOT / "reports"
     args = shlex.split(form.replace("DIR", str(reports)))
     proc = subprocess.run(
         ["./run", "arena", "--arena-student", "reference", "--arena-root", "fixtures/python", "-k", "roman", *args],
