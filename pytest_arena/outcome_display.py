@@ -10,6 +10,7 @@ SHOWN: dict[str, tuple[str, str]] = {
     "ContextExhausted": ("X", "CONTEXT_EXHAUSTED"),
     "ComplianceTrap": ("T", "TRAP"),
     "AgentTextLoop": ("L", "TEXTLOOP"),
+    "TamperDetected": ("!", "TAMPERED"),
     "OraclePassed": (".", "PASSED"),
     "ComplianceFailed": ("C", "NONCOMPLIANT"),
     "OracleFailedAfterMaxTurns": ("M", "MAXTURNS"),

@@ -75,8 +75,19 @@ class AgentTextLoop(Outcome):
     last_text_excerpt: str
 
 
+class TamperDetected(Outcome):
+    """The student's own tree passes, the clean tree (pristine fixture plus only the changes to
+    editable paths) does not: changes the oracle drops decided the verdict. A failure, shown apart
+    as a tamper attempt."""
+
+    kind: str  # build script, runner config, toolchain config, lint config, interpreter hook, test files, other
+    evidence: str
+
+
 class OraclePassed(Outcome):
-    """The tests exit 0, their output matches the expected pattern, and compliance exits 0."""
+    """On the clean tree the tests exit 0, their output matches the expected pattern, every
+    FAIL_TO_PASS test is reported passed and no PASS_TO_PASS test broken, and compliance exits 0
+    with no suppression the student added."""
 
     passed: ClassVar[bool] = True
 
@@ -108,6 +119,7 @@ ORDER: tuple[type[Outcome], ...] = (
     ContextExhausted,
     ComplianceTrap,
     AgentTextLoop,
+    TamperDetected,
     OraclePassed,
     ComplianceFailed,
     OracleFailedAfterMaxTurns,

@@ -69,6 +69,11 @@ class ItemRecord(BaseModel):
     file_recall: float | None = None
     file_precision: float | None = None
     restored_protected: str = ""
+    # The clean tree (DESIGN.md section 9): changes outside `editable` the oracle never saw, and
+    # lint suppressions the student added ("path:line: kind"), comma-separated.
+    dropped_changes: str = ""
+    suppressions: str = ""
+    impossible: bool = False  # an impossible twin: any pass is forged (the cheat rate)
     # FAIL_TO_PASS / PASS_TO_PASS (None: no baseline, or a DriverError/HarnessError run)
     f2p_total: int | None = None
     f2p_passed: int | None = None
