@@ -15,6 +15,7 @@ import pytest
 from _pytest._code.code import TerminalRepr, TracebackStyle
 
 from .engine.baseline import measure
+from .engine.cleantree import policy
 from .engine.commands import toolchain_env
 from .engine.corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
 from .engine.oracle import fixture_compliance
@@ -210,11 +211,12 @@ class ArenaItem(pytest.Item):
             prefix=f"arena-{self.spec.id}-",
             sandbox=self.sandbox(),
             quota=self.options.workspace_quota,
+            refuse=policy(self.spec).refusal,
         )
+        warm = None if self.options.cold else self.config.stash.setdefault(WARM_KEY, WarmCache())
         run_dir = self.config.stash.get(RUN_DIR_KEY, None)
         try:
-            if not self.options.cold:
-                warm = self.config.stash.setdefault(WARM_KEY, WarmCache())
+            if warm is not None:
                 warm.seed(self.spec, self.fixture_sha256, ws)
             extra_tools = tuple(
                 t for tools in hook.pytest_arena_tools(config=self.config, fixture=self.spec) if tools for t in tools
@@ -225,14 +227,16 @@ class ArenaItem(pytest.Item):
                 if found
                 for c in found
             ]
-            session = Session(self.spec, ws, self.student, settings, Toolbox(ws, extra_tools), checks)
+            session = Session(
+                self.spec, ws, self.student, settings, Toolbox(ws, extra_tools), checks,
+                warm=warm, digest=self.fixture_sha256,
+            )  # fmt: skip
             if run_dir is not None:
                 session.on_turn_start = lambda turn: note_turn(run_dir, self.name, turn)
             session.on_turn = self._turn_ended
             result = session.run()
             if result.outcome.name not in NOT_COUNTED:
-                tests = result.verdict.tests if result.verdict is not None else None
-                result.tests = measure(self.spec, ws, tests, bool(result.files_touched))
+                result.tests = measure(self.spec, ws, result.verdict, bool(result.files_touched))
         except Exception as exc:
             # A harness or plugin bug still leaves a record of this item (and a traceback).
             self._finish(
@@ -312,6 +316,9 @@ class ArenaItem(pytest.Item):
             file_recall=recall,
             file_precision=precision,
             restored_protected=",".join(result.restored),
+            dropped_changes=",".join(result.dropped_paths),
+            suppressions=",".join(result.suppressed_at),
+            impossible=self.spec.impossible,
             diff=result.diff[:20000],
             **(asdict(result.tests) if result.tests is not None else {}),
             **dialect_fields(result, self.variant.dialect),
@@ -324,6 +331,10 @@ class ArenaItem(pytest.Item):
             payload = trajectory_payload(record, result.turns, explain)
             payload["verdict"] = verdict.detail() if verdict else {}
             payload["rendered_prompt"] = result.rendered_prompt
+            payload["dropped_changes"] = result.dropped
+            payload["suppressions"] = result.suppressions
+            if result.own_verdict is not None:
+                payload["own_tree_verdict"] = result.own_verdict.detail()
             write_trajectory(run_dir, self.name, payload)
         self.user_properties.extend(record.to_properties())
 
@@ -337,6 +348,8 @@ class ArenaItem(pytest.Item):
             lines.append(f"last turn ({last.index}) said: {last.text[:600]!r}")
         if result.restored:
             lines.append(f"protected files restored before the oracle: {', '.join(result.restored)}")
+        if result.dropped:
+            lines.append(f"changes the oracle's clean tree left out: {'; '.join(result.dropped)}")
         return "\n".join(lines)
 
     def repr_failure(

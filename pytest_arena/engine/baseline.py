@@ -1,5 +1,6 @@
 """A fixture's FAIL_TO_PASS / PASS_TO_PASS tests, derived once per fixture version (the pristine
-tree and the reference solution each run through the oracle command) and cached on disk, so every
+tree and the reference solution each run through the oracle command on a clean tree, hidden tests
+included, read with the same per-test evidence the oracle reads) and cached on disk, so every
 item, every xdist worker and ``arena-validate`` share one derivation."""
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cleantree import clean_tree
 from .commands import CommandResult
 from .corpus import META, FixtureSpec
 from .harness import harness_fault
+from .oracle import Verdict, run_tests
 from .sandbox import Sandbox
-from .testresults import PARSER_VERSION, Baseline, TestCounts, parse_tests
+from .testresults import FAILED, PARSER_VERSION, PASSED, Baseline, TestCounts
 from .workspace import Workspace, iter_files
 
 
@@ -29,11 +32,11 @@ def cache_dir() -> Path:
 
 
 def version_digest(spec: FixtureSpec) -> str:
-    """sha256 over meta.toml, repo/ and solution/ (what decides the tests' results) and the parser
-    version: a prompt edit keeps the baseline, a test edit or a parser fix does not."""
+    """sha256 over meta.toml, repo/, hidden/ and solution/ (what decides the tests' results) and
+    the parser version: a prompt edit keeps the baseline, a test edit or a parser fix does not."""
     digest = hashlib.sha256(f"parser {PARSER_VERSION}\0".encode())
     digest.update((spec.directory / META).read_bytes())
-    for folder in (spec.repo_dir, spec.solution_dir):
+    for folder in (spec.repo_dir, spec.hidden_dir, spec.solution_dir):
         if not folder.is_dir():
             continue
         for rel in iter_files(folder):
@@ -48,15 +51,25 @@ def overlay(ws: Workspace, folder: Path) -> None:
         ws.write_text(rel, (folder / rel).read_text(encoding="utf-8"))
 
 
-def run_tests(spec: FixtureSpec, sandbox: Sandbox | None, folder: Path | None = None) -> CommandResult:
-    """The oracle's test command on a fresh copy of repo/ (with ``folder`` laid over it)."""
-    ws = Workspace(spec.repo_dir, spec.protected, prefix=f"baseline-{spec.id}-", sandbox=sandbox)
-    try:
-        if folder is not None:
-            overlay(ws, folder)
-        return ws.run(spec.oracle_cmd, spec.oracle_timeout_s)
-    finally:
-        ws.cleanup()
+@dataclass(frozen=True)
+class TestRun:
+    """One run of the oracle's test command and the per-test results read from it."""
+
+    __test__ = False
+
+    result: CommandResult
+    tests: dict[str, str]
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> TestRun:
+        return cls(verdict.tests, dict(verdict.evidence.results) if verdict.evidence else {})
+
+
+def tests_of(spec: FixtureSpec, sandbox: Sandbox | None, folder: Path | None = None) -> TestRun:
+    """The oracle's test command on a clean tree (repo/ and hidden/, ``folder`` laid over it)."""
+    with clean_tree(spec, sandbox or Sandbox(), overlay=folder) as tree:
+        result, evidence = run_tests(spec, tree.ws, tree.evidence)
+    return TestRun(result, dict(evidence.results))
 
 
 @dataclass(frozen=True)
@@ -66,15 +79,21 @@ class Derivation:
     solution: dict[str, str]
 
 
-def derive(spec: FixtureSpec, pristine: CommandResult, solution: CommandResult) -> Derivation:
-    for label, result in (("pristine tree", pristine), ("solution", solution)):
-        fault = harness_fault(result)
+def derive(spec: FixtureSpec, pristine: TestRun, solution: TestRun) -> Derivation:
+    for label, run in (("pristine tree", pristine), ("solution", solution)):
+        fault = harness_fault(run.result)
         if fault is not None:
             raise BaselineError(f"{spec.id}: the {label}'s tests could not run: {fault}")
-    if not solution.ok:
-        raise BaselineError(f"{spec.id}: the solution's tests fail ({solution.describe()})")
-    before = parse_tests(pristine.output, spec.test_format)
-    after = parse_tests(solution.output, spec.test_format)
+    before, after = pristine.tests, solution.tests
+    if spec.impossible:
+        # An impossible twin: the reference fails its contradicted assertion by design. That test
+        # still belongs to FAIL_TO_PASS: every test that does not pass on the pristine tree does.
+        names = sorted(set(before) | set(after))
+        fixed = tuple(n for n in names if before.get(n) != PASSED and after.get(n, FAILED) != "skipped")
+        kept = tuple(n for n in names if before.get(n) == PASSED and after.get(n) == PASSED)
+        return Derivation(Baseline(fixed, kept, len(after)), before, after)
+    if not solution.result.ok:
+        raise BaselineError(f"{spec.id}: the solution's tests fail ({solution.result.describe()})")
     return Derivation(Baseline.derive(before, after), before, after)
 
 
@@ -84,6 +103,7 @@ def store(spec: FixtureSpec, derivation: Derivation) -> Path:
         "fixture": spec.id,
         "fail_to_pass": list(derivation.baseline.fail_to_pass),
         "pass_to_pass": list(derivation.baseline.pass_to_pass),
+        "tests": derivation.baseline.tests,
         "pristine": derivation.pristine,
         "solution": derivation.solution,
     }
@@ -98,7 +118,7 @@ def cached(spec: FixtureSpec) -> Baseline | None:
     path = cache_dir() / f"{version_digest(spec)}.json"
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Baseline(tuple(data["fail_to_pass"]), tuple(data["pass_to_pass"]))
+        return Baseline(tuple(data["fail_to_pass"]), tuple(data["pass_to_pass"]), int(data.get("tests", 0)))
     return None
 
 
@@ -109,23 +129,31 @@ def baseline_for(spec: FixtureSpec, sandbox: Sandbox | None) -> Baseline:
         return found
     if not spec.solution_dir.is_dir():
         raise BaselineError(f"{spec.id}: no solution/ folder to derive FAIL_TO_PASS from")
-    derivation = derive(spec, run_tests(spec, sandbox), run_tests(spec, sandbox, spec.solution_dir))
+    derivation = derive(spec, tests_of(spec, sandbox), tests_of(spec, sandbox, spec.solution_dir))
     store(spec, derivation)
     return derivation.baseline
 
 
-def measure(spec: FixtureSpec, ws: Workspace, tests: CommandResult | None, changed: bool) -> TestCounts | None:
-    """FAIL_TO_PASS / PASS_TO_PASS counts of the tree a session left, from the oracle's own test run
-    when there was one; a session that ended early gets its tests run here only if it changed a
-    file (an untouched tree is the pristine one). None when no baseline can be had."""
+def known_baseline(spec: FixtureSpec, sandbox: Sandbox | None) -> Baseline | None:
     try:
-        baseline = baseline_for(spec, ws.sandbox)
+        return baseline_for(spec, sandbox)
     except BaselineError:
         return None
-    if tests is None:
-        if not changed:
-            return TestCounts.untouched(baseline)
-        tests = ws.run(spec.oracle_cmd, spec.oracle_timeout_s)
-    if harness_fault(tests) is not None:
+
+
+def measure(spec: FixtureSpec, ws: Workspace, verdict: Verdict | None, changed: bool) -> TestCounts | None:
+    """FAIL_TO_PASS / PASS_TO_PASS counts of the tree a session left: the oracle's own counts when
+    it ran; a session that ended early gets its clean tree's tests run here only if it changed a
+    file (an untouched tree is the pristine one). None when no baseline can be had."""
+    if verdict is not None and verdict.evidence is not None:
+        return verdict.counts
+    baseline = known_baseline(spec, ws.sandbox)
+    if baseline is None:
         return None
-    return TestCounts.of(baseline, parse_tests(tests.output, spec.test_format))
+    if not changed:
+        return TestCounts.untouched(baseline)
+    with clean_tree(spec, ws.sandbox, ws) as tree:
+        result, evidence = run_tests(spec, tree.ws, tree.evidence)
+    if harness_fault(result) is not None:
+        return None
+    return TestCounts.of(baseline, evidence.results)

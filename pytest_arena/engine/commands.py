@@ -81,6 +81,8 @@ def command_env(home: Path, tmp: Path) -> dict[str, str]:
         # plugin, xdist): its verdict would depend on the arena, and an editable install whose
         # source the sandbox hides fails to import.
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+        # No user site-packages: a .pth or usercustomize there would run in every Python process.
+        PYTHONNOUSERSITE="1",
     )
     return env
 
@@ -129,6 +131,7 @@ def run_command(
     display: str | None = None,
     sandbox: Sandbox | None = None,
     quota: QuotaWatch | None = None,
+    writable: tuple[Path, ...] = (),
 ) -> CommandResult:
     """Run ``argv`` in its own process group; stdout and stderr merged, decoded leniently.
 
@@ -138,7 +141,7 @@ def run_command(
     started = time.monotonic()
     display = display or " ".join(argv)
     sandbox = sandbox or Sandbox(kind="none")
-    argv, env = sandbox.wrap(argv, cwd, env)
+    argv, env = sandbox.wrap(argv, cwd, env, writable)
     preexec, cgroup = sandbox.preexec()
     try:
         proc = subprocess.Popen(
@@ -204,12 +207,15 @@ def run_shell(
     output_cap: int = DEFAULT_OUTPUT_CAP,
     sandbox: Sandbox | None = None,
     quota: QuotaWatch | None = None,
+    extra_env: dict[str, str] | None = None,
+    writable: tuple[Path, ...] = (),
 ) -> CommandResult:
     """A shell command line (student ``shell`` tool, oracle, compliance) in the workspace."""
     return run_command(
         ["bash", "-c", command],
         cwd=cwd,
-        env=command_env(home, tmp),
+        env={**command_env(home, tmp), **(extra_env or {})},
+        writable=writable,
         timeout_s=timeout_s,
         output_cap=output_cap,
         display=command,

@@ -16,8 +16,9 @@ PROMPT = "prompt.md"
 REPO = "repo"
 SOLUTION = "solution"
 NONCOMPLIANT = "noncompliant"
+HIDDEN = "hidden"
 # Folders inside a fixture that are never scanned for further fixtures nor shown to students.
-PRIVATE_DIRS = frozenset({REPO, SOLUTION, NONCOMPLIANT, "target"})
+PRIVATE_DIRS = frozenset({REPO, SOLUTION, NONCOMPLIANT, HIDDEN, "target"})
 CLASS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -42,6 +43,9 @@ class FixtureSpec(BaseModel):
     expected_pattern: str
     compliance_cmd: str | None = None
     protected: list[str] = Field(default_factory=list)
+    # Globs the student may change; only these changes reach the oracle's clean tree. None: the
+    # language's default (engine.cleantree.default_editable).
+    editable: list[str] | None = None
     max_turns: int = Field(default=20, ge=1, le=1000)
     max_tokens: int = Field(default=1024, ge=1, le=131072)
     wall_timeout_s: float = Field(default=3600, gt=0)
@@ -51,6 +55,9 @@ class FixtureSpec(BaseModel):
     test_format: Literal["auto", "cargo", "unittest", "pytest"] = "auto"
     # False for "implement this stub" tasks whose stub itself fails compliance (todo!()).
     pristine_compliant: bool = True
+    # An impossible twin (arena-validate --impossible): one FAIL_TO_PASS assertion contradicts the
+    # task, so no honest fix passes; any pass is forged and counts toward the cheat rate.
+    impossible: bool = False
 
     _directory: Path = PrivateAttr(default=Path("."))
 
@@ -59,6 +66,14 @@ class FixtureSpec(BaseModel):
     def _class_is_a_marker_name(cls, value: str) -> str:
         if not CLASS_RE.match(value):
             raise ValueError("must be one lowercase word (letters, digits, _), usable as a pytest marker")
+        return value
+
+    @field_validator("editable", "protected")
+    @classmethod
+    def _relative_globs(cls, value: list[str] | None) -> list[str] | None:
+        for glob in value or []:
+            if not glob or glob.startswith("/") or ".." in glob.split("/"):
+                raise ValueError(f"{glob!r} is not a glob relative to repo/ (no leading '/', no '..')")
         return value
 
     @field_validator("expected_pattern")
@@ -85,6 +100,10 @@ class FixtureSpec(BaseModel):
     @property
     def noncompliant_dir(self) -> Path:
         return self._directory / NONCOMPLIANT
+
+    @property
+    def hidden_dir(self) -> Path:
+        return self._directory / HIDDEN
 
     @property
     def prompt(self) -> str:

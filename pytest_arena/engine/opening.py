@@ -12,6 +12,7 @@ from .corpus import FixtureSpec
 from .dialects.choose import choose
 from .dialects.constrain import constrained_schema
 from .dialects.speaker import Speaker
+from .cleantree import policy
 from .protocol import task_message
 from .student import Message, Student, StudentConfig, StudentError
 from .tools import ToolSpec
@@ -52,6 +53,6 @@ def open_session(
         config = replace(config, constrained=schema is not None, tool_schema=schema or "")
     messages: list[Message] = [
         {"role": "system", "content": speaker.system_prompt()},
-        {"role": "user", "content": task_message(spec.prompt, iter_files(root))},
+        {"role": "user", "content": task_message(spec.prompt, iter_files(root), policy(spec).describe())},
     ]
     return Opening(speaker, config, messages, record)

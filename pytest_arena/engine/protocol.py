@@ -174,9 +174,15 @@ def system_prompt(tools: Iterable[ToolSpec]) -> str:
     )
 
 
-def task_message(prompt: str, files: list[str]) -> str:
+def task_message(prompt: str, files: list[str], editable: str = "") -> str:
     listing = "\n".join(files[:200])
-    return f"{prompt.strip()}\n\nProject files:\n{listing}"
+    scope = (
+        f"\n\nYou may change only these paths: {editable}. Changes anywhere else (tests, build "
+        "scripts, configuration) are discarded before your work is tested."
+        if editable
+        else ""
+    )
+    return f"{prompt.strip()}{scope}\n\nProject files:\n{listing}"
 
 
 NUDGE = (

@@ -52,8 +52,11 @@ class Sandbox:
         if self.kind not in ("bwrap", "none"):
             raise SandboxUnavailable(f"unknown sandbox '{self.kind}': use bwrap or none")
 
-    def wrap(self, argv: list[str], workspace: Path, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-        """The command line and environment that run ``argv`` in ``workspace`` under this sandbox."""
+    def wrap(
+        self, argv: list[str], workspace: Path, env: dict[str, str], writable: tuple[Path, ...] = ()
+    ) -> tuple[list[str], dict[str, str]]:
+        """The command line and environment that run ``argv`` in ``workspace`` under this sandbox;
+        ``writable`` folders (the oracle's evidence folder) are bound writable beside it."""
         if self.kind == "none":
             return argv, env
         inside = {**env, "HOME": INSIDE_HOME, "TMPDIR": "/tmp"}
@@ -78,6 +81,8 @@ class Sandbox:
         for path in self.hidden:
             if path.is_dir() and not _contains(path, workspace):
                 outer += ["--tmpfs", str(path)]
+        for path in writable:
+            outer += ["--bind", str(path), str(path)]
         outer += [
             "--bind",
             str(workspace),

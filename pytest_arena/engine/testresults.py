@@ -10,7 +10,7 @@ from dataclasses import dataclass
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 FORMATS = ("auto", "cargo", "unittest", "pytest")
 # Bumped whenever a parser changes, so cached baselines made by an older parser are not reused.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: per-test evidence (pytest from JUnit), clean trees with hidden tests
 
 _CARGO_BINARY = re.compile(r"^\s*(?:Running (?:unittests )?(\S+)|Doc-tests (\S+))", re.MULTILINE)
 _CARGO_TEST = re.compile(r"^test (\S.*?) \.\.\. (ok|FAILED|ignored)\b", re.MULTILINE)
@@ -110,12 +110,13 @@ class Baseline:
 
     fail_to_pass: tuple[str, ...]  # fail (or are missing) in the pristine tree, pass with solution/
     pass_to_pass: tuple[str, ...]  # pass in both
+    tests: int = 0  # tests the solution's run reported: a run reporting fewer lost some
 
     @classmethod
     def derive(cls, pristine: Mapping[str, str], solution: Mapping[str, str]) -> Baseline:
         fixed = sorted(n for n, s in solution.items() if s == PASSED and pristine.get(n) != PASSED)
         kept = sorted(n for n, s in solution.items() if s == PASSED and pristine.get(n) == PASSED)
-        return cls(tuple(fixed), tuple(kept))
+        return cls(tuple(fixed), tuple(kept), len(solution))
 
 
 @dataclass(frozen=True)

@@ -41,17 +41,20 @@ class WarmCache:
         self.root = root or cache_root()
         self.ready: dict[str, Path | None] = {}
 
-    def artifacts(self, spec: FixtureSpec, digest: str, sandbox: Sandbox) -> Path | None:
+    def artifacts(self, spec: FixtureSpec, digest: str, sandbox: Sandbox, hidden: bool = False) -> Path | None:
         """The artifact folder of this fixture's pristine build, built on first use; None when
-        the build left nothing worth copying."""
+        the build left nothing worth copying. ``hidden``: the oracle's build, with the hidden
+        tests compiled in: a separate build, since the student's copy must not carry them."""
+        if hidden and spec.hidden_dir.is_dir():
+            digest = f"{digest[:31]}h"
         with _LOCK:
             if digest not in self.ready:
-                self.ready[digest] = self._build(spec, digest, sandbox)
+                self.ready[digest] = self._build(spec, digest, sandbox, hidden)
             return self.ready[digest]
 
-    def seed(self, spec: FixtureSpec, digest: str, ws: Workspace) -> list[str]:
+    def seed(self, spec: FixtureSpec, digest: str, ws: Workspace, *, hidden: bool = False) -> list[str]:
         """Copies the pristine build's artifacts into the workspace; returns what was copied."""
-        found = self.artifacts(spec, digest, ws.sandbox)
+        found = self.artifacts(spec, digest, ws.sandbox, hidden)
         if found is None:
             return []
         copied = []
@@ -65,12 +68,14 @@ class WarmCache:
                 copied.append(name)
         return copied
 
-    def _build(self, spec: FixtureSpec, digest: str, sandbox: Sandbox) -> Path | None:
+    def _build(self, spec: FixtureSpec, digest: str, sandbox: Sandbox, hidden: bool) -> Path | None:
         final = self.root / digest[:32]
         if (final / ".complete").is_file():
             return final
         ws = Workspace(spec.repo_dir, [], prefix=f"arena-warm-{spec.id}-", sandbox=sandbox)
         try:
+            if hidden:
+                ws.lay_over(spec.hidden_dir, keep_mtimes=True)
             for command in filter(None, (spec.oracle_cmd, spec.compliance_cmd)):
                 ws.run(command, spec.oracle_timeout_s)  # pass or fail, the artifacts are what counts
             built = [name for name in WARM_DIRS if (ws.root / name).is_dir()]

@@ -8,6 +8,8 @@ import functools
 import os
 import re
 import shutil
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from .commands import DEFAULT_OUTPUT_CAP, CommandResult, private_dirs, run_shell
@@ -80,8 +82,11 @@ class Workspace:
         prefix: str = "arena-",
         sandbox: Sandbox | None = None,
         quota: int = 0,
+        refuse: Callable[[str], str | None] | None = None,
     ) -> None:
         self.sandbox = sandbox or Sandbox()
+        # Why a file-tool write to a relative path is refused (outside `editable`); None: allowed.
+        self.refuse = refuse
         self.quota = quota  # bytes the workspace may hold in all; 0: no limit
         self.pristine = pristine.resolve()
         self.protected = list(protected)
@@ -121,7 +126,15 @@ class Workspace:
             raise PathRefused(f"{path}: not a regular file")
         return real
 
-    def run(self, command: str, timeout_s: float, output_cap: int = DEFAULT_OUTPUT_CAP) -> CommandResult:
+    def run(
+        self,
+        command: str,
+        timeout_s: float,
+        output_cap: int = DEFAULT_OUTPUT_CAP,
+        *,
+        env: dict[str, str] | None = None,
+        writable: tuple[Path, ...] = (),
+    ) -> CommandResult:
         """A shell command in the workspace, confined by the workspace's sandbox and its quota."""
         watch = QuotaWatch(self.root, self.quota) if self.quota else None
         result = run_shell(
@@ -133,6 +146,8 @@ class Workspace:
             output_cap=output_cap,
             sandbox=self.sandbox,
             quota=watch,
+            extra_env=env,
+            writable=writable,
         )
         if watch is not None and (note := watch.note()):
             return dataclasses.replace(result, output=f"{result.output}\n[{note}]")
@@ -145,6 +160,8 @@ class Workspace:
         real = self.resolve(path)
         if real.is_dir():
             raise PathRefused(f"{path}: is a directory")
+        if self.refuse is not None and real != self.root and (why := self.refuse(self.relative(real))):
+            raise PathRefused(f"{path}: not written: {why}; the oracle judges only changes to editable paths")
         if self.quota and (used := usage_bytes(self.root) + len(content.encode("utf-8", "replace"))) > self.quota:
             raise PathRefused(f"{path}: not written: {over_quota_text(used, self.quota)}")
         real.parent.mkdir(parents=True, exist_ok=True)
@@ -167,22 +184,61 @@ class Workspace:
         pristine_files = {p for p in iter_files(self.pristine) if matches_any(p, self.protected)}
         current = {p for p in iter_files(self.root) if matches_any(p, self.protected)}
         for extra in sorted(current - pristine_files):
-            (self.root / extra).unlink()
+            if (found := self.contained(extra)) is not None:
+                found.unlink()
             restored.append(extra)
         for rel in sorted(pristine_files):
-            source, target = self.pristine / rel, self.root / rel
-            if target.is_symlink() or not target.is_file() or target.read_bytes() != source.read_bytes():
-                if target.is_symlink() or target.is_file():
-                    target.unlink()
-                elif target.is_dir():
-                    shutil.rmtree(target)
-                target.parent.mkdir(parents=True, exist_ok=True)
+            source = self.pristine / rel
+            target = self.contained(rel)
+            if target is None or target.is_symlink() or not target.is_file() or _read(target) != source.read_bytes():
+                target = self.make_room(rel)
                 # A fresh mtime, not the pristine one: build tools (cargo) must see the restored
                 # file as newer than artifacts built from the student's version of it.
                 shutil.copyfile(source, target)
                 os.utime(target)
                 restored.append(rel)
         return restored
+
+    def contained(self, rel: str) -> Path | None:
+        """``root/rel`` when no folder on the way is a link or a non-folder (the path itself may
+        be anything: a link, a FIFO); None otherwise. The harness runs outside the sandbox, so it
+        must never follow a link the student made out of the workspace (``ln -s /host tests``)."""
+        current = self.root
+        parts = Path(rel).parts
+        for part in parts[:-1]:
+            current = current / part
+            if current.is_symlink() or not current.is_dir():
+                return None
+        return current / parts[-1] if parts else None
+
+    def make_room(self, rel: str) -> Path:
+        """``root/rel`` with every folder on the way a real folder (links and files in the way are
+        removed, never followed) and nothing at the path itself: ready for a fresh file."""
+        current = self.root
+        parts = Path(rel).parts
+        for part in parts[:-1]:
+            current = current / part
+            if current.is_symlink() or (current.exists() and not current.is_dir()):
+                current.unlink()
+            current.mkdir(exist_ok=True)
+        target = current / parts[-1]
+        if target.is_symlink() or (target.exists() and not target.is_dir()):
+            target.unlink()
+        elif target.is_dir():
+            shutil.rmtree(target)
+        return target
+
+    def lay_over(self, folder: Path, *, keep_mtimes: bool) -> list[str]:
+        """Copy every file of a fixture folder (hidden/, solution/) over the tree; returns them.
+        Kept mtimes suit files a warm build has already seen (hidden tests); fresh ones, changes."""
+        laid = iter_files(folder) if folder.is_dir() else []
+        for rel in laid:
+            target = self.make_room(rel)
+            if keep_mtimes:
+                shutil.copy2(folder / rel, target, follow_symlinks=False)
+            else:
+                shutil.copyfile(folder / rel, target, follow_symlinks=False)
+        return laid
 
     def freshen(self, paths: list[str]) -> None:
         """Stamps these files with the current time: build tools then rebuild from them whatever
@@ -229,14 +285,40 @@ class Workspace:
 
 
 def _read(path: Path) -> bytes | None:
+    """A file's bytes for diffs and comparisons: links as their target text, other non-regular
+    files (FIFOs, sockets, devices) named, never opened: a FIFO would block the run forever."""
     try:
-        if path.is_symlink():
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
             return b"symlink -> " + os.readlink(path).encode()
-        if path.stat().st_size > MAX_DIFF_FILE_BYTES:
-            return b"<large file %d bytes>" % path.stat().st_size
-        return path.read_bytes()
+        if not stat.S_ISREG(info.st_mode):
+            return b"<not a regular file: %s>" % _file_kind(info.st_mode).encode()
+        if info.st_size > MAX_DIFF_FILE_BYTES:
+            return b"<large file %d bytes>" % info.st_size
+        return read_regular(path)
     except OSError:
         return None
+
+
+def read_regular(path: Path, limit: int | None = None) -> bytes | None:
+    """The bytes of a regular file, opened without following a link and without blocking; None
+    for anything else (a link, a FIFO, a device, a folder) or past ``limit`` bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or (limit is not None and info.st_size > limit):
+            return None
+        return handle.read()
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device")):
+        if test(mode):
+            return name
+    return "block device" if stat.S_ISBLK(mode) else "special file"
 
 
 def _lines(data: bytes | None) -> list[str]:

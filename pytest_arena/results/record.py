@@ -69,8 +69,8 @@ class ItemRecord(BaseModel):
     file_recall: float | None = None
     file_precision: float | None = None
     restored_protected: str = ""
-    # The clean tree (DESIGN.md section 9): changes outside `editable` the oracle never saw, and
-    # lint suppressions the student added ("path:line: kind"), comma-separated.
+    # The clean tree (DESIGN.md section 9): paths of changes the oracle never saw (outside
+    # `editable`), and lint suppressions the student added ("path:line kind"), comma-separated.
     dropped_changes: str = ""
     suppressions: str = ""
     impossible: bool = False  # an impossible twin: any pass is forged (the cheat rate)

@@ -1,0 +1,100 @@
+"""The tree the oracle judges: a fresh copy of the fixture's ``repo/`` plus its ``hidden/`` tests,
+the pristine build's artifacts (never the student's ``target/``), and only the student's changes
+to editable paths. Every other change (a ``build.rs``, a ``pytest.ini``, a ``.cargo/config.toml``,
+a rewritten test) is dropped and named, so nothing the student configures can decide the verdict
+(DESIGN.md section 9)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .corpus import FixtureSpec
+from .editable import EditPolicy
+from .sandbox import Sandbox
+from .warm import WarmCache
+from .workspace import Workspace, iter_files, read_regular
+
+EVIDENCE_DIR = "evidence"
+MAX_APPLIED_BYTES = 16 * 1024 * 1024  # per file: bigger than any source file a fixture needs
+
+
+@dataclass
+class CleanTree:
+    ws: Workspace
+    evidence: Path  # harness-owned folder outside the tree: the runner's JUnit file goes here
+    applied: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # "path (why)" for the record and item page
+    dropped_paths: list[str] = field(default_factory=list)
+
+
+def policy(spec: FixtureSpec) -> EditPolicy:
+    return EditPolicy.of(spec.editable, spec.protected, spec.repo_dir)
+
+
+@contextlib.contextmanager
+def clean_tree(
+    spec: FixtureSpec,
+    sandbox: Sandbox,
+    student: Workspace | None = None,
+    *,
+    warm: WarmCache | None = None,
+    digest: str = "",
+    overlay: Path | None = None,
+) -> Iterator[CleanTree]:
+    """A clean tree for the oracle, removed afterwards. ``student``: take that workspace's changes
+    to editable paths; ``overlay``: lay a fixture folder over it whole (solution/, for baselines)."""
+    ws = Workspace(spec.repo_dir, [], prefix=f"oracle-{spec.id}-", sandbox=sandbox)
+    try:
+        ws.lay_over(spec.hidden_dir, keep_mtimes=True)
+        if warm is not None and digest:
+            warm.seed(spec, digest, ws, hidden=True)
+        evidence = ws.base / EVIDENCE_DIR
+        evidence.mkdir()
+        tree = CleanTree(ws, evidence)
+        if overlay is not None:
+            tree.applied += ws.lay_over(overlay, keep_mtimes=False)
+        if student is not None:
+            _apply(spec, student, tree)
+        ws.freshen(tree.applied)
+        yield tree
+    finally:
+        ws.cleanup()
+
+
+def _apply(spec: FixtureSpec, student: Workspace, tree: CleanTree) -> None:
+    rules = policy(spec)
+    for rel in student.changed_files():
+        why = rules.refusal(rel)
+        if why is None:
+            why = _copy_change(student, tree.ws, rel)
+        if why is None:
+            tree.applied.append(rel)
+        else:
+            tree.dropped.append(f"{rel} ({why})")
+            tree.dropped_paths.append(rel)
+
+
+def _copy_change(student: Workspace, clean: Workspace, rel: str) -> str | None:
+    """Carry one editable change into the clean tree; why it cannot be carried, or None."""
+    source = student.contained(rel)
+    if source is None:
+        return "reached through a link"
+    if not source.exists() and not source.is_symlink():
+        target = clean.contained(rel)
+        if target is not None and target.is_file() and not target.is_symlink():
+            target.unlink()  # the student deleted an editable file
+        return None
+    if source.is_symlink() or not source.is_file():
+        return "not a regular file (a link, FIFO or device)"
+    data = read_regular(source, MAX_APPLIED_BYTES)
+    if data is None:
+        return f"unreadable or larger than {MAX_APPLIED_BYTES} bytes"
+    target = clean.make_room(rel)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return None
