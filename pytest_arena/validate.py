@@ -4,8 +4,9 @@
 
 For every fixture: the pristine tree fails its oracle; it passes compliance (unless the fixture
 says ``pristine_compliant = false``); the reference solution passes the compound oracle through
-the tool protocol, touching exactly the solution's files; the ``noncompliant/`` overlay passes the
-tests and fails compliance; FAIL_TO_PASS is not empty; every verdict is the same over N repeats
+the tool protocol, touching exactly the solution's files, all of them editable; the
+``noncompliant/`` overlay passes the tests and fails compliance (all judged on clean trees with
+the hidden tests, as the arena judges); FAIL_TO_PASS is not empty; every verdict is the same over N repeats
 (the flaky guard). A warning when ``expected_pattern`` also matches the pristine failing output
 (the pattern then adds nothing to the exit code). The FAIL_TO_PASS / PASS_TO_PASS baseline derived
 here is stored in the cache the arena reads. Exit status: 0 every fixture proven, 1 otherwise,
@@ -25,11 +26,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .engine import outcomes as oc
-from .engine.baseline import BaselineError, derive, overlay, store
-from .engine.commands import CommandResult
+from .engine.baseline import BaselineError, TestRun, derive, known_baseline, store
+from .engine.cleantree import clean_tree, policy
 from .engine.corpus import FixtureError, FixtureSpec, discover, load_fixture
 from .engine.harness import harness_fault
-from .engine.oracle import fixture_compliance, judge, run_compliance
+from .engine.oracle import Verdict, fixture_compliance, judge, run_compliance
+from .engine.suppressions import added
 from .engine.sandbox import Sandbox
 from .engine.session import Session, SessionSettings
 from .engine.tools import Toolbox
@@ -55,8 +57,8 @@ class Proof:
     seconds: float = 0.0
     # What the flaky guard compares between repeats, and the test runs the baseline is derived from.
     signature: list[object] = field(default_factory=list, repr=False)
-    pristine_tests: CommandResult | None = field(default=None, repr=False)
-    solution_tests: CommandResult | None = field(default=None, repr=False)
+    pristine_tests: TestRun | None = field(default=None, repr=False)
+    solution_tests: TestRun | None = field(default=None, repr=False)
 
     @property
     def proven(self) -> bool:
@@ -70,36 +72,52 @@ class Proof:
         return "\n".join(lines + [f"{self.fixture}: warning: {w}" for w in self.warnings]) or f"{self.fixture}: proven"
 
 
-def _workspace(spec: FixtureSpec, sandbox: Sandbox, folder: Path | None = None) -> Workspace:
-    ws = Workspace(spec.repo_dir, spec.protected, prefix=f"validate-{spec.id}-", sandbox=sandbox)
-    if folder is not None:
-        overlay(ws, folder)
-    return ws
+def _workspace(spec: FixtureSpec, sandbox: Sandbox) -> Workspace:
+    return Workspace(
+        spec.repo_dir, spec.protected, prefix=f"validate-{spec.id}-", sandbox=sandbox, refuse=policy(spec).refusal
+    )
+
+
+def _judge_clean(spec: FixtureSpec, sandbox: Sandbox, folder: Path | None, compliance: bool) -> Verdict:
+    """The compound oracle on a clean tree (hidden tests included) with ``folder`` laid over it."""
+    with clean_tree(spec, sandbox, overlay=folder) as tree:
+        scanned = [str(s) for s in added(spec.repo_dir, tree.ws.root, tree.applied)]
+        checks = fixture_compliance(spec) if compliance else []
+        return judge(
+            spec,
+            tree.ws,
+            checks,
+            evidence_dir=tree.evidence,
+            baseline=known_baseline(spec, sandbox) if folder is not None else None,
+            added=scanned,
+        )
 
 
 def _pristine(spec: FixtureSpec, sandbox: Sandbox, proof: Proof) -> tuple[object, ...]:
-    ws = _workspace(spec, sandbox)
-    try:
-        verdict = judge(spec, ws, [])
-        fault = harness_fault(verdict.tests)
-        caught = not verdict.tests_passed and fault is None
-        proof.checks.append(Check("pristine fails the oracle", caught, fault or verdict.explain()[:600]))
-        if not verdict.tests.ok and re.search(spec.expected_pattern, verdict.tests.output, re.MULTILINE):
-            proof.warnings.append(
-                f"expected_pattern {spec.expected_pattern!r} also matches the pristine failing output: only the "
-                "exit code tells pass from fail (anchor the pattern to the runner's final summary line)"
-            )
-        compliant = None
-        if spec.pristine_compliant:
+    verdict = _judge_clean(spec, sandbox, None, compliance=False)
+    fault = harness_fault(verdict.tests)
+    caught = not verdict.tests_passed and fault is None
+    if spec.impossible:
+        caught = caught and not verdict.tests.ok
+    proof.checks.append(Check("pristine fails the oracle", caught, fault or verdict.explain()[:600]))
+    if not verdict.tests.ok and re.search(spec.expected_pattern, verdict.tests.output, re.MULTILINE):
+        proof.warnings.append(
+            f"expected_pattern {spec.expected_pattern!r} also matches the pristine failing output: only the "
+            "exit code tells pass from fail (anchor the pattern to the runner's final summary line)"
+        )
+    compliant = None
+    if spec.pristine_compliant:
+        ws = _workspace(spec, sandbox)
+        try:
             results = run_compliance(ws, fixture_compliance(spec), spec.oracle_timeout_s)
-            failed = next((r for r in results if not r.passed), None)
-            compliant = failed is None
-            detail = "" if failed is None else f"{failed.result.describe()}: {failed.result.tail(400)}"
-            proof.checks.append(Check("pristine passes compliance", compliant, detail))
-        proof.pristine_tests = verdict.tests
-        return (caught, compliant)
-    finally:
-        ws.cleanup()
+        finally:
+            ws.cleanup()
+        failed = next((r for r in results if not r.passed), None)
+        compliant = failed is None
+        detail = "" if failed is None else f"{failed.result.describe()}: {failed.result.tail(400)}"
+        proof.checks.append(Check("pristine passes compliance", compliant, detail))
+    proof.pristine_tests = TestRun.of(verdict)
+    return (caught, compliant)
 
 
 def _reference(spec: FixtureSpec, sandbox: Sandbox, proof: Proof) -> tuple[object, ...]:
@@ -107,31 +125,42 @@ def _reference(spec: FixtureSpec, sandbox: Sandbox, proof: Proof) -> tuple[objec
     try:
         checks = fixture_compliance(spec)
         result = Session(spec, ws, ReferenceStudent(), SessionSettings(), Toolbox(ws), checks).run()
+        solution = iter_files(spec.solution_dir)
+        outside = [rel for rel in solution if not policy(spec).allows(rel)]
+        proof.checks.append(
+            Check(
+                "reference touches only editable paths",
+                not outside,
+                f"outside `editable` ({policy(spec).describe()}): {outside}",
+            )
+        )
+        if spec.impossible:
+            # A twin's reference must fail: its FAIL_TO_PASS assertion contradicts the task.
+            refused = not result.outcome.passed
+            proof.checks.append(Check("reference fails the impossible twin", refused, result.outcome.summary()))
+            proof.solution_tests = TestRun.of(result.verdict) if result.verdict else None
+            return (refused, not outside)
         passed = result.outcome == oc.OraclePassed()
         detail = result.outcome.summary() + ("\n" + result.verdict.explain()[:600] if result.verdict else "")
         proof.checks.append(Check("reference passes through the tool protocol", passed, detail))
-        touched = set(result.files_touched) == set(iter_files(spec.solution_dir))
+        touched = set(result.files_touched) == set(solution)
         proof.checks.append(
             Check("reference touches exactly solution/", touched, f"touched {sorted(result.files_touched)}")
         )
-        proof.solution_tests = result.verdict.tests if result.verdict else None
-        return (passed, touched)
+        proof.solution_tests = TestRun.of(result.verdict) if result.verdict else None
+        return (passed, touched, not outside)
     finally:
         ws.cleanup()
 
 
 def _noncompliant(spec: FixtureSpec, sandbox: Sandbox, proof: Proof) -> tuple[object, ...]:
-    if not spec.noncompliant_dir.is_dir():
+    if not spec.noncompliant_dir.is_dir() or spec.impossible:
         return ()
-    ws = _workspace(spec, sandbox, spec.noncompliant_dir)
-    try:
-        verdict = judge(spec, ws, fixture_compliance(spec))
-        caught = verdict.tests_passed and verdict.failed_compliance is not None
-        name = "noncompliant/ passes the tests and fails compliance"
-        proof.checks.append(Check(name, caught, verdict.explain()[:600]))
-        return (caught,)
-    finally:
-        ws.cleanup()
+    verdict = _judge_clean(spec, sandbox, spec.noncompliant_dir, compliance=True)
+    caught = verdict.tests_passed and verdict.failed_compliance is not None
+    name = "noncompliant/ passes the tests and fails compliance"
+    proof.checks.append(Check(name, caught, verdict.explain()[:600]))
+    return (caught,)
 
 
 def _baseline(spec: FixtureSpec, proof: Proof) -> tuple[object, ...]:
