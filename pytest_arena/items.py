@@ -236,7 +236,9 @@ class ArenaItem(pytest.Item):
             session.on_turn = self._turn_ended
             result = session.run()
             if result.outcome.name not in NOT_COUNTED:
-                result.tests = measure(self.spec, ws, result.verdict, bool(result.files_touched))
+                result.tests = measure(
+                    self.spec, ws, result.verdict, bool(result.files_touched), warm=warm, digest=self.fixture_sha256
+                )
         except Exception as exc:
             # A harness or plugin bug still leaves a record of this item (and a traceback).
             self._finish(

@@ -31,9 +31,9 @@ from .engine.cleantree import clean_tree, policy
 from .engine.corpus import FixtureError, FixtureSpec, discover, load_fixture
 from .engine.harness import harness_fault
 from .engine.oracle import Verdict, fixture_compliance, judge, run_compliance
-from .engine.suppressions import added
 from .engine.sandbox import Sandbox
 from .engine.session import Session, SessionSettings
+from .engine.suppressions import added
 from .engine.tools import Toolbox
 from .engine.workspace import Workspace, iter_files
 from .students.scripted import ReferenceStudent

@@ -48,7 +48,9 @@ def test_a_whole_cargo_run_is_evidence_without_problems() -> None:
 
 
 def test_a_binary_that_exits_before_its_tests_is_missing_evidence() -> None:
-    cut = CARGO_OK.replace("test finds_pair ... ok\ntest no_pair ... ok\n\ntest result: ok. 2 passed;", "test result: X")
+    cut = CARGO_OK.replace(
+        "test finds_pair ... ok\ntest no_pair ... ok\n\ntest result: ok. 2 passed;", "test result: X"
+    )
     problems = cargo_evidence(cut).problems
     assert any("tests/two_sum.rs: no 'test result' line" in p for p in problems)
     assert any("'running 2 tests' but 0 result lines" in p for p in problems)

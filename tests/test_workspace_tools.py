@@ -183,3 +183,56 @@ def test_tools_installed_under_tmp_stay_visible_read_only_in_the_sandbox(tmp_pat
         assert "WROTE" not in result.output and not (root / "lib" / "new").exists()
     finally:
         shutil.rmtree(root)
+
+
+def test_writes_outside_editable_paths_are_refused_with_the_reason(pristine: Path) -> None:
+    from pytest_arena.engine.editable import EditPolicy
+
+    (pristine / "Cargo.toml").write_text("[package]\n")  # a crate: `src/**` by default
+    rules = EditPolicy.of(None, ["tests/**"], pristine)
+    ws = Workspace(pristine, ["tests/**"], refuse=rules.refusal)
+    try:
+        box = Toolbox(ws)
+        assert box.execute("file_write", {"path": "src/lib.rs", "content": "pub fn one() -> i32 { 1 }\n"}).ok
+        for path, reason in (
+            ("build.rs", "build script"),
+            ("src/.cargo/config.toml", "toolchain config"),
+            ("tests/t.rs", "protected"),
+            ("README.md", "outside the editable paths (src/**)"),
+        ):
+            outcome = box.execute("file_write", {"path": path, "content": "x"})
+            assert not outcome.ok and reason in outcome.output and "editable" in outcome.output, outcome.output
+            assert not (ws.root / path).exists() or path == "tests/t.rs"
+        assert (ws.root / "tests" / "t.rs").read_text() == "#[test]\nfn t() {}\n"
+    finally:
+        ws.cleanup()
+
+
+def test_default_editable_paths(tmp_path: Path, pristine: Path) -> None:
+    from pytest_arena.engine.editable import default_editable
+
+    (pristine / "Cargo.toml").write_text("[package]\n")
+    assert default_editable(pristine) == ["src/**"]
+    python = tmp_path / "py"
+    for folder in ("pkg", "tests", "notes"):
+        (python / folder).mkdir(parents=True)
+    (python / "pkg" / "__init__.py").write_text("")
+    (python / "tests" / "__init__.py").write_text("")
+    (python / "conftest.py").write_text("")
+    assert default_editable(python) == ["pkg/**"]
+
+
+def test_the_harness_never_follows_a_link_out_when_restoring(ws: Workspace, tmp_path: Path) -> None:
+    host = tmp_path / "host"
+    host.mkdir()
+    shutil.rmtree(ws.root / "tests")
+    os.symlink(host, ws.root / "tests")
+    assert ws.restore_protected() == ["tests/t.rs"]
+    assert list(host.iterdir()) == []
+    assert not (ws.root / "tests").is_symlink() and (ws.root / "tests" / "t.rs").is_file()
+
+
+def test_a_fifo_is_listed_never_opened(ws: Workspace) -> None:
+    os.mkfifo(ws.root / "src" / "pipe")
+    assert "src/pipe" in ws.changed_files()
+    assert "<not a regular file: FIFO>" in ws.diff()

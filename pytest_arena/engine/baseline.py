@@ -19,6 +19,7 @@ from .harness import harness_fault
 from .oracle import Verdict, run_tests
 from .sandbox import Sandbox
 from .testresults import FAILED, PARSER_VERSION, PASSED, Baseline, TestCounts
+from .warm import WarmCache
 from .workspace import Workspace, iter_files
 
 
@@ -141,7 +142,15 @@ def known_baseline(spec: FixtureSpec, sandbox: Sandbox | None) -> Baseline | Non
         return None
 
 
-def measure(spec: FixtureSpec, ws: Workspace, verdict: Verdict | None, changed: bool) -> TestCounts | None:
+def measure(
+    spec: FixtureSpec,
+    ws: Workspace,
+    verdict: Verdict | None,
+    changed: bool,
+    *,
+    warm: WarmCache | None = None,
+    digest: str = "",
+) -> TestCounts | None:
     """FAIL_TO_PASS / PASS_TO_PASS counts of the tree a session left: the oracle's own counts when
     it ran; a session that ended early gets its clean tree's tests run here only if it changed a
     file (an untouched tree is the pristine one). None when no baseline can be had."""
@@ -152,7 +161,7 @@ def measure(spec: FixtureSpec, ws: Workspace, verdict: Verdict | None, changed: 
         return None
     if not changed:
         return TestCounts.untouched(baseline)
-    with clean_tree(spec, ws.sandbox, ws) as tree:
+    with clean_tree(spec, ws.sandbox, ws, warm=warm, digest=digest) as tree:
         result, evidence = run_tests(spec, tree.ws, tree.evidence)
     if harness_fault(result) is not None:
         return None

@@ -16,7 +16,7 @@ from .corpus import FixtureSpec
 from .editable import EditPolicy
 from .sandbox import Sandbox
 from .warm import WarmCache
-from .workspace import Workspace, iter_files, read_regular
+from .workspace import Workspace, read_regular
 
 EVIDENCE_DIR = "evidence"
 MAX_APPLIED_BYTES = 16 * 1024 * 1024  # per file: bigger than any source file a fixture needs

@@ -69,7 +69,9 @@ def default_editable(repo: Path) -> list[str]:
     packages = sorted(
         entry.name
         for entry in repo.iterdir()
-        if entry.is_dir() and not entry.is_symlink() and (entry / "__init__.py").is_file()
+        if entry.is_dir()
+        and not entry.is_symlink()
+        and (entry / "__init__.py").is_file()
         and entry.name not in _NOT_PACKAGES
     )
     if packages:

@@ -105,7 +105,9 @@ def _cargo_section(found: TestEvidence, binary: str, text: str) -> None:
     if not results:
         found.problems.append(f"{where}: no 'test result' line (the test binary ended before its summary)")
     if len(running) > 1 or len(results) > 1:
-        found.problems.append(f"{where}: {len(running)} 'running' and {len(results)} 'test result' lines, one each expected")
+        found.problems.append(
+            f"{where}: {len(running)} 'running' and {len(results)} 'test result' lines, one each expected"
+        )
     seen: Counter[str] = Counter()
     for name, status in tests:
         if binary.startswith("doc:"):

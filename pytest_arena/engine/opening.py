@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .cleantree import policy
 from .corpus import FixtureSpec
 from .dialects.choose import choose
 from .dialects.constrain import constrained_schema
 from .dialects.speaker import Speaker
-from .cleantree import policy
 from .protocol import task_message
 from .student import Message, Student, StudentConfig, StudentError
 from .tools import ToolSpec

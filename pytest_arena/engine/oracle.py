@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from .commands import CommandResult
 from .corpus import FixtureSpec

@@ -18,9 +18,9 @@ from .dialects.speaker import Speaker
 from .harness import HarnessFault, first_fault
 from .opening import open_session
 from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance
-from .suppressions import added as added_suppressions
 from .protocol import MAX_PARSED_CHARS, ToolCall, clean_chat_output
 from .student import ContextExhausted, GenerationResult, Message, Student, StudentConfig, StudentError
+from .suppressions import added as added_suppressions
 from .testresults import TestCounts
 from .tools import Toolbox, ToolOutcome
 from .warm import WarmCache

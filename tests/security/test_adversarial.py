@@ -203,6 +203,17 @@ ATTEMPTS = [
         lambda c: [shell(f"kill -9 {os.getpid()}; kill -9 -1; true")],
         lambda c: False,
     ),
+    # The harness restores protected files outside the sandbox: it must not follow the link.
+    Attempt(
+        "link the protected tests folder to a host folder",
+        lambda c: [shell(f"rm -rf tests && ln -s {c.tmp} tests && ls -l")],
+        lambda c: (c.tmp / "two_sum.rs").exists() or (c.tmp / "victim.txt").read_text() != "original",
+    ),
+    Attempt(
+        "link the protected test file to a host file",
+        lambda c: [shell(f"rm tests/two_sum.rs && ln -s {c.tmp}/victim.txt tests/two_sum.rs")],
+        lambda c: (c.tmp / "victim.txt").read_text() != "original" or (c.tmp / "victim.txt").is_symlink(),
+    ),
     Attempt(
         "make a device node",
         lambda c: [shell("mknod dev0 b 8 0 && cat dev0 | head -c 100 | od | head -2")],
@@ -252,6 +263,29 @@ def test_attempt_is_blocked(attempt: Attempt, ctx: Context, corpus_digest: None)
         home_file(ctx).unlink(missing_ok=True)
     TALLY.append((attempt.name, breached))
     assert not breached, f"BREACH: {attempt.name}\n{output_of(ctx)[-2000:]}"
+
+
+def test_a_fifo_does_not_hang_the_harness(tmp_path: Path) -> None:
+    """Reading a FIFO for the diff (or the clean tree) would block forever: no record, no timeout."""
+    spec = load_fixture(CORPUS / FIXTURE)
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"*": [shell("mkfifo fifo src/pipe"), FINISH]}))
+    ws = Workspace(spec.repo_dir, spec.protected, sandbox=Sandbox(kind="bwrap", hidden=(CORPUS.parent,)))
+    box: dict[str, SessionResult] = {}
+    session = Session(
+        spec, ws, ScriptedStudent(script), SessionSettings(max_turns=3), Toolbox(ws), fixture_compliance(spec)
+    )
+    worker = threading.Thread(target=lambda: box.update(result=session.run()), daemon=True)
+    worker.start()
+    worker.join(120)
+    hung = worker.is_alive()
+    TALLY.append(("a FIFO hangs the harness", hung))
+    if not hung:
+        ws.cleanup()
+    assert not hung, "the session never ended: the harness blocked on a FIFO"
+    result = box["result"]
+    assert "fifo" in result.files_touched and "<not a regular file: FIFO>" in result.diff
+    assert any(d.startswith("src/pipe") for d in result.dropped)
 
 
 def test_enough_distinct_attempts() -> None:
