@@ -162,17 +162,21 @@ _TOOLS = frozenset({"rustfmt", "clippy"})
 
 def _scan_rust(path: str, text: str) -> list[Suppression]:
     toks = _rust_tokens(text)
+    closers = _closers(toks)
     found: list[Suppression] = []
-    for i, tok in enumerate(toks):
-        if tok.text != "#":
-            continue
+    i = 0
+    while i < len(toks):
         open_ = i + 2 if i + 1 < len(toks) and toks[i + 1].text == "!" else i + 1
-        if open_ >= len(toks) or toks[open_].text != "[":
+        if toks[i].text != "#" or open_ >= len(toks) or toks[open_].text != "[":
+            i += 1
             continue
-        close = _matching(toks, open_)
+        close = closers[open_]
         kind = _classify(toks[open_ + 1 : close])
         if kind is not None:
-            found.append(Suppression(path, tok.line, kind, _join(toks[i : close + 1])))
+            found.append(Suppression(path, toks[i].line, kind, _join(toks[i : close + 1])))
+        # Past a whole attribute, so nested ones are not rescanned and the work stays linear; an
+        # unclosed one is rescanned, for it may have swallowed real attributes after it.
+        i = close + 1 if toks[close].text == "]" else open_ + 1
     return found
 
 
@@ -212,7 +216,8 @@ def _lex_one(src: str, i: int) -> tuple[int, str, bool]:
 
 
 def _lex_word(src: str, i: int, j: int) -> tuple[int, str, bool]:
-    """A word, or a literal that a word-like prefix opens (r"", br#""#, b"", c"", b'x', r#ident)."""
+    """A word, or what a raw prefix opens (r"", br#""#, r#ident). Other prefixes (b"", c"", b'x') need
+    nothing: the quote that follows lexes the same with or without them."""
     word, nxt = src[i:j], src[j : j + 1]
     if word in ("r", "br", "cr") and nxt in ('"', "#"):
         hashes = 0
@@ -225,12 +230,6 @@ def _lex_word(src: str, i: int, j: int) -> tuple[int, str, bool]:
         ident = _WORD.match(src, j + 1) if word == "r" and hashes == 1 else None
         if ident is not None:  # a raw identifier: r#allow names the same thing as allow
             return ident.end(), ident.group(), True
-    elif word in ("b", "c") and nxt == '"':
-        end = _quoted_end(src, j + 1)
-        return end, src[i:end], True
-    elif word == "b" and nxt == "'":
-        end = _char_or_lifetime_end(src, j)
-        return end, src[i:end], True
     return j, word, True
 
 
@@ -272,14 +271,19 @@ def _char_or_lifetime_end(src: str, i: int) -> int:
     return m.end() if m else i + 1
 
 
-def _matching(toks: list[_Tok], open_: int) -> int:
-    """The index of the bracket that closes ``toks[open_]`` (the last token if none does)."""
-    depth = 0
-    for k in range(open_, len(toks)):
-        depth += {"[": 1, "]": -1}.get(toks[k].text, 0)
-        if depth == 0:
-            return k
-    return len(toks) - 1
+def _closers(toks: list[_Tok]) -> dict[int, int]:
+    """Each "[" index mapped to the index of its "]". An unclosed one (a broken file) reaches just
+    before the next unclosed one, so the rest of the file is still scanned, and in linear time."""
+    closers: dict[int, int] = {}
+    stack: list[int] = []
+    for k, tok in enumerate(toks):
+        if tok.text == "[":
+            stack.append(k)
+        elif tok.text == "]" and stack:
+            closers[stack.pop()] = k
+    ends = [k - 1 for k in stack[1:]] + [len(toks) - 1]
+    closers.update(zip(stack, ends[: len(stack)], strict=True))
+    return closers
 
 
 def _classify(meta: list[_Tok]) -> str | None:
