@@ -143,6 +143,9 @@ def _reference(spec: FixtureSpec, sandbox: Sandbox, proof: Proof) -> tuple[objec
         passed = result.outcome == oc.OraclePassed()
         detail = result.outcome.summary() + ("\n" + result.verdict.explain()[:600] if result.verdict else "")
         proof.checks.append(Check("reference passes through the tool protocol", passed, detail))
+        counts = result.verdict.counts if result.verdict else None
+        whole = counts is not None and counts.f2p_passed == counts.f2p_total and counts.p2p_broken == 0
+        proof.checks.append(Check("the pass carries every FAIL_TO_PASS and PASS_TO_PASS test", whole, str(counts)))
         touched = set(result.files_touched) == set(solution)
         proof.checks.append(
             Check("reference touches exactly solution/", touched, f"touched {sorted(result.files_touched)}")

@@ -73,7 +73,12 @@ def test_fixture_is_proven(spec: FixtureSpec) -> None:
     assert proof.proven, proof.explain()
     assert proof.fail_to_pass > 0
     names = {c.name for c in proof.checks}
-    assert {"pristine fails the oracle", "reference passes through the tool protocol"} <= names
+    assert {
+        "pristine fails the oracle",
+        "reference passes through the tool protocol",
+        "reference touches only editable paths",
+        "the pass carries every FAIL_TO_PASS and PASS_TO_PASS test",
+    } <= names
 
 
 def test_every_class_can_reach_compliance_failed() -> None:
