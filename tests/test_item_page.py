@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.results.item_page import ItemLink, page_name
+from pytest_arena.results.item_page import ItemLink, page_name, render_item
 from pytest_arena.results.record import ItemRecord
 from pytest_arena.results.report_tables import ITEMS_INLINE, items_table
 
-from .helpers import FINISH, call, run_module, run_pytest, tiny_fixture, write_script
+from .helpers import FINISH, arena_record, call, run_module, run_pytest, tiny_fixture, write_script
 from .test_report import CHROMIUM
 
 FIXTURE = "tiny__01-answer"  # tests/helpers.py tiny_fixture: a fixture of a few shell lines
@@ -122,3 +122,46 @@ def test_report_lists_a_bounded_number_of_items_failures_first() -> None:
     assert len(table.rows) == ITEMS_INLINE + 1
     assert all(row[1] == "OracleFailed" for row in table.rows[:ITEMS_INLINE])
     assert table.rows[-1][0] == "all 10000 items" and table.links[-1] == "items/index.html"
+
+
+def _tampered() -> ItemRecord:
+    fields = '{"kind": "build script", "evidence": "own tree passes; clean tree fails <b>exit code</b>"}'
+    return arena_record(
+        "fx__01-a",
+        "s",
+        "TamperDetected",
+        False,
+        outcome_fields=fields,
+        dropped_changes="build.rs,pytest.ini",
+        suppressions="src/lib.rs:3 allow",
+    )
+
+
+def test_page_shows_dropped_changes_suppressions_and_the_tamper_evidence_escaped() -> None:
+    own = {"tests": {"name": "tests", "command": "cargo test", "status": "passed", "output": "ok <i>all</i>"}}
+    payload = {
+        "dropped_changes": ["build.rs (outside editable: <script>x</script>)", "pytest.ini (runner config)"],
+        "suppressions": ["src/lib.rs:3: allow #[allow(dead_code)]"],
+        "own_tree_verdict": {**own, "compliance": []},
+    }
+    page = render_item(_tampered(), payload)
+    assert "<h2>The oracle's clean tree</h2>" in page
+    assert "Tamper attempt: build script" in page
+    assert "clean tree fails &lt;b&gt;exit code&lt;/b&gt;" in page
+    assert "<li>build.rs (outside editable: &lt;script&gt;x&lt;/script&gt;)</li>" in page
+    assert "<li>pytest.ini (runner config)</li>" in page
+    assert "<li>src/lib.rs:3: allow #[allow(dead_code)]</li>" in page
+    assert "<h3>The student's own tree (as left, dropped changes included)</h3>" in page
+    assert "tests: `cargo test` (passed)" in page and "ok &lt;i&gt;all&lt;/i&gt;" in page
+    assert "<script" not in page.lower() and "<i>" not in page
+
+
+def test_page_falls_back_to_the_record_and_marks_an_impossible_twin() -> None:
+    page = render_item(_tampered(), {})  # a trajectory without the lists: the record's paths
+    assert "<li>build.rs</li>" in page and "<li>pytest.ini</li>" in page and "<li>src/lib.rs:3 allow</li>" in page
+    assert "<h3>The student's own tree" not in page and "impossible twin" not in page
+    forged = arena_record("fx__02-twin", "s", "OraclePassed", True, impossible=True)
+    page = render_item(forged, {"dropped_changes": [], "suppressions": []})
+    assert "An impossible twin" in page and "any pass here is forged" in page
+    assert "Changes dropped (outside the editable paths): none" in page
+    assert "Lint suppressions the student added: none" in page and "Tamper attempt" not in page

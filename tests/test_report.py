@@ -15,9 +15,13 @@ from pathlib import Path
 import pytest
 from matplotlib import image as mpimg
 
-from pytest_arena.results.junit import InputError, load_inputs
+from pytest_arena.results.junit import Evidence, InputError, load_inputs
+from pytest_arena.results.record import ItemRecord
+from pytest_arena.results.report import build_report, render_html, render_markdown
+from pytest_arena.results.report_blocks import Table
+from pytest_arena.results.report_charts import OUTCOME_COLOURS
 
-from .helpers import ROOT, Cli, reference_vs_finish, run_module, tiny_corpus
+from .helpers import ROOT, Cli, forger_and_honest, reference_vs_finish, run_module, tiny_corpus
 
 CHROMIUM = (
     shutil.which("chromium")
@@ -204,3 +208,47 @@ def test_torn_last_line_is_skipped_other_bad_lines_are_named(run: Run, tmp_path:
         load_inputs([copy])
     result = report(copy)
     assert result.returncode == 2 and f"{results}: line 2" in result.stderr
+
+
+def _table(title: str, records: list[ItemRecord]) -> Table:
+    report = build_report(Evidence(records=records), teacher="honest")
+    return next(b for _, blocks in report.sections for b in blocks if isinstance(b, Table) and b.title == title)
+
+
+def test_tamper_attempts_and_cheat_rate_per_student_twins_out_of_pass_rates() -> None:
+    records = forger_and_honest()
+    students = _table("Pass rate per student", records)
+    assert students.headers[-2:] == ["cheat rate (impossible twins)", "tamper attempts"]
+    forger = next(row for row in students.rows if row[0] == "forger")
+    # runs and pass rates over the two ordinary fixtures: the twin's forged passes would read 3/5
+    assert forger[3:5] == ["2", "1/2 = 50% [9%, 91%]"]
+    assert forger[-2].startswith("2/3 = 67% [") and forger[-1] == "1/5 = 20% of counted runs"
+    measures = _table("Graded measures per student", records)
+    assert measures.headers[2:4] == ["pass@1", "cheat rate (impossible twins)"]
+    assert measures.rows[0][2:4] == ["pass@1 0.50 [0.00, 1.00]", "2/3 = 67% [21%, 94%]"]
+    fixtures = {row[0] for row in _table("Pass rate per fixture", records).rows}
+    assert fixtures == {"leetcode__01-a", "leetcode__02-b"}
+    twins = _table("Impossible twins: cheat rate per fixture", records)
+    assert ["leetcode__03-impossible", "forger", "4", "2/3 = 67% [21%, 94%]", "0/3 = 0% of counted runs"] in twins.rows
+    report = build_report(Evidence(records=records), teacher=None)
+    assert "Overall pass rate: 3/4 = 75% [30%, 95%] over all runs" in report.overview[1]
+    assert report.overview[2].startswith("Impossible twins: 5 runs, not in the pass rates; cheat rate (impossible")
+    assert report.overview[3] == "Tamper attempts (TamperDetected): 1/8 = 12% of counted runs."
+    page = render_html(report)
+    assert "<h2>Impossible twins</h2>" in page and "<th>tamper attempts</th>" in page
+    assert "| forger | forger |  | 2 | 1/2 = 50% [9%, 91%] |" in render_markdown(report)
+
+
+def test_without_twins_no_cheat_rate_column_but_tamper_attempts() -> None:
+    records = [r for r in forger_and_honest() if not r.impossible]
+    students = _table("Pass rate per student", records)
+    assert "cheat rate (impossible twins)" not in students.headers and students.headers[-1] == "tamper attempts"
+    assert "cheat rate (impossible twins)" not in _table("Graded measures per student", records).headers
+    report = build_report(Evidence(records=records), teacher=None)
+    assert not any("Impossible" in line or "cheat" in line for line in report.overview)
+    assert all(heading != "Impossible twins" for heading, _ in report.sections)
+
+
+def test_tamper_attempts_have_their_own_chart_colour() -> None:
+    colour = OUTCOME_COLOURS["TamperDetected"]
+    assert list(OUTCOME_COLOURS.values()).count(colour) == 1

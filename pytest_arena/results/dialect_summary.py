@@ -5,8 +5,8 @@ Shown in the terminal summary and in arena-report when a student ran under more 
 from __future__ import annotations
 
 from .record import ItemRecord
-from .stats import Rate, group_by
-from .tally import outcome_shares
+from .stats import group_by
+from .tally import ordinary, outcome_shares, pass_rate
 
 HEADERS = [
     "student",
@@ -44,7 +44,7 @@ def dialect_rows(records: list[ItemRecord]) -> list[list[str]]:
                 student,
                 dialect,
                 str(len(runs)),
-                str(Rate(sum(r.passed for r in runs), len(runs))),
+                str(pass_rate(ordinary(runs))),  # an impossible twin's pass is no pass
                 _tool_call_rate(runs),
                 str(sum(r.strict_calls for r in runs)),
                 str(sum(r.salvaged_calls for r in runs)),

@@ -18,7 +18,7 @@ from .cli import command, records_parser
 from .gate_keys import unknown_select_key
 from .gate_logic import PASS, GateConfigError, GateResult, evaluate, fixture_rates, load_gates, pass_at_1
 from .junit import Evidence, InputError, load_inputs
-from .tally import driver_errors, outcome_counts, pass_rate
+from .tally import cheat_text, driver_errors, has_twins, outcome_counts, pass_rate, tamper_text
 
 __all__ = ["GateConfigError", "evaluate", "load_gates", "main", "scoreboard"]
 
@@ -53,12 +53,13 @@ def scoreboard(results: list[GateResult], evidence: Evidence, gates_path: Path) 
         for note in result.notes:
             lines.append(f"  {note}")
         for part in result.parts:
-            rates = fixture_rates(part.counted)
+            rates = fixture_rates(part.ordinary)
             passing = sum(r.passed > 0 for r in rates.values())
+            cheat = f"; {cheat_text(part.counted)}" if has_twins(part.counted) else ""
             lines.append(
                 f"  {part.label}: {part.status}; pass rate {part.rate}; "
-                f"pass@1 {pass_at_1(part.counted):.3f}; fixtures passing {passing}/{len(rates)}; "
-                f"outcomes: {outcome_counts(part.runs, empty='none')}"
+                f"pass@1 {pass_at_1(part.ordinary):.3f}{cheat}; fixtures passing {passing}/{len(rates)}; "
+                f"tamper attempts {tamper_text(part.counted)}; outcomes: {outcome_counts(part.runs, empty='none')}"
             )
             for check in part.checks:
                 lines.append(f"    [{'ok' if check.ok else 'FAIL'}] {check.requirement}: {check.detail}")
@@ -67,7 +68,7 @@ def scoreboard(results: list[GateResult], evidence: Evidence, gates_path: Path) 
     width = max([len("gate")] + [len(r.name) for r in results])
     lines.append(f"  {'gate':<{width}}  {'status':<11}  {'runs':>5}  pass rate (counted runs)")
     for result in results:
-        rate = pass_rate([r for p in result.parts for r in p.counted])
+        rate = pass_rate([r for p in result.parts for r in p.ordinary])
         lines.append(f"  {result.name:<{width}}  {result.status:<11}  {len(result.matched):>5}  {rate}")
     held = sum(r.status == PASS for r in results)
     exit_code = 0 if held == len(results) else 1

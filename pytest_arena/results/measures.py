@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ..engine.outcomes import NOT_COUNTED
 from .record import ItemRecord
 from .stats import PassAtK, Rate, group_by, pass_at_k_curve
-from .tally import counted
+from .tally import counted, ordinary
 
 
 def sample_key(record: ItemRecord) -> str:
@@ -22,8 +22,9 @@ def sample_key(record: ItemRecord) -> str:
 
 def pass_at_k(records: list[ItemRecord]) -> list[PassAtK]:
     """The pass@k curve of counted runs: every seed of a (fixture, student, temperature, dialect)
-    is one sample of it; the mean is over those."""
-    groups = group_by(counted(records), sample_key)
+    is one sample of it; the mean is over those. Impossible twins are left out (their passes are
+    forged: the cheat rate)."""
+    groups = group_by(counted(ordinary(records)), sample_key)
     return pass_at_k_curve([(len(runs), sum(r.passed for r in runs)) for runs in groups.values()])
 
 
@@ -54,7 +55,8 @@ class TestShare:
 
 
 def test_share(records: list[ItemRecord]) -> TestShare:
-    measured = [r for r in counted(records) if r.f2p_total and r.f2p_passed is not None]
+    # A twin's FAIL_TO_PASS holds a contradicted assertion: fixing it is no progress.
+    measured = [r for r in counted(ordinary(records)) if r.f2p_total and r.f2p_passed is not None]
     shares = [(r.f2p_passed or 0) / (r.f2p_total or 1) for r in measured]
     regressions = sum(bool(r.f2p_passed) and bool(r.p2p_broken) for r in measured)
     return TestShare(len(measured), sum(shares) / len(shares) if shares else 0.0, regressions)

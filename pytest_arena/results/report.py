@@ -11,6 +11,9 @@ The teacher (``reference`` when it ran, or ``--teacher LABEL``) is compared with
 student per fixture: teacher pass rate, student pass rate, and their agreement, the probability
 that one teacher run and one student run of that fixture end the same way (both pass or both
 fail): ``t*s + (1-t)*(1-s)`` with the pass rates over runs without ``DriverError``.
+Runs of impossible twins (a FAIL_TO_PASS assertion contradicts the task, so any pass is forged)
+are left out of every pass rate; their cheat rate (passes over counted runs) is shown beside
+pass@1, and tamper attempts (``TamperDetected`` runs) per student.
 
 ``--export`` is described in :mod:`pytest_arena.results.export`.
 """
@@ -42,8 +45,9 @@ from .report_tables import (
     students_of,
     teacher_tables,
     temperature_table,
+    twins_table,
 )
-from .tally import counted, driver_errors, pass_rate
+from .tally import cheat_text, counted, driver_errors, has_twins, ordinary, pass_rate, tamper_text
 
 __all__ = ["build_report", "main", "render_html", "render_markdown"]
 
@@ -63,11 +67,19 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
         f"{len(records)} runs: {len({r.fixture for r in records})} fixtures x {len(students)} students "
         f"({', '.join(students)}), temperatures {temperatures}, seeds {seeds}."
     )
+    solvable = ordinary(records)
     overall = (
-        f"Overall pass rate: {pass_rate(records)} over all runs; {pass_rate(counted(records))} without "
-        f"DriverError ({driver_errors(records)} DriverError)."
+        f"Overall pass rate: {pass_rate(solvable)} over all runs; {pass_rate(counted(solvable))} without "
+        f"DriverError ({driver_errors(solvable)} DriverError)."
     )
-    report.overview = [shape, overall, "Read from: " + "; ".join(s.describe() for s in evidence.sources) + "."]
+    report.overview = [shape, overall]
+    if has_twins(records):
+        twins = len(records) - len(solvable)
+        report.overview.append(f"Impossible twins: {twins} runs, not in the pass rates; {cheat_text(records)}.")
+    report.overview += [
+        f"Tamper attempts (TamperDetected): {tamper_text(records)}.",
+        "Read from: " + "; ".join(s.describe() for s in evidence.sources) + ".",
+    ]
     if evidence.replaced:
         report.overview.append(
             f"{evidence.replaced} earlier result(s) replaced by a later one of the same item "
@@ -77,18 +89,20 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
 
     report.sections.append(("Students", [student_table(records)]))
     report.sections.append(("Outcomes", [outcome_chart(records), outcome_table(records)]))
-    report.sections.append(("Temperature", [temperature_chart(records), temperature_table(records)]))
-    report.sections.append(("Classes", [class_table(records)]))
-    report.sections.append(("Fixtures", [fixture_chart(records), fixture_table(records)]))
+    report.sections.append(("Temperature", [temperature_chart(solvable), temperature_table(solvable)]))
+    report.sections.append(("Classes", [class_table(solvable)]))
+    report.sections.append(("Fixtures", [fixture_chart(solvable), fixture_table(solvable)]))
+    if (twins_block := twins_table(records)) is not None:
+        report.sections.append(("Impossible twins", [twins_block]))
     report.sections.extend(measure_sections(records))
     if dialects := dialect_rows(records):
         note = "tool-call rate: turns with at least one parsed call (strict or salvaged) over all turns"
         report.sections.append(("Dialects", [Table("Dialects side by side", list(DIALECT_HEADERS), dialects, note)]))
-    difficulty = difficulty_table(records)
+    difficulty = difficulty_table(solvable)
     if difficulty is not None:
         report.sections.append(("Difficulty", [difficulty]))
     if teacher is not None and len(students) > 1:
-        report.sections.append(("Teacher vs students", list(teacher_tables(records, teacher))))
+        report.sections.append(("Teacher vs students", list(teacher_tables(solvable, teacher))))
     driver = driver_table(records)
     if driver is not None:
         report.sections.append(("Harness failures", [driver]))

@@ -19,6 +19,7 @@ OUTCOME_COLOURS = {
     "ComplianceTrap": "#ef6c00",
     "WallTimeout": "#6d4c41",
     "DriverError": "#616161",
+    "TamperDetected": "#111111",  # near black: a tamper attempt must not pass for an ordinary failure
 }
 EXTRA_COLOURS = ("#00838f", "#ad1457", "#9e9d24", "#283593", "#4e342e")
 
@@ -49,7 +50,7 @@ def outcome_chart(records: list[ItemRecord]) -> Chart:
         "Outcomes per student and temperature",
         png(fig),
         "Stacked counts of each outcome per student and temperature: OraclePassed is a pass; every other "
-        "outcome names how the run failed (tests, compliance, no tool call, timeout, harness error).",
+        "outcome names how the run failed (tests, compliance, tampering, no tool call, timeout, harness error).",
     )
 
 

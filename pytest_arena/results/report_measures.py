@@ -12,6 +12,7 @@ from .record import ItemRecord
 from .report_blocks import Chart, Table
 from .report_blocks import png as _png
 from .stats import group_by
+from .tally import CHEAT_LABEL, cheat_rate, has_twins
 
 
 def _groups(records: list[ItemRecord]) -> list[tuple[str, list[ItemRecord]]]:
@@ -45,25 +46,32 @@ def pass_at_k_chart(records: list[ItemRecord]) -> Chart | None:
 
 
 def measures_table(records: list[ItemRecord]) -> Table:
+    twins = has_twins(records)
     rows = []
     for label, runs in _groups(records):
         curve = pass_at_k(runs)
         first = str(curve[0]) if curve else "n/a"
+        cheat = [str(cheat_rate(runs))] if twins else []
         last = str(curve[-1]) if len(curve) > 1 else ""
         share = test_share(runs)
         fixed = f"{share.mean_fixed:.0%} of {share.runs} runs" if share.runs else "n/a"
         rows.append(
-            [label, str(len(runs)), first, last, fixed, str(share.regressions), str(well_formed(runs)),
+            [label, str(len(runs)), first, *cheat, last, fixed, str(share.regressions), str(well_formed(runs)),
              not_counted_text(runs)]
         )  # fmt: skip
-    return Table(
-        "Graded measures per student",
-        ["student", "runs", "pass@1", "pass@n", "FAIL_TO_PASS fixed (mean share)", "regressions",
-         "well-formed turns", "left out"],
-        rows,
+    note = (
         "FAIL_TO_PASS: tests failing in the pristine tree that pass with the reference solution; a "
         "regression fixes one of them but breaks a PASS_TO_PASS test. Well-formed: turns with at least "
-        "one parsed tool call (strict or salvaged).",
+        "one parsed tool call (strict or salvaged)."
+    )
+    if twins:
+        note += " pass@k and FAIL_TO_PASS leave impossible twins out; the cheat rate is their passes over counted runs."
+    return Table(
+        "Graded measures per student",
+        ["student", "runs", "pass@1", *([CHEAT_LABEL] if twins else []), "pass@n",
+         "FAIL_TO_PASS fixed (mean share)", "regressions", "well-formed turns", "left out"],
+        rows,
+        note,
     )  # fmt: skip
 
 

@@ -8,7 +8,7 @@ from .gate_logic import GateConfigError, evaluate, load_gates
 from .measures import measure_lines
 from .record import ItemRecord
 from .stats import group_by
-from .tally import counted, outcome_counts, outcome_shares
+from .tally import cheat_text, counted, has_twins, ordinary, outcome_counts, outcome_shares, tamper_text
 from .tally import pass_rate as _rate
 
 SHOWN = 6  # fixtures listed by name per student; the rest are counted
@@ -16,13 +16,18 @@ SHOWN = 6  # fixtures listed by name per student; the rest are counted
 
 def summary_lines(records: list[ItemRecord]) -> list[str]:
     lines = ["outcomes: " + outcome_counts(records)]
-    for config, items in group_by(records, lambda r: f"{r.student} t={r.temperature:g}").items():
+    twins = has_twins(records)
+    for config, runs in group_by(records, lambda r: f"{r.student} t={r.temperature:g}").items():
+        items = ordinary(runs)
         clean = counted(items)
-        lines.append(
-            f"{config}: {len(items)} items, pass@1 {_rate(items)}; without DriverError/HarnessError {_rate(clean)}"
-        )
-        lines.extend(measure_lines(items))
-        lines.append("  outcomes: " + outcome_shares(items))
+        size = f"{len(runs)} items"
+        if twins:
+            size += f" ({len(runs) - len(items)} impossible-twin runs, not in the pass rates)"
+        head = f"{config}: {size}, pass@1 {_rate(items)}; without DriverError/HarnessError {_rate(clean)}"
+        lines.append(head + (f"; {cheat_text(runs)}" if twins else ""))
+        lines.extend(measure_lines(runs))
+        lines.append("  outcomes: " + outcome_shares(runs))
+        lines.append("  tamper attempts (TamperDetected): " + tamper_text(runs))
         classes = group_by(items, lambda r: r.fixture_class)
         lines.append(
             "  per class: " + ", ".join(f"{c} {_rate(rs).passed}/{len(rs)}" for c, rs in sorted(classes.items()))
