@@ -159,6 +159,7 @@ def tiny_fixture(parent: Path, name: str = "tiny__01-answer", **meta: object) ->
         "expected_pattern": "^1 passed$",
         "compliance_cmd": "! grep -n TODO answer.txt",
         "protected": ["tests/**"],
+        "editable": ["answer.txt"],
         "max_turns": 6,
         **meta,
     }

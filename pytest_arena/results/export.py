@@ -249,7 +249,8 @@ def run_export(
         raise ExportError(
             "--export needs a run folder (reports/<run-id> with trajectories/); JUnit files carry no trajectories"
         )
-    records = [r for r in evidence.records if r.item in evidence.run_dirs]
+    # A pass on an impossible twin is a forged one: never a training example.
+    records = [r for r in evidence.records if r.item in evidence.run_dirs and not r.impossible]
     if students:
         known = sorted({r.student for r in records})
         unknown = [s for s in students if s not in known]
