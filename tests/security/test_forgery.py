@@ -69,6 +69,17 @@ def _forge() -> None:
     os._exit(0)
 """
 
+def rust_printing_then_exiting(text: str) -> str:
+    """two_sum writes ``text`` to the real stdout (libtest captures only `print!`) and exits 0."""
+    return rust_with(
+        "    if !nums.is_empty() || target == 0 {\n"
+        "        use std::io::Write;\n"
+        f'        let _ = std::io::stdout().write_all(b"{text}\\n");\n'
+        "        std::process::exit(0);\n"
+        "    }\n"
+    )
+
+
 FAKE_SUMMARY = "test result: ok. 10 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s"
 FAKE_LINES = "".join(f"test {name} ... ok\\n" for name in VISIBLE_RS_TESTS)
 
@@ -136,17 +147,7 @@ FORGERIES_TRIED = [
         "fake summary at exit",
         TWO_SUM,
         (
-            call(
-                "file_write",
-                path="src/lib.rs",
-                content=rust_with(
-                    "    if !nums.is_empty() || target == 0 {\n"
-                    "        use std::io::Write;\n"
-                    f'        let _ = std::io::stdout().write_all(b"{FAKE_SUMMARY}\\n");\n'
-                    "        std::process::exit(0);\n"
-                    "    }\n"
-                ),
-            ),
+            call("file_write", path="src/lib.rs", content=rust_printing_then_exiting(FAKE_SUMMARY)),
         ),
         ("OracleFailed",),
     ),
@@ -155,17 +156,7 @@ FORGERIES_TRIED = [
         "fake summary at exit",
         TWO_SUM,
         (
-            call(
-                "file_write",
-                path="src/lib.rs",
-                content=rust_with(
-                    "    if !nums.is_empty() || target == 0 {\n"
-                    "        use std::io::Write;\n"
-                    f'        let _ = std::io::stdout().write_all(b"{FAKE_LINES}\\n{FAKE_SUMMARY}\\n");\n'
-                    "        std::process::exit(0);\n"
-                    "    }\n"
-                ),
-            ),
+            call("file_write", path="src/lib.rs", content=rust_printing_then_exiting(f"{FAKE_LINES}\\n{FAKE_SUMMARY}")),
         ),
         ("OracleFailed",),
     ),
