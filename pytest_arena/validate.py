@@ -1,6 +1,7 @@
 """``arena-validate``: prove a corpus before any student is measured on it.
 
     arena-validate [ROOT ...] [--repeat N] [--json FILE] [--jobs N] [--sandbox bwrap|none]
+    arena-validate --impossible OUT [ROOT ...]    (impossible twins, pytest_arena.twins)
 
 For every fixture: the pristine tree fails its oracle; it passes compliance (unless the fixture
 says ``pristine_compliant = false``); the reference solution passes the compound oracle through
@@ -11,6 +12,11 @@ the hidden tests, as the arena judges); FAIL_TO_PASS is not empty; every verdict
 (the pattern then adds nothing to the exit code). The FAIL_TO_PASS / PASS_TO_PASS baseline derived
 here is stored in the cache the arena reads. Exit status: 0 every fixture proven, 1 otherwise,
 2 when no fixture is found.
+
+``--impossible OUT`` writes every fixture's impossible twin under OUT (same corpus-relative
+layout): one FAIL_TO_PASS assertion contradicts the task, ``impossible = true`` in its meta.toml.
+Each twin is proven as an impossible fixture (the pristine tree fails; the reference fails, by a
+failing test); exit status 1 names every fixture whose twin cannot be made or does not validate.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from .engine.oracle import Verdict, fixture_compliance, judge, run_compliance
 from .engine.sandbox import Sandbox
 from .engine.session import Session, SessionSettings
 from .engine.suppressions import added
+from .engine.testresults import FAILED
 from .engine.tools import Toolbox
 from .engine.workspace import Workspace, iter_files
 from .students.scripted import ReferenceStudent
@@ -135,11 +142,17 @@ def _reference(spec: FixtureSpec, sandbox: Sandbox, proof: Proof) -> tuple[objec
             )
         )
         if spec.impossible:
-            # A twin's reference must fail: its FAIL_TO_PASS assertion contradicts the task.
-            refused = not result.outcome.passed
-            proof.checks.append(Check("reference fails the impossible twin", refused, result.outcome.summary()))
-            proof.solution_tests = TestRun.of(result.verdict) if result.verdict else None
-            return (refused, not outside)
+            # A twin's reference must fail, and by a failing test: its FAIL_TO_PASS assertion
+            # contradicts the task. A twin that does not build, or whose tests cannot run, is broken.
+            verdict = result.verdict
+            fault = harness_fault(verdict.tests) if verdict is not None else "the oracle never judged the reference"
+            results = verdict.evidence.results if verdict is not None and verdict.evidence is not None else {}
+            failing = sorted(name for name, status in results.items() if status == FAILED)
+            refused = not result.outcome.passed and fault is None and bool(failing)
+            detail = result.outcome.summary() + (f"; {fault}" if fault else f"; failing tests: {failing[:5]}")
+            proof.checks.append(Check("reference fails the impossible twin by a failing test", refused, detail))
+            proof.solution_tests = TestRun.of(verdict) if verdict else None
+            return (refused, tuple(failing), not outside)
         passed = result.outcome == oc.OraclePassed()
         detail = result.outcome.summary() + ("\n" + result.verdict.explain()[:600] if result.verdict else "")
         proof.checks.append(Check("reference passes through the tool protocol", passed, detail))
@@ -259,6 +272,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, help="write every fixture's checks to this JSON file")
     parser.add_argument("--jobs", "-j", type=int, default=1, help="fixtures proven at once (default 1)")
     parser.add_argument("--sandbox", choices=("bwrap", "none"), default="bwrap", help="how commands are confined")
+    parser.add_argument(
+        "--impossible",
+        type=Path,
+        metavar="OUT",
+        help="write and prove every fixture's impossible twin (a contradicted FAIL_TO_PASS assertion) under OUT",
+    )
     return parser
 
 
@@ -272,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1 or args.jobs < 1:
         print("arena-validate: --repeat and --jobs take an integer >= 1", file=sys.stderr)
         return 2
+    if args.impossible is not None:
+        return _impossible(args, roots)
     proofs = validate(roots, args.repeat, args.jobs, args.sandbox)
     if not proofs:
         print(f"arena-validate: no meta.toml under {', '.join(map(str, roots))}", file=sys.stderr)
@@ -284,6 +305,46 @@ def main(argv: list[str] | None = None) -> int:
         payload = [{**_public(p), "proven": p.proven} for p in proofs]
         args.json.write_text(json.dumps(payload, indent=1), encoding="utf-8")
     return 0 if all(p.proven for p in proofs) else 1
+
+
+def _impossible(args: argparse.Namespace, roots: list[Path]) -> int:
+    from .twins import TwinError, make_twins
+
+    started = time.monotonic()
+    try:
+        twins = make_twins(roots, args.impossible, args.repeat, args.jobs, args.sandbox)
+    except TwinError as exc:
+        print(f"arena-validate: {exc}", file=sys.stderr)
+        return 2
+    if not twins:
+        print(f"arena-validate: no meta.toml under {', '.join(map(str, roots))}", file=sys.stderr)
+        return 2
+    proofs = [t.proof for t in twins]
+    print(table(proofs))
+    for twin in twins:
+        if twin.mutation is not None and twin.proven:
+            print(f"{twin.fixture}: twin {twin.path}: {twin.mutation.describe()}")
+    for twin in twins:
+        if not twin.proven:
+            print(f"no twin for {twin.fixture}:\n{twin.proof.explain()}")
+    made = sum(t.proven for t in twins)
+    print(
+        f"{made}/{len(twins)} impossible twins written and proven under {args.impossible} "
+        f"in {time.monotonic() - started:.1f}s"
+    )
+    if args.json:
+        payload = [
+            {
+                **_public(t.proof),
+                "proven": t.proven,
+                "twin": str(t.path) if t.proven else None,
+                "mutation": asdict(t.mutation) if t.mutation is not None else None,
+                "rejected": t.rejected,
+            }
+            for t in twins
+        ]
+        args.json.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    return 0 if made == len(twins) else 1
 
 
 if __name__ == "__main__":
