@@ -69,6 +69,7 @@ def _forge() -> None:
     os._exit(0)
 """
 
+
 def rust_printing_then_exiting(text: str) -> str:
     """two_sum writes ``text`` to the real stdout (libtest captures only `print!`) and exits 0."""
     return rust_with(
@@ -146,18 +147,14 @@ FORGERIES_TRIED = [
         "rust-fake-summary-at-exit",
         "fake summary at exit",
         TWO_SUM,
-        (
-            call("file_write", path="src/lib.rs", content=rust_printing_then_exiting(FAKE_SUMMARY)),
-        ),
+        (call("file_write", path="src/lib.rs", content=rust_printing_then_exiting(FAKE_SUMMARY)),),
         ("OracleFailed",),
     ),
     Forgery(
         "rust-fake-per-test-lines-at-exit",
         "fake summary at exit",
         TWO_SUM,
-        (
-            call("file_write", path="src/lib.rs", content=rust_printing_then_exiting(f"{FAKE_LINES}\\n{FAKE_SUMMARY}")),
-        ),
+        (call("file_write", path="src/lib.rs", content=rust_printing_then_exiting(f"{FAKE_LINES}\\n{FAKE_SUMMARY}")),),
         ("OracleFailed",),
     ),
     Forgery(
