@@ -123,7 +123,7 @@ def test_every_outcome_has_one_place_in_the_order_and_a_distinct_letter() -> Non
     """DESIGN.md section 6: the first that applies decides; the report lists outcomes in this order."""
     assert [cls.__name__ for cls in oc.ORDER] == [
         "DriverError", "HarnessError", "WallTimeout", "ContextExhausted", "ComplianceTrap", "AgentTextLoop",
-        "OraclePassed", "ComplianceFailed", "OracleFailedAfterMaxTurns", "OracleFailed",
+        "TamperDetected", "OraclePassed", "ComplianceFailed", "OracleFailedAfterMaxTurns", "OracleFailed",
     ]  # fmt: skip
     assert set(oc.ORDER) == set(oc.Outcome.__subclasses__())
     assert set(SHOWN) == set(oc.BY_NAME)  # how pytest shows each (the glue's table)

@@ -109,7 +109,7 @@ def test_fail_to_pass_and_pass_to_pass() -> None:
     pristine = {"a": "failed", "b": "passed", "c": "passed"}
     solution = {"a": "passed", "b": "passed", "c": "passed", "d": "passed", "e": "skipped"}
     baseline = Baseline.derive(pristine, solution)
-    assert baseline == Baseline(("a", "d"), ("b", "c"))
+    assert baseline == Baseline(("a", "d"), ("b", "c"), tests=5)  # a later run reporting fewer lost some
     assert TestCounts.of(baseline, {"a": "passed", "b": "failed"}) == TestCounts(2, 1, 2, 2)
     assert TestCounts.untouched(baseline) == TestCounts(2, 0, 2, 0)
 

@@ -27,7 +27,7 @@ from pytest_arena.twins import (
 )
 from pytest_arena.validate import main, prove
 
-from .helpers import ROOT, tree_digest
+from .helpers import ROOT, run_pytest, tree_digest
 
 TWO_SUM = ROOT / "fixtures" / "under-contract" / "leetcode__01-two-sum"
 ROMAN = ROOT / "fixtures" / "python" / "leetcode__01-roman-numerals"
@@ -345,3 +345,9 @@ def test_twins_of_two_fixtures_are_proven_impossible(tmp_path: Path, capsys: pyt
         assert proof.proven, proof.explain()
         names = {c.name for c in proof.checks if c.ok}
         assert {"pristine fails the oracle", "reference fails the impossible twin by a failing test"} <= names
+    # A run on the twins prints the cheat rate beside pass@1: the reference passes none of them.
+    run = run_pytest(
+        "--arena", f"--arena-root={out}", "--arena-student", "reference", f"--arena-reports={tmp_path / 'r'}"
+    )
+    assert run.returncode == 1, run.output
+    assert "cheat rate (impossible twins): 0/2 = 0%" in run.output, run.output
