@@ -139,6 +139,14 @@ def test_the_trap_counts_the_same_content_in_a_row_only(tmp_path: Path) -> None:
     assert len(result.turns) == 2
 
 
+def test_an_added_suppression_fails_the_per_turn_check_and_can_trap(tmp_path: Path) -> None:
+    silenced = call("file_write", path="helper.py", content="import os  # noqa: F401\n")
+    result, _ = run(tmp_path, [silenced], compliance_enforced=True, meta={"editable": ["answer.txt", "helper.py"]})
+    assert isinstance(result.outcome, oc.ComplianceTrap), result.outcome
+    assert result.outcome.file == "helper.py" and "helper.py:1: noqa" in result.outcome.last_reason
+    assert "compliance_failed: suppression" in result.turns[0].results[0]["output"]
+
+
 def test_enforced_compliance_is_quiet_on_a_clean_write(tmp_path: Path) -> None:
     result, _ = run(tmp_path, [RIGHT, FINISH], compliance_enforced=True)
     assert result.outcome == oc.OraclePassed()

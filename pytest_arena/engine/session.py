@@ -17,7 +17,7 @@ from .corpus import FixtureSpec
 from .dialects.speaker import Speaker
 from .harness import HarnessFault, first_fault
 from .opening import open_session
-from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance
+from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance, suppression_check
 from .protocol import MAX_PARSED_CHARS, ToolCall, clean_chat_output
 from .student import ContextExhausted, GenerationResult, Message, Student, StudentConfig, StudentError
 from .suppressions import added as added_suppressions
@@ -374,7 +374,11 @@ class Session:
         """Per-turn compliance after a write: appended to the result; a repeated failure traps."""
         assert outcome.path is not None
         started = time.monotonic()
-        checks: list[CheckResult] = run_compliance(self.ws, self.checks, self.spec.oracle_timeout_s)
+        # The oracle refuses suppressions the student adds: say so at the write, not at the end.
+        found = [str(s) for s in added_suppressions(self.spec.repo_dir, self.ws.root, [outcome.path])]
+        checks: list[CheckResult] = (
+            [suppression_check(found)] if found else run_compliance(self.ws, self.checks, self.spec.oracle_timeout_s)
+        )
         outcome.seconds += time.monotonic() - started
         fault = first_fault([c.result for c in checks])
         if fault is not None:
