@@ -101,12 +101,12 @@ class ArenaFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         try:
             spec = load_fixture(self.path.parent)
+            digest = fixture_digest(spec.directory)
         except FixtureError as exc:
             raise self.CollectError(str(exc)) from None
         options: ArenaOptions = self.config.stash[OPTIONS_KEY]
         register_class_marker(self.config, spec.fixture_class)
         labels = student_labels(options.students)
-        digest = fixture_digest(spec.directory)
         for student in options.students:
             for temperature in options.temperatures:
                 for seed in options.seeds:

@@ -13,14 +13,28 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.engine.corpus import load_fixture
+from pytest_arena.engine.baseline import baseline_for, cache_dir, cached, version_digest
+from pytest_arena.engine.corpus import FixtureError, fixture_digest, load_fixture
+from pytest_arena.engine.sandbox import Sandbox
 from pytest_arena.engine.tempdirs import OWNER_FILE, clean_stale
+from pytest_arena.engine.testresults import Baseline
 from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
 from pytest_arena.results.record import ItemRecord, trajectory_payload
 from pytest_arena.results.run_folder import repair_torn_tail
 
-from .helpers import FINISH, ROOT, call, fault_probe, run_module, run_pytest, scripted_session, tiny_fixture
+from .helpers import (
+    FINISH,
+    ROOT,
+    Cli,
+    call,
+    fault_probe,
+    run_module,
+    run_pytest,
+    scripted_session,
+    tiny_fixture,
+    write_script,
+)
 
 PYTHON_CORPUS = ROOT / "fixtures" / "python"
 CHEAP = ("unix__01-uniq", "unix__02-tr")  # Python fixtures: no compiler in the loop
@@ -301,7 +315,6 @@ def test_links_to_folders_show_in_diff_and_files_touched(tmp_path: Path) -> None
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not found: apt-get install bubblewrap")
 def test_the_workspace_quota_stops_a_command_and_the_student_sees_it(tmp_path: Path) -> None:
     from pytest_arena.engine.quota import usage_bytes
-    from pytest_arena.engine.sandbox import Sandbox
 
     quota = 48 << 20
     spec = load_fixture(PYTHON_CORPUS / CHEAP[0])
@@ -398,3 +411,107 @@ def test_kept_workspaces_are_never_removed_as_stale(tmp_path: Path) -> None:
     finally:
         shutil.rmtree(kept.parent)
     assert not fault_probe("kept workspace", run.output)
+
+
+# -- fixtures on disk (issue 20): a broken fixture is a collection error of its own items only ----
+
+
+def arena_run(tmp_path: Path, *fixtures: Path, extra: tuple[str, ...] = ()) -> tuple[Cli, list[dict[str, object]]]:
+    """A real run of a scripted student that only finishes, on ``fixtures``. pytest stops a whole
+    run at a collection error unless told to go on, so the broken fixture's neighbours run too."""
+    script = write_script(tmp_path / "finish.json", {"*": [FINISH]})
+    reports = tmp_path / "r"
+    run = run_pytest(
+        "--arena", "-p", "no:xdist", "--continue-on-collection-errors", "--arena-student", f"scripted:{script}",
+        f"--arena-reports={reports}", *extra, *map(str, fixtures),
+    )  # fmt: skip
+    results = reports / "latest" / "results.jsonl"
+    records = [json.loads(line) for line in lines_of(results)] if results.is_file() else []
+    return run, records
+
+
+@pytest.mark.parametrize(
+    "word", ["skip", "skipif", "xfail", "usefixtures", "parametrize", "filterwarnings", "tryfirst", "trylast"]
+)
+def test_a_class_word_that_is_a_pytest_mark_is_a_fixture_error(tmp_path: Path, word: str) -> None:  # bug 4
+    with pytest.raises(FixtureError) as caught:
+        load_fixture(tiny_fixture(tmp_path, f"{word}__01-answer"))
+    message = str(caught.value)
+    assert not fault_probe(f"class = {word!r}", message)
+    assert "meta.toml: key 'class'" in message and f"got '{word}'" in message
+    assert f"Fix: pick another class word, e.g. {word}_tasks" in message
+
+
+def test_a_skip_class_is_a_collection_error_not_an_internal_error(tmp_path: Path) -> None:  # bug 4
+    broken, honest = tiny_fixture(tmp_path, "skip__01-answer"), tiny_fixture(tmp_path)
+    run, records = arena_run(tmp_path, broken, honest)
+    assert not fault_probe("class = 'skip' in a real run", run.output), run.output
+    assert f"{broken / 'meta.toml'}: key 'class'" in run.output and "pick another class word" in run.output
+    assert run.returncode == 1 and "1 failed" in run.output and "1 error" in run.output, run.output
+    assert [r["fixture"] for r in records] == [honest.name]  # its neighbour still ran and was recorded
+
+
+def test_a_corrupt_baseline_cache_entry_is_derived_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # bug 12: strings where lists belong were read as tuples of characters
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    spec = load_fixture(PYTHON_CORPUS / CHEAP[0])
+    entry = cache_dir() / f"{version_digest(spec)}.json"
+    entry.parent.mkdir(parents=True)
+    whole = {"fixture": spec.id, "fail_to_pass": ["a"], "pass_to_pass": ["b"], "tests": 2}
+    corruptions = [
+        {"fail_to_pass": "xyz", "pass_to_pass": "ab"},  # the entry of the issue
+        whole | {"fail_to_pass": "xyz"},
+        whole | {"pass_to_pass": [1, 2]},
+        whole | {"tests": -1},
+        whole | {"tests": "2"},
+        whole | {"fixture": "another__01-fixture"},
+    ]
+    for corrupt in corruptions:
+        entry.write_text(json.dumps(corrupt))
+        assert cached(spec) is None, corrupt
+    entry.write_text(json.dumps(whole))
+    assert cached(spec) == Baseline(("a",), ("b",), 2)  # a whole entry is still used as it is
+    entry.write_text(json.dumps(corruptions[0]))
+    derived = baseline_for(spec, Sandbox(kind="none"))
+    stored = json.loads(entry.read_text())  # overwritten by the new derivation
+    lost = "tests.test_core::test_unique_only" not in derived.fail_to_pass
+    assert not fault_probe("corrupt baseline cache entry", data_lost=lost)
+    assert not lost and derived.tests > 0 and "x" not in derived.fail_to_pass
+    assert stored["fail_to_pass"] == list(derived.fail_to_pass) and cached(spec) == derived
+
+
+def test_a_link_to_a_folder_inside_repo_is_refused_at_load(tmp_path: Path) -> None:  # bug 14
+    fixture = tiny_fixture(tmp_path)
+    (fixture / "repo" / "tests-link").symlink_to("tests")  # inside the fixture, still not a plain folder
+    with pytest.raises(FixtureError) as caught:
+        load_fixture(fixture)
+    message = str(caught.value)
+    assert f"{fixture / 'repo' / 'tests-link'}: is a symbolic link (to tests)" in message and "Fix: " in message
+    with pytest.raises(FixtureError, match="tests-link"):
+        fixture_digest(fixture)
+    # The run read the link as a file when digesting the fixture's version for its baseline: every
+    # item a DriverError (IsADirectoryError). Now the fixture is a collection error.
+    run, records = arena_run(tmp_path, fixture)
+    assert not fault_probe("link to a folder inside repo/", message + run.output), run.output
+    assert "is a symbolic link (to tests)" in run.output and "IsADirectoryError" not in run.output
+    assert run.returncode == 1 and "1 error" in run.output and records == [], run.output
+
+
+def test_a_file_name_that_is_not_utf8_is_a_fixture_error(tmp_path: Path) -> None:  # bug 15
+    broken, honest = tiny_fixture(tmp_path), tiny_fixture(tmp_path, "tiny__02-answer")
+    (broken / "repo" / os.fsdecode(b"caf\xe9.txt")).write_text("latin-1 name\n")
+    run, _ = arena_run(tmp_path, broken, honest, extra=("--co",))
+    assert not fault_probe("file name not UTF-8", run.output), run.output
+    assert f"{broken / 'repo'}: file name b'caf\\xe9.txt' is not UTF-8. Fix: rename it to a UTF-8 name" in run.output
+    assert "1 test collected, 1 error" in run.output, run.output
+
+
+def test_a_fifo_in_repo_is_a_collection_error_and_the_others_still_run(tmp_path: Path) -> None:  # bug 16
+    broken, honest = tiny_fixture(tmp_path), tiny_fixture(tmp_path, "tiny__02-answer")
+    os.mkfifo(broken / "repo" / "pipe")
+    run, records = arena_run(tmp_path, broken, honest)
+    lost = [r["fixture"] for r in records] != [honest.name]
+    assert not fault_probe("FIFO in repo/", run.output, data_lost=lost), run.output
+    assert f"{broken / 'repo' / 'pipe'}: is a FIFO (named pipe)" in run.output and "Fix: " in run.output
+    assert run.returncode == 1 and "1 failed" in run.output and "1 error" in run.output, run.output
+    assert not lost, records

@@ -5,12 +5,13 @@ item, every xdist worker and ``arena-validate`` share one derivation."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .cleantree import clean_tree
 from .commands import CommandResult
@@ -115,12 +116,29 @@ def store(spec: FixtureSpec, derivation: Derivation) -> Path:
     return path
 
 
+class CacheEntry(BaseModel):
+    """A stored baseline as ``store`` writes it. Strict: a hand-edited or corrupted entry (a string
+    where a list belongs would be read as a tuple of characters) fails here and is derived again."""
+
+    model_config = ConfigDict(strict=True)
+
+    fixture: str
+    fail_to_pass: list[str]
+    pass_to_pass: list[str]
+    tests: int = Field(ge=0)
+
+
 def cached(spec: FixtureSpec) -> Baseline | None:
+    """The stored baseline of this fixture version; None (derive it again, overwriting the entry)
+    when there is none or it is unreadable, malformed, or another fixture's."""
     path = cache_dir() / f"{version_digest(spec)}.json"
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Baseline(tuple(data["fail_to_pass"]), tuple(data["pass_to_pass"]), int(data.get("tests", 0)))
-    return None
+    try:
+        entry = CacheEntry.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError):
+        return None
+    if entry.fixture != spec.id:
+        return None
+    return Baseline(tuple(entry.fail_to_pass), tuple(entry.pass_to_pass), entry.tests)
 
 
 def baseline_for(spec: FixtureSpec, sandbox: Sandbox | None) -> Baseline:

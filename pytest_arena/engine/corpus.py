@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,16 @@ HIDDEN = "hidden"
 # Folders inside a fixture that are never scanned for further fixtures nor shown to students.
 PRIVATE_DIRS = frozenset({REPO, SOLUTION, NONCOMPLIANT, HIDDEN, "target"})
 CLASS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# A fixture's class becomes a pytest mark on its items: a word pytest reads as one of its own marks
+# (skip, xfail...) or one the arena adds itself would change how the item runs or is reported (a
+# `skip` mark made pytest's report assert: INTERNALERROR). pytest's built-in marks (`pytest
+# --markers -p no:arena` lists them) and the arena's own.
+RESERVED_CLASSES = frozenset(
+    {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst", "trylast"}
+    | {"arena", "arena_outcome", "xdist_group"}
+)
+# Build output a fixture may hold (cargo's): never shown to students, never digested, never walked.
+BUILD_DIR = "target"
 
 
 class FixtureError(Exception):
@@ -66,6 +78,8 @@ class FixtureSpec(BaseModel):
     def _class_is_a_marker_name(cls, value: str) -> str:
         if not CLASS_RE.match(value):
             raise ValueError("must be one lowercase word (letters, digits, _), usable as a pytest marker")
+        if value in RESERVED_CLASSES:
+            raise ValueError(f"'{value}' is a mark pytest or the arena gives items itself (it changes how they run)")
         return value
 
     @field_validator("editable", "protected")
@@ -118,6 +132,9 @@ _FIXES = {
 
 def _fix_for(error: Any, key: str) -> str:
     allowed = ", ".join(sorted(f.alias or name for name, f in FixtureSpec.model_fields.items()))
+    if key == "class" and error["type"] == "value_error" and error.get("input") in RESERVED_CLASSES:
+        reserved = ", ".join(sorted(RESERVED_CLASSES))
+        return f"pick another class word, e.g. {error['input']}_tasks (reserved: {reserved})"
     if key == "class" and error["type"] == "value_error":
         return "write the class as one word of lowercase letters, digits and _ ([a-z][a-z0-9_]*), e.g. heldout"
     template = _FIXES.get(error["type"])
@@ -145,6 +162,7 @@ def load_fixture(directory: Path | str) -> FixtureSpec:
     """Read and validate ``<directory>/meta.toml``; raises FixtureError naming file, key and fix."""
     directory = Path(directory).resolve()
     meta = directory / META
+    fixture_files(directory)  # first: no link may lead meta.toml or prompt.md to a host file
     try:
         data = tomllib.loads(meta.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -172,11 +190,64 @@ def load_fixture(directory: Path | str) -> FixtureSpec:
     return spec
 
 
+def _special_kind(mode: int) -> str | None:
+    """What a non-regular, non-folder entry is, for the message; None for a file or a folder."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device file"
+
+
+def _refuse_special(base: Path, name: str) -> None:
+    """FixtureError for an entry that is not a regular file or folder, or whose name is not UTF-8."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        # str(path) would carry the undecodable bytes as surrogates: named by its bytes instead.
+        problem = f"file name {os.fsencode(name)!r} is not UTF-8"
+        raise FixtureError(base, None, problem, "rename it to a UTF-8 name") from None
+    path = base / name
+    mode = os.lstat(path).st_mode
+    kind = _special_kind(mode)
+    if kind is None:
+        return
+    if stat.S_ISLNK(mode):
+        kind += f" (to {os.readlink(path)})"
+    raise FixtureError(
+        path,
+        None,
+        f"is {kind}; fixture files must be regular files inside the fixture folder",
+        "replace it with a regular file or folder (a copy of what it stands for), or remove it",
+    )
+
+
+def fixture_files(directory: Path) -> list[Path]:
+    """Every regular file of a fixture folder (meta.toml, prompt.md, repo/, solution/...), sorted;
+    target/ build output skipped. Anything else is refused: a link would show the student (or the
+    digest, or the oracle) a host file or folder outside the fixture, and a FIFO, socket or device
+    hangs or breaks the workspace copy. Links are never followed (os.walk's default)."""
+    files: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(directory):
+        base = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d != BUILD_DIR)
+        for name in dirnames:  # a link to a folder is listed here, unfollowed
+            _refuse_special(base, name)
+        for name in filenames:
+            _refuse_special(base, name)
+            files.append(base / name)
+    return sorted(files)
+
+
 def fixture_digest(directory: Path) -> str:
     """sha256 over every file of a fixture (names and contents): a result recorded for one version
-    of a fixture is never reused for another."""
+    of a fixture is never reused for another. Raises FixtureError as ``fixture_files`` does."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file() and "target" not in p.parts):
+    for path in fixture_files(directory):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()
