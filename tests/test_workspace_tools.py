@@ -236,3 +236,14 @@ def test_a_fifo_is_listed_never_opened(ws: Workspace) -> None:
     os.mkfifo(ws.root / "src" / "pipe")
     assert "src/pipe" in ws.changed_files()
     assert "<not a regular file: FIFO>" in ws.diff()
+
+
+def test_a_tamper_attempt_is_named_by_its_most_telling_dropped_change(pristine: Path) -> None:
+    from pytest_arena.engine.editable import EditPolicy
+
+    rules = EditPolicy(("src/**",), ("tests/**",))
+    assert rules.tamper_kind(["notes.txt", "tests/t.rs", "build.rs"]) == "build script"
+    assert rules.tamper_kind(["notes.txt", "tests/t.rs"]) == "test files"
+    assert rules.tamper_kind(["src/.cargo/config.toml", "roman/ruff.toml"]) == "toolchain config"
+    assert rules.tamper_kind(["pkg/sitecustomize.py"]) == "interpreter hook"
+    assert rules.tamper_kind(["notes.txt"]) == "other"

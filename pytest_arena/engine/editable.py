@@ -56,6 +56,8 @@ NEVER_EDITABLE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("interpreter hook", ("**/sitecustomize.py", "**/usercustomize.py", "**/*.pth", "**/__pycache__/**")),
 )
 TEST_FILES = "test files"
+# A tamper attempt is named by the most telling kind among its dropped changes.
+TAMPER_ORDER = ("build script", "runner config", "toolchain config", "interpreter hook", "lint config", TEST_FILES)
 OTHER = "other"
 _NOT_PACKAGES = frozenset({"tests", "test", "testing", "docs", "hidden", "solution"})
 
@@ -118,6 +120,10 @@ class EditPolicy:
     def kind(self, relative: str) -> str:
         """What kind of tampering a dropped change to this path is."""
         return _never(relative) or (TEST_FILES if matches_any(relative, list(self.protected)) else OTHER)
+
+    def tamper_kind(self, dropped: list[str]) -> str:
+        kinds = {self.kind(path) for path in dropped}
+        return next((kind for kind in TAMPER_ORDER if kind in kinds), OTHER)
 
     def describe(self) -> str:
         """The editable paths as the task text tells the student."""

@@ -27,8 +27,6 @@ from .warm import WarmCache
 from .workspace import Workspace
 
 RESULT_CHARS_IN_TRAJECTORY = 4000
-# A tamper attempt is named by the most telling kind among its dropped changes.
-TAMPER_ORDER = ("build script", "runner config", "toolchain config", "interpreter hook", "lint config", "test files")
 TURN_GRACE_S = 5.0  # backends that enforce the timeout themselves get to return first
 
 
@@ -191,10 +189,7 @@ class Session:
         self.result.own_verdict = own
         if not own.passed or first_fault([own.tests, *(c.result for c in own.compliance)]) is not None:
             return None
-        rules = policy(self.spec)
-        kinds = [rules.kind(path) for path in tree.dropped_paths]
-        order = [kind for kind in TAMPER_ORDER if kind in kinds]
-        kind = order[0] if order else kinds[0]
+        kind = policy(self.spec).tamper_kind(tree.dropped_paths)
         evidence = (
             f"the student's own tree passes; the clean tree fails on {verdict.failed_clause} "
             f"without these changes: {'; '.join(tree.dropped[:10])}"
