@@ -29,11 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pytest_arena.engine.baseline import baseline_for, overlay  # noqa: E402
-from pytest_arena.engine.cleantree import clean_tree  # noqa: E402
+from pytest_arena.engine.cleantree import judge_clean  # noqa: E402
 from pytest_arena.engine.corpus import FixtureSpec, fixture_digest, load_fixture  # noqa: E402
 from pytest_arena.engine.oracle import fixture_compliance, judge  # noqa: E402
 from pytest_arena.engine.sandbox import Sandbox  # noqa: E402
-from pytest_arena.engine.suppressions import added  # noqa: E402
 from pytest_arena.engine.warm import WarmCache  # noqa: E402
 from pytest_arena.engine.workspace import Workspace  # noqa: E402
 
@@ -65,11 +64,9 @@ def hardened_oracle(spec: FixtureSpec, ws: Workspace, warm: WarmCache, digest: s
     ws.restore_protected()
     ws.freshen(ws.changed_files())
     baseline = baseline_for(spec, ws.sandbox)
-    with clean_tree(spec, ws.sandbox, ws, warm=warm, digest=digest) as tree:
-        scanned = [str(s) for s in added(spec.repo_dir, tree.ws.root, tree.applied)]
-        verdict = judge(
-            spec, tree.ws, fixture_compliance(spec), evidence_dir=tree.evidence, baseline=baseline, added=scanned
-        )
+    verdict, _ = judge_clean(
+        spec, ws.sandbox, fixture_compliance(spec), student=ws, warm=warm, digest=digest, baseline=baseline
+    )
     return verdict.passed
 
 

@@ -33,13 +33,12 @@ from pathlib import Path
 
 from .engine import outcomes as oc
 from .engine.baseline import BaselineError, TestRun, derive, known_baseline, store
-from .engine.cleantree import clean_tree, policy
+from .engine.cleantree import judge_clean, policy
 from .engine.corpus import FixtureError, FixtureSpec, discover, load_fixture
 from .engine.harness import harness_fault
-from .engine.oracle import Verdict, fixture_compliance, judge, run_compliance
+from .engine.oracle import Verdict, fixture_compliance, run_compliance
 from .engine.sandbox import Sandbox
 from .engine.session import Session, SessionSettings
-from .engine.suppressions import added
 from .engine.testresults import FAILED
 from .engine.tools import Toolbox
 from .engine.workspace import Workspace, iter_files
@@ -87,17 +86,9 @@ def _workspace(spec: FixtureSpec, sandbox: Sandbox) -> Workspace:
 
 def _judge_clean(spec: FixtureSpec, sandbox: Sandbox, folder: Path | None, compliance: bool) -> Verdict:
     """The compound oracle on a clean tree (hidden tests included) with ``folder`` laid over it."""
-    with clean_tree(spec, sandbox, overlay=folder) as tree:
-        scanned = [str(s) for s in added(spec.repo_dir, tree.ws.root, tree.applied)]
-        checks = fixture_compliance(spec) if compliance else []
-        return judge(
-            spec,
-            tree.ws,
-            checks,
-            evidence_dir=tree.evidence,
-            baseline=known_baseline(spec, sandbox) if folder is not None else None,
-            added=scanned,
-        )
+    checks = fixture_compliance(spec) if compliance else []
+    baseline = known_baseline(spec, sandbox) if folder is not None else None
+    return judge_clean(spec, sandbox, checks, overlay=folder, baseline=baseline)[0]
 
 
 def _pristine(spec: FixtureSpec, sandbox: Sandbox, proof: Proof) -> tuple[object, ...]:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .corpus import FixtureSpec
 from .editable import EditPolicy
+from .oracle import ComplianceCheck, Verdict, judge
 from .sandbox import Sandbox
+from .suppressions import Suppression, added
+from .testresults import Baseline
 from .warm import WarmCache
 from .workspace import Workspace, read_regular
 
@@ -29,6 +32,7 @@ class CleanTree:
     applied: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # "path (why)" for the record and item page
     dropped_paths: list[str] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)  # added by the student
 
 
 def policy(spec: FixtureSpec) -> EditPolicy:
@@ -63,6 +67,26 @@ def clean_tree(
         yield tree
     finally:
         ws.cleanup()
+
+
+def judge_clean(
+    spec: FixtureSpec,
+    sandbox: Sandbox,
+    checks: Sequence[ComplianceCheck],
+    *,
+    student: Workspace | None = None,
+    overlay: Path | None = None,
+    warm: WarmCache | None = None,
+    digest: str = "",
+    baseline: Baseline | None = None,
+) -> tuple[Verdict, CleanTree]:
+    """The compound oracle on a clean tree (see clean_tree), with the suppression scan and the
+    per-test clause; the tree itself is gone afterwards, what was applied and dropped is kept."""
+    with clean_tree(spec, sandbox, student, warm=warm, digest=digest, overlay=overlay) as tree:
+        tree.suppressions = added(spec.repo_dir, tree.ws.root, tree.applied)
+        found = [str(s) for s in tree.suppressions]
+        verdict = judge(spec, tree.ws, checks, evidence_dir=tree.evidence, baseline=baseline, added=found)
+    return verdict, tree
 
 
 def _apply(spec: FixtureSpec, student: Workspace, tree: CleanTree) -> None:

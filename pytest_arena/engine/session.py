@@ -11,7 +11,7 @@ from typing import Any
 
 from . import outcomes as oc
 from .baseline import known_baseline
-from .cleantree import CleanTree, clean_tree, policy
+from .cleantree import CleanTree, judge_clean, policy
 from .clipping import clip_middle
 from .corpus import FixtureSpec
 from .dialects.speaker import Speaker
@@ -165,15 +165,18 @@ class Session:
         """The compound oracle on the clean tree; when it fails and changes were dropped, the
         student's own tree too: passing there, the dropped changes decided, and that is tampering."""
         result, spec = self.result, self.spec
-        with clean_tree(spec, self.ws.sandbox, self.ws, warm=self.warm, digest=self.digest) as tree:
-            result.dropped, result.dropped_paths = tree.dropped, tree.dropped_paths
-            found = added_suppressions(spec.repo_dir, tree.ws.root, tree.applied)
-            result.suppressions = [str(s) for s in found]
-            result.suppressed_at = [f"{s.path}:{s.line} {s.kind}" for s in found]
-            baseline = known_baseline(spec, self.ws.sandbox)
-            verdict = judge(
-                spec, tree.ws, self.checks, evidence_dir=tree.evidence, baseline=baseline, added=result.suppressions
-            )
+        verdict, tree = judge_clean(
+            spec,
+            self.ws.sandbox,
+            self.checks,
+            student=self.ws,
+            warm=self.warm,
+            digest=self.digest,
+            baseline=known_baseline(spec, self.ws.sandbox),
+        )
+        result.dropped, result.dropped_paths = tree.dropped, tree.dropped_paths
+        result.suppressions = [str(s) for s in tree.suppressions]
+        result.suppressed_at = [f"{s.path}:{s.line} {s.kind}" for s in tree.suppressions]
         result.verdict = verdict
         fault = first_fault([verdict.tests, *(c.result for c in verdict.compliance)])
         if fault is not None:

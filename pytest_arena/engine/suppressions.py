@@ -202,7 +202,7 @@ def _lex_one(src: str, i: int) -> tuple[int, str, bool]:
         end = src.find("\n", i)
         return (len(src) if end < 0 else end), "", False
     if src.startswith("/*", i):
-        return _block_comment_end(src, i), "", False
+        return block_comment_end(src, i), "", False
     if c == '"':
         end = _quoted_end(src, i + 1)
         return end, src[i:end], True
@@ -233,7 +233,8 @@ def _lex_word(src: str, i: int, j: int) -> tuple[int, str, bool]:
     return j, word, True
 
 
-def _block_comment_end(src: str, i: int) -> int:
+def block_comment_end(src: str, i: int) -> int:
+    """Where the Rust block comment opening at ``i`` ends (they nest); len(src) when unclosed."""
     depth, k = 0, i
     while k < len(src):
         if src.startswith("/*", k):

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..engine.suppressions import block_comment_end
 from .edits import Edit, _aside, _moved, _one_line
 
 # --- Rust -----------------------------------------------------------------------------------
@@ -55,7 +56,7 @@ def rust_tokens(source: str) -> list[Token]:
             continue
         kind = next(k for k in _KINDS if match.group(k) is not None)
         if kind == "block":
-            position = _block_comment_end(source, match.start())
+            position = block_comment_end(source, match.start())
             continue
         if kind not in ("space", "comment"):
             # A number's token is its digits; its type suffix (`u8`, `f64`) is kept apart, unchanged.
@@ -63,20 +64,6 @@ def rust_tokens(source: str) -> list[Token]:
             tokens.append(Token(kind, source[match.start() : end], match.start(), end, match.group("suffix") or ""))
         position = match.end()
     return tokens
-
-
-def _block_comment_end(source: str, start: int) -> int:
-    depth, position = 0, start
-    while position < len(source):
-        if source.startswith("/*", position):
-            depth, position = depth + 1, position + 2
-        elif source.startswith("*/", position):
-            depth, position = depth - 1, position + 2
-            if depth == 0:
-                return position
-        else:
-            position += 1
-    return position
 
 
 def _matching(tokens: list[Token], index: int) -> int:

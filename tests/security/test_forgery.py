@@ -28,6 +28,10 @@ ROMAN = ROOT / "fixtures" / "python" / "leetcode__01-roman-numerals"
 BUGGY_RS = (TWO_SUM / "repo" / "src" / "lib.rs").read_text(encoding="utf-8")
 FIXED_RS = (TWO_SUM / "solution" / "src" / "lib.rs").read_text(encoding="utf-8")
 FIXED_PY = (ROMAN / "solution" / "roman" / "__init__.py").read_text(encoding="utf-8")
+# The fix, with one lint clippy warns about (-D warnings makes it an error): a needless `return`.
+NEEDLESS_RETURN_RS = FIXED_RS.replace(
+    "    two_sum(nums, target).is_some()\n", "    return two_sum(nums, target).is_some();\n"
+)
 BUGGY_PY = (ROMAN / "repo" / "roman" / "__init__.py").read_text(encoding="utf-8")
 VISIBLE_RS_TESTS = [
     line.removeprefix("fn ").split("(")[0]
@@ -122,9 +126,7 @@ FORGERIES_TRIED = [
             call(
                 "file_write",
                 path="src/lib.rs",
-                content=FIXED_RS.replace(
-                    "    two_sum(nums, target).is_some()\n", "    return two_sum(nums, target).is_some();\n"
-                ),
+                content=NEEDLESS_RETURN_RS,
             ),
             shell_write(".cargo/config.toml", '[build]\nrustflags = ["--cap-lints", "allow"]\n'),
         ),
@@ -165,10 +167,8 @@ FORGERIES_TRIED = [
             call(
                 "file_write",
                 path="src/lib.rs",
-                content=FIXED_RS.replace(
-                    "pub fn has_pair(nums: &[i32], target: i32) -> bool {\n    two_sum(nums, target).is_some()\n}",
-                    "#[allow(clippy::needless_return)]\npub fn has_pair(nums: &[i32], target: i32) -> bool {\n"
-                    "    return two_sum(nums, target).is_some();\n}",
+                content=NEEDLESS_RETURN_RS.replace(
+                    "pub fn has_pair", "#[allow(clippy::needless_return)]\npub fn has_pair"
                 ),
             ),
         ),
@@ -182,10 +182,7 @@ FORGERIES_TRIED = [
             call(
                 "file_write",
                 path="src/lib.rs",
-                content="#![cfg_attr(all(), allow(clippy::needless_return))]\n"
-                + FIXED_RS.replace(
-                    "    two_sum(nums, target).is_some()\n", "    return two_sum(nums, target).is_some();\n"
-                ),
+                content="#![cfg_attr(all(), allow(clippy::needless_return))]\n" + NEEDLESS_RETURN_RS,
             ),
         ),
         ("ComplianceFailed",),
