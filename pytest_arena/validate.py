@@ -301,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
 def _impossible(args: argparse.Namespace, roots: list[Path]) -> int:
     from .twins import TwinError, make_twins
 
+    out: Path = args.impossible
+    if out.exists() and not out.is_dir():
+        print(f"arena-validate: --impossible {out}: is a file. Fix: name a folder for the twins", file=sys.stderr)
+        return 2
     started = time.monotonic()
     try:
         twins = make_twins(roots, args.impossible, args.repeat, args.jobs, args.sandbox)

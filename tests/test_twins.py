@@ -301,6 +301,14 @@ def test_twins_never_go_inside_the_corpus(capsys: pytest.CaptureFixture[str]) ->
     assert "outside the corpus" in capsys.readouterr().err
 
 
+def test_twins_need_a_folder_not_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "out").write_text("a file")
+    assert main(["--impossible", str(tmp_path / "out"), str(TWO_SUM)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file. Fix: name a folder" in err and "Traceback" not in err
+    assert (tmp_path / "out").read_text() == "a file"
+
+
 # --- real twins -----------------------------------------------------------------------------
 
 
