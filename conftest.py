@@ -10,8 +10,9 @@ import pytest
 # Output and on-demand measurements are never collected as tests.
 collect_ignore = ["reports", "benchmarks", "examples", "build"]
 
-# tests/test_glue_pytester.py drives the plugin in a throwaway project (pytest_plugins only here, at the root).
-pytest_plugins = ["pytester"]
+# tests/test_glue_pytester.py needs the pytester plugin: it is named in pyproject.toml's addopts
+# (`-p pytester`), not here. `pytest --arena --arena-root=<this corpus>` run from another folder
+# loads this conftest during collection, where `pytest_plugins` is refused (rc 4).
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

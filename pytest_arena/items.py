@@ -29,10 +29,12 @@ from .engine.workspace import Workspace, iter_files
 from .options import OPTIONS_KEY, ArenaOptions
 from .outcome_display import SHOWN
 from .progress import TURN_LINES, turn_line
+from .recorder import REPORTS_UNWRITABLE
 from .results.dialect_record import dialect_fields
 from .results.provenance import provenance
-from .results.record import ItemRecord, Scalar, file_scores, trajectory_path, trajectory_payload, write_trajectory
+from .results.record import ItemRecord, Scalar, file_scores
 from .results.resume import ResumeKey, settings_digest
+from .results.trajectory import save_trajectory
 from .students.builtin import static_info, student_labels
 from .students.pool import StudentPool
 from .turn_marker import forget, note_turn
@@ -294,6 +296,7 @@ class ArenaItem(pytest.Item):
             student_spec=self.variant.student_spec,
             fixture_sha256=self.fixture_sha256,
             settings_sha256=self.resume_key[2],
+            sandbox=self.options.sandbox,
             **config.record(),
             outcome=result.outcome.name,
             outcome_fields=json.dumps(result.outcome.fields()),
@@ -327,17 +330,10 @@ class ArenaItem(pytest.Item):
             **provenance(self.config.rootpath),
             student_info=info,
         )
-        if run_dir is not None:
-            record.trajectory = trajectory_path(run_dir, self.name).relative_to(run_dir).as_posix()
-            explain = verdict.explain() if verdict else ""
-            payload = trajectory_payload(record, result.turns, explain)
-            payload["verdict"] = verdict.detail() if verdict else {}
-            payload["rendered_prompt"] = result.rendered_prompt
-            payload["dropped_changes"] = result.dropped
-            payload["suppressions"] = result.suppressions
-            if result.own_verdict is not None:
-                payload["own_tree_verdict"] = result.own_verdict.detail()
-            write_trajectory(run_dir, self.name, payload)
+        problem = save_trajectory(run_dir, self.name, record, result) if run_dir is not None else None
+        if problem is not None:  # the record still goes out; the run stops after this item
+            self.user_properties.append((REPORTS_UNWRITABLE, problem))
+            self.session.shouldstop = problem
         self.user_properties.extend(record.to_properties())
 
     def _failure_text(self, result: SessionResult) -> str:

@@ -4,6 +4,7 @@ them (ini): a bad value is a usage error naming the option and the fix, never a 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ def _one(name: str, raw: str, convert: Callable[[str], float], low: float, what:
         value = convert(text)
     except ValueError:
         raise OptionError(f"--{name}={raw!r}: expected {what}, e.g. {example}") from None
-    if not value >= low:  # also refuses nan
+    if not math.isfinite(value) or not value >= low:  # inf, 1e400 and nan are no setting to record
         raise OptionError(f"--{name}={raw!r}: expected {what}, e.g. {example}")
     return value
 

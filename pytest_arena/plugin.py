@@ -14,15 +14,14 @@ from .engine.tempdirs import clean_stale
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError, student_pool
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
 from .outcome_display import SHOWN
-from .progress import Progress, crashed_item, crashed_item_name, mark_crash
-from .results.dialect_summary import dialect_lines
-from .results.record import ItemRecord, RunWriter, crash_record, new_run_id
+from .progress import Progress, mark_crash
+from .recorder import RunRecorder, arena_outcome
+from .results.record import new_run_id
 from .results.resume import completed
-from .results.run_folder import RunFolderError, check_run_folder
-from .results.summary import gate_lines, summary_lines
+from .results.run_folder import ReportsUnwritable, RunFolderError, check_run_folder
+from .results.writer import RunWriter
 from .students import builtin
 from .students.pool import StudentPool
-from .turn_marker import forget, last_turn
 
 KNOWN_CLASSES = ("leetcode", "oo", "transpile", "unix", "refactor")
 
@@ -73,21 +72,36 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[RUN_DIR_KEY] = options.reports / run_id
     else:
         run_dir = options.resume or options.reports / new_run_id()
-        _check_before_work(config, options, run_dir)
         recorder = RunRecorder(RunWriter(run_dir.parent, run_dir.name), config.rootpath / "gates.toml")
+        _check_before_work(config, options, recorder)
         config.pluginmanager.register(recorder, "arena-recorder")
         config.pluginmanager.register(Progress(config), "arena-progress")
         config.stash[RUN_DIR_KEY] = recorder.writer.run_dir
 
 
-def _check_before_work(config: pytest.Config, options: Any, run_dir: Path) -> None:
+def _check_before_work(config: pytest.Config, options: Any, recorder: RunRecorder) -> None:
     """Everything that would otherwise fail only after the items ran: where results go, the corpus."""
+    writer, resuming = recorder.writer, options.resume is not None
     try:
-        warning = check_run_folder(options.reports, run_dir, resuming=options.resume is not None)
+        if resuming:  # before anything reads or repairs the results file another run may be writing
+            writer.lock()
+        warning = check_run_folder(options.reports, writer.run_dir, resuming=resuming)
     except RunFolderError as exc:
+        writer.close()
         raise pytest.UsageError(str(exc)) from None
     if warning is not None:
         config.issue_config_time_warning(pytest.PytestWarning(warning), stacklevel=2)
+    try:
+        recovered = recorder.recover() if resuming else 0
+    except ReportsUnwritable as exc:
+        raise pytest.UsageError(f"--arena-resume={writer.run_dir}: {exc}") from None
+    if recovered:
+        config.issue_config_time_warning(
+            pytest.PytestWarning(
+                f"{writer.path}: recovered {recovered} results that a killed run wrote only as trajectories"
+            ),
+            stacklevel=2,
+        )
     clean_stale()  # workspaces of processes that died (a killed xdist worker) in earlier runs
     offload = builtin.offload_warning(config, options)
     if offload is not None:
@@ -175,17 +189,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[slot] = item
 
 
-def _arena_outcome(report: pytest.TestReport) -> str | None:
-    for key, value in report.user_properties:
-        if key == "arena.outcome":
-            return str(value)
-    return None
-
-
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
     if report.when != "call":
         return None
-    name = _arena_outcome(report)
+    name = arena_outcome(report)
     outcome = BY_NAME.get(name or "")
     if outcome is None:
         return None
@@ -203,43 +210,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.excinfo is not None and isinstance(call.excinfo.value, ArenaSetupError):
         report.longrepr = str(call.excinfo.value)
     return report
-
-
-class RunRecorder:
-    """Registered in the process that owns the run (the controller under xdist): records each
-    finished item once, from the properties its report carries, and prints the summary."""
-
-    def __init__(self, writer: RunWriter, gates: Path) -> None:
-        self.writer = writer
-        self.gates = gates  # gates.toml beside the project, decided in the summary when present
-        self.records: list[ItemRecord] = []
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if crashed_item(report):  # marked by pytest_handlecrashitem: its worker died (killed, a segfault)
-            item = crashed_item_name(report)
-            record = crash_record(
-                item,
-                f"the process running this item died: {report.longreprtext[:500]}",
-                turn=last_turn(self.writer.run_dir, item),
-            )
-            forget(self.writer.run_dir, item)
-            self.records.append(record)
-            self.writer.append(record)
-            return
-        finished = report.when == "call" or (report.when == "setup" and report.failed)
-        if not finished or _arena_outcome(report) is None:
-            return
-        record = ItemRecord.from_properties(report.user_properties)
-        self.records.append(record)
-        self.writer.append(record)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.records:
-            return
-        terminalreporter.section("arena")
-        for line in [*summary_lines(self.records), *dialect_lines(self.records), *gate_lines(self.records, self.gates)]:
-            terminalreporter.write_line(line)
-        terminalreporter.write_line(f"results: {self.writer.path}")
 
 
 @pytest.fixture(scope="session")

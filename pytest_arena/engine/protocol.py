@@ -14,6 +14,13 @@ from .tools import ToolSpec
 STOP_MARKERS = ("<|im_end|>", "<|endoftext|>", "<|end|>", "</s>", "<|im_start|>", "\nHuman:", "\nUser:")
 MAX_PARSED_CHARS = 256 * 1024  # a 1 MB turn is parsed on its head, never quadratically
 MAX_DECODE_ATTEMPTS = 64  # JSON decode attempts per turn: adversarial text cannot make parsing slow
+# Levels of lists and objects a call's arguments may have. No tool needs more than a few, and a
+# 950-deep `[[[...]]]` overflows every recursive serialiser downstream (records, trajectories).
+MAX_ARGUMENT_DEPTH = 32
+DEEP_ARGUMENTS = (
+    f"refused: the arguments were nested more than {MAX_ARGUMENT_DEPTH} levels deep; "
+    "send one JSON object of plain string values"
+)
 
 _TOOL_CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|(?=<tool_call>)|\Z)", re.DOTALL)
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)
@@ -37,6 +44,26 @@ class ToolCall:
 
     def to_text(self) -> str:
         return "<tool_call>\n" + json.dumps({"name": self.name, "input": self.input}) + "\n</tool_call>"
+
+
+def nesting_depth(value: Any, stop: int = MAX_ARGUMENT_DEPTH + 1) -> int:
+    """Levels of lists and objects in ``value`` (a scalar is 0), counted without recursion, up to ``stop``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest < stop:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list | tuple) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def refuse_deep(call: ToolCall) -> ToolCall:
+    """The call itself, or, with arguments nested past MAX_ARGUMENT_DEPTH, the call with its
+    arguments replaced by the refusal (the tool then rejects it and the student is told why)."""
+    if nesting_depth(call.input) <= MAX_ARGUMENT_DEPTH:
+        return call
+    return ToolCall(call.name, DEEP_ARGUMENTS, call.salvaged, call.id)
 
 
 def clean_chat_output(text: str) -> str:

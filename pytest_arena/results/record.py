@@ -4,21 +4,14 @@ written as JSONL and trajectories under ``reports/<run-id>/``."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import time
-from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..engine.clipping import clip_middle
-from .run_folder import repair_torn_tail
-
 PREFIX = "arena."
-TRAJECTORY_TEXT_CHARS = 64 * 1024  # per turn text; a runaway 5 MB turn must not make a 10 MB file
 Scalar = str | int | float | bool | None
 
 
@@ -44,6 +37,7 @@ class ItemRecord(BaseModel):
     constrained: bool
     turn_timeout_s: float = 0.0
     repetition_stop: str = ""  # "PERIOD:REPEATS" or "off" (the degeneration stop)
+    sandbox: str = ""  # --arena-sandbox: bwrap, or none (unconfined); "" in records from before it was kept
     fixture_sha256: str = ""
     settings_sha256: str = ""  # student spec and every setting that shapes a session
     outcome: str
@@ -174,76 +168,10 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
-def safe_name(item_name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=-]+", "_", item_name)[:180]
+# Trajectories have their own module; these names stay importable from here.
+from .trajectory import safe_name, trajectory_path, trajectory_payload, write_trajectory  # noqa: E402
 
-
-class RunWriter:
-    """Owns ``reports/<run-id>/results.jsonl``: one whole line per finished item, flushed at once,
-    so a run killed halfway keeps every finished result."""
-
-    def __init__(self, reports: Path, run_id: str) -> None:
-        self.reports, self.run_dir = reports, reports / run_id
-        self.path = self.run_dir / "results.jsonl"
-        self._handle: Any = None  # opened with the first record: a run that finishes none leaves no folder
-
-    def append(self, record: ItemRecord) -> None:
-        if self._handle is None:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            repair_torn_tail(self.path)  # a record always starts on a fresh line
-            self._handle = self.path.open("a", encoding="utf-8")
-            _point_latest(self.reports, self.run_dir.name)
-        self._handle.write(record.model_dump_json(by_alias=True) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-
-
-def _point_latest(reports: Path, run_id: str) -> None:
-    latest = reports / "latest"
-    temporary = reports / f".latest-{run_id}"
-    try:
-        if temporary.is_symlink():
-            temporary.unlink()
-        temporary.symlink_to(run_id)
-        os.replace(temporary, latest)
-    except OSError:  # a file system without links still gets the run folder
-        pass
-
-
-def trajectory_path(run_dir: Path, item_name: str) -> Path:
-    return run_dir / "trajectories" / f"{safe_name(item_name)}.json"
-
-
-def write_trajectory(run_dir: Path, item_name: str, payload: dict[str, Any]) -> Path:
-    """One JSON file per item, written whole (by whichever process ran the item)."""
-    path = trajectory_path(run_dir, item_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
-    os.replace(temporary, path)
-    return path
-
-
-def _stored_turn(turn: Any) -> dict[str, Any]:
-    """A turn as the trajectory keeps it: the cleaned text only where it differs from the raw text
-    (readers fall back to ``raw_text``), both capped with a marker."""
-    data = asdict(turn)
-    raw, text = data.get("raw_text", ""), data.get("text", "")
-    data["raw_text"] = clip_middle(raw, TRAJECTORY_TEXT_CHARS)
-    if text == raw:
-        del data["text"]
-    else:
-        data["text"] = clip_middle(text, TRAJECTORY_TEXT_CHARS)
-    return data
-
-
-def trajectory_payload(record: ItemRecord, turns: list[Any], verdict_text: str) -> dict[str, Any]:
-    return {
-        "record": record.model_dump(by_alias=True),
-        "oracle": verdict_text,
-        "turns": [_stored_turn(t) for t in turns],
-    }
+__all__ = [
+    "PREFIX", "ItemRecord", "Scalar", "crash_record", "file_scores", "item_parts", "new_run_id",
+    "safe_name", "trajectory_path", "trajectory_payload", "write_trajectory",
+]  # fmt: skip

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 from .cli import command, records_parser
@@ -30,6 +31,7 @@ from .dialect_summary import dialect_rows
 from .export import ExportError, run_export
 from .item_page import write_item_pages
 from .junit import Evidence, InputError, load_inputs
+from .record import ItemRecord
 from .report_blocks import Report, Table
 from .report_html import render_html, render_markdown
 from .report_tables import (
@@ -50,6 +52,14 @@ from .report_tables import (
 from .tally import cheat_text, counted, driver_errors, has_twins, ordinary, pass_rate, tamper_text
 
 __all__ = ["build_report", "main", "render_html", "render_markdown"]
+
+
+def sandbox_text(records: list[ItemRecord]) -> str:
+    """How student commands and oracles were confined (--arena-sandbox), loudly when they were not."""
+    counts = Counter(r.sandbox or "not recorded" for r in records)
+    parts = [f"{kind} for {n} of {len(records)} runs" for kind, n in sorted(counts.items())]
+    unconfined = " (UNCONFINED: student commands ran with the user's rights)" if counts.get("none") else ""
+    return f"Sandbox (--arena-sandbox): {'; '.join(parts)}{unconfined}."
 
 
 def build_report(evidence: Evidence, teacher: str | None) -> Report:
@@ -78,6 +88,7 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
         report.overview.append(f"Impossible twins: {twins} runs, not in the pass rates; {cheat_text(records)}.")
     report.overview += [
         f"Tamper attempts (TamperDetected): {tamper_text(records)}.",
+        sandbox_text(records),
         "Read from: " + "; ".join(s.describe() for s in evidence.sources) + ".",
     ]
     if evidence.replaced:

@@ -8,25 +8,35 @@ import html
 from .report_blocks import Chart, Report
 
 
+def _md_text(text: str) -> str:
+    """Text for one line of Markdown, shown as written: model output in a cell must not become
+    HTML (``<script>``, ``<img onerror>``), a link or an image, emphasis or code, or a new line."""
+    text = text.replace("\\", "\\\\").replace("\r", " ").replace("\n", " ")
+    text = html.escape(text, quote=False)  # & < >: no raw HTML, no <autolink>
+    for char in "*`~":
+        text = text.replace(char, "\\" + char)
+    return text.replace("](", "]\\(")  # [text](url) and ![alt](src) need "](" together
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return _md_text(text).replace("|", "\\|")
 
 
 def render_markdown(report: Report) -> str:
-    lines = [f"# {report.title}", ""]
-    lines += [f"- {line}" for line in report.overview]
+    lines = [f"# {_md_text(report.title)}", ""]
+    lines += [f"- {_md_text(line)}" for line in report.overview]
     lines += ["", "Charts: see report.html next to this file.", ""]
     for heading, blocks in report.sections:
-        lines += [f"## {heading}", ""]
+        lines += [f"## {_md_text(heading)}", ""]
         for block in blocks:
             if isinstance(block, Chart):
                 continue
-            lines += [f"### {block.title}", ""]
+            lines += [f"### {_md_text(block.title)}", ""]
             lines.append("| " + " | ".join(_md_cell(h) for h in block.headers) + " |")
             lines.append("|" + "|".join("---" for _ in block.headers) + "|")
             lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
             if block.note:
-                lines += ["", block.note]
+                lines += ["", _md_text(block.note)]
             lines.append("")
     return "\n".join(lines)
 

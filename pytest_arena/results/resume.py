@@ -1,5 +1,8 @@
 """--arena-resume: which items of an earlier run already have a result for the same fixture
-version, student and settings, so a cut campaign finishes only what is missing."""
+version, student and settings, so a cut campaign finishes only what is missing.
+
+Records are read leniently here (plain JSON, no validation): a record the report tools would
+refuse is still a result this run holds, and running its item again would only add a duplicate."""
 
 from __future__ import annotations
 
@@ -8,8 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .junit import InputError, read_run_dirs
-
 ResumeKey = tuple[str, str, str]  # (item id, fixture sha256, settings sha256)
 
 
@@ -17,10 +18,50 @@ def settings_digest(settings: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def record_key(data: Any) -> ResumeKey | None:
+    """The key of a record's JSON object; None for one without a fixture version (a crash record,
+    whose item runs again)."""
+    if not isinstance(data, dict) or not data.get("fixture_sha256"):
+        return None
+    return str(data.get("item", "")), str(data["fixture_sha256"]), str(data.get("settings_sha256", ""))
+
+
+def recorded_keys(results: Path) -> set[ResumeKey]:
+    """Keys of every whole record line in ``results`` (empty when it does not exist)."""
+    keys: set[ResumeKey] = set()
+    try:
+        handle = results.open("rb")
+    except OSError:
+        return keys
+    with handle:
+        for line in handle:
+            try:
+                key = record_key(json.loads(line))
+            except ValueError:
+                continue
+            if key is not None:
+                keys.add(key)
+    return keys
+
+
 def completed(run_dir: Path) -> set[ResumeKey]:
     """Keys of the items recorded in ``run_dir`` (empty when it holds no record yet)."""
-    try:
-        records = read_run_dirs([run_dir]).records
-    except InputError:
-        return set()
-    return {(r.item, r.fixture_sha256, r.settings_sha256) for r in records if r.fixture_sha256}
+    return recorded_keys(run_dir / "results.jsonl")
+
+
+def orphaned_records(run_dir: Path) -> list[dict[str, Any]]:
+    """Records of finished items whose line never reached results.jsonl: the process that owns the
+    file was killed (SIGKILL) after the worker wrote the trajectory. A trajectory is written whole
+    (a rename), and holds the full record, so it is the item's result."""
+    have = completed(run_dir)
+    found = []
+    for path in sorted((run_dir / "trajectories").glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8")).get("record")
+        except (OSError, ValueError, AttributeError):
+            continue
+        key = record_key(record)
+        if key is not None and key not in have:
+            have.add(key)
+            found.append(record)
+    return found

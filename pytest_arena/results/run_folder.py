@@ -5,6 +5,8 @@ must not swallow the next record."""
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -15,6 +17,35 @@ TORN_SUFFIX = ".torn"
 
 class RunFolderError(Exception):
     """The reports folder or results file cannot be written; the text names it and the fix."""
+
+
+class ReportsUnwritable(Exception):
+    """A result could not be written mid-run (the disk full, the folder gone read-only); whatever
+    was half written has been removed, and the run stops."""
+
+    def __init__(self, path: Path, exc: OSError) -> None:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        self.what = "reports folder full" if full else "reports folder cannot be written"
+        self.path = path
+        super().__init__(f"{self.what} ({exc.strerror or exc}, writing {path})")
+
+
+LOCK = ".lock"
+
+
+def lock_run_folder(run_dir: Path, option: str) -> int:
+    """An exclusive lock on the run folder for this process's lifetime (the descriptor returned):
+    two runs appending to one results.jsonl would record every item twice."""
+    handle = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(handle)
+        raise RunFolderError(
+            f"--{option}={run_dir}: another pytest --arena run is writing to this run folder. "
+            "Fix: wait for it to finish, then resume"
+        ) from None
+    return handle
 
 
 def _probe_folder(folder: Path, option: str) -> None:

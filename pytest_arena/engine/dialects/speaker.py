@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..protocol import ToolCall, salvage_calls
+from ..protocol import DEEP_ARGUMENTS, ToolCall, refuse_deep, salvage_calls
 from ..tools import ToolSpec
 from . import DIALECTS
 from .base import AGENT_INTRO, arguments_object, call_id, function_schemas, parameter_schemas
@@ -64,7 +64,8 @@ class Speaker:
             if self.choice.native_api:
                 kind = "content_fallback"
         # Ids the model wrote itself are not trusted (Mistral templates reject any but 9 alphanumerics).
-        return [c if kind == "native" and c.id else replace(c, id=call_id(turn, i)) for i, c in enumerate(calls)], kind
+        calls = [c if kind == "native" and c.id else replace(c, id=call_id(turn, i)) for i, c in enumerate(calls)]
+        return [refuse_deep(c) for c in calls], kind
 
     def _prose(self, text: str) -> str:
         if self.dialect is None or not self.dialect.markers:
@@ -87,6 +88,7 @@ class Speaker:
     def add_results(self, messages: list[dict[str, Any]], results: list[tuple[ToolCall, str]]) -> None:
         if not results:
             return
+        results = [(c, f"error: {DEEP_ARGUMENTS}" if c.input == DEEP_ARGUMENTS else out) for c, out in results]
         if not self.structured:
             assert self.dialect is not None
             text = "\n".join(self.dialect.render_result(call, output) for call, output in results)
