@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .clipping import clip_middle
 from .harness import HarnessFault, sandbox_fault
 from .workspace import PathRefused, Workspace, iter_files, matches_any
 
@@ -18,6 +19,9 @@ MAX_WRITE_BYTES = 512 * 1024
 MAX_LISTED = 200
 SHELL_TIMEOUT_S = 120.0
 SHELL_OUTPUT_CAP = 16 * 1024
+# Calls run per turn: a turn of thousands of calls would run for hours and fill the trajectory.
+MAX_CALLS_PER_TURN = 32
+RESULT_CHARS_IN_TRAJECTORY = 4000
 
 
 class ToolError(Exception):
@@ -61,6 +65,19 @@ class ToolOutcome:
     seconds: float = 0.0
     path: str | None = None  # the file a write touched, relative to the workspace
     exit_code: int | None = None  # shell only
+
+    def entry(self, text: str) -> dict[str, Any]:
+        """This call's result as the trajectory keeps it (``text``: what the student was shown)."""
+        output = clip_middle(text, RESULT_CHARS_IN_TRAJECTORY)
+        return {"name": self.name, "ok": self.ok, "output": output, "seconds": round(self.seconds, 4)}
+
+
+def dropped_calls_note(dropped: int) -> str:
+    """Appended to the last result of a turn that made more calls than are run."""
+    return (
+        f"\n[{dropped} more tool call(s) in this turn were dropped, not run: at most "
+        f"{MAX_CALLS_PER_TURN} calls run per turn; make the rest in your next turn]"
+    )
 
 
 def _is_binary(data: bytes) -> bool:

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,6 +89,8 @@ class Workspace:
         # Why a file-tool write to a relative path is refused (outside `editable`); None: allowed.
         self.refuse = refuse
         self.quota = quota  # bytes the workspace may hold in all; 0: no limit
+        # time.monotonic() past which no command may run on (the session's wall budget); None: none
+        self.deadline: float | None = None
         self.pristine = pristine.resolve()
         self.protected = list(protected)
         self.base = make_owned(prefix)
@@ -135,7 +138,10 @@ class Workspace:
         env: dict[str, str] | None = None,
         writable: tuple[Path, ...] = (),
     ) -> CommandResult:
-        """A shell command in the workspace, confined by the workspace's sandbox and its quota."""
+        """A shell command in the workspace, confined by the workspace's sandbox and its quota, and
+        timed out at the deadline when that comes first."""
+        if self.deadline is not None:
+            timeout_s = max(0.01, min(timeout_s, self.deadline - time.monotonic()))
         watch = QuotaWatch(self.root, self.quota) if self.quota else None
         result = run_shell(
             command,

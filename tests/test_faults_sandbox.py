@@ -1,0 +1,43 @@
+"""Faults of the sandbox, workspace, tools and caches: each degrades to a clear line or a bounded
+cost, never a wrong outcome, a traceback or a harness that grows without bound."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from pytest_arena.engine import outcomes as oc
+from pytest_arena.engine.tools import MAX_CALLS_PER_TURN
+
+from .helpers import FINISH, call, fault_probe, scripted_session, tiny_fixture
+
+
+def test_the_wall_timeout_stops_a_turn_of_many_commands(tmp_path: Path) -> None:
+    """One turn of ten `sleep 3` calls under a 2 s wall budget: checked only between turns, the
+    session ran all ten (30 s). The deadline is checked before each call and caps each command."""
+    fixture = tiny_fixture(tmp_path / "corpus")
+    turn = "".join(call("shell", command="sleep 3") for _ in range(10))
+    started = time.monotonic()
+    result = scripted_session(tmp_path, fixture, [turn, FINISH], wall_timeout_s=2)
+    elapsed = time.monotonic() - started
+    outcome = result.outcome
+    shown = f"{outcome.name} after {elapsed:.1f}s"
+    assert not fault_probe("wall timeout inside one turn of ten sleeps", shown)
+    assert isinstance(outcome, oc.WallTimeout) and outcome.turn == 1, shown
+    assert elapsed < 6, shown
+    assert len(result.turns[0].results) == 1  # the first sleep, cut at the deadline; no other ran
+
+
+def test_calls_past_the_per_turn_cap_are_dropped_and_the_student_is_told(tmp_path: Path) -> None:
+    """A turn of 10,000 calls ran 3,236 of them and made a 14.6 MB trajectory."""
+    fixture = tiny_fixture(tmp_path / "corpus")
+    many = MAX_CALLS_PER_TURN + 200
+    turn = "".join(call("file_read", path="answer.txt") for _ in range(many))
+    result = scripted_session(tmp_path, fixture, [turn, FINISH])
+    first = result.turns[0]
+    last = first.results[-1]["output"]
+    assert not fault_probe("thousands of calls in one turn", last)
+    assert len(first.results) == MAX_CALLS_PER_TURN and len(first.calls) == MAX_CALLS_PER_TURN
+    assert first.dropped_calls == 200
+    assert "200 more tool call(s) in this turn were dropped" in last
+    assert isinstance(result.outcome, oc.OracleFailed)
