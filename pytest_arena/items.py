@@ -20,7 +20,7 @@ from .engine.commands import toolchain_env
 from .engine.corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
 from .engine.oracle import fixture_compliance
 from .engine.outcomes import NOT_COUNTED, DriverError, HarnessError, Outcome
-from .engine.sandbox import Limits, Sandbox, SandboxUnavailable
+from .engine.sandbox import Limits, Sandbox, SandboxUnavailable, masked_paths
 from .engine.session import Session, SessionResult, SessionSettings, Turn
 from .engine.student import Student, StudentConfig, StudentError
 from .engine.tools import Toolbox
@@ -139,10 +139,10 @@ class ArenaItem(pytest.Item):
 
     def sandbox(self) -> Sandbox:
         opts = self.options
-        hidden = (opts.root, opts.reports, Path(self.config.rootpath) / ".git", self.spec.directory)
+        hidden = masked_paths(Path(self.config.rootpath), opts.root, opts.reports, self.spec.directory)
         # One file may not outgrow the whole workspace's quota either.
         limits = Limits(file_size=min(Limits().file_size, opts.workspace_quota or Limits().file_size))
-        return Sandbox(kind=opts.sandbox, hidden=tuple(dict.fromkeys(p.resolve() for p in hidden)), limits=limits)
+        return Sandbox(kind=opts.sandbox, hidden=hidden, limits=limits)
 
     def _setup_problem(self) -> Outcome | None:
         """Why this item cannot start, checked in order of cost; None when it can. A program or
