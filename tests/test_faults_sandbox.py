@@ -3,8 +3,15 @@ cost, never a wrong outcome, a traceback or a harness that grows without bound."
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from pytest_arena.engine import outcomes as oc
 from pytest_arena.engine.tools import MAX_CALLS_PER_TURN
@@ -41,3 +48,27 @@ def test_calls_past_the_per_turn_cap_are_dropped_and_the_student_is_told(tmp_pat
     assert first.dropped_calls == 200
     assert "200 more tool call(s) in this turn were dropped" in last
     assert isinstance(result.outcome, oc.OracleFailed)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not found: apt-get install bubblewrap")
+def test_a_read_only_cache_folder_is_computed_without_saving(tmp_path: Path) -> None:
+    """XDG_CACHE_HOME on a read-only mount: saving the baseline failed and the reference student's
+    passing session was recorded as DriverError "Read-only file system"."""
+    fixture = tiny_fixture(tmp_path / "corpus")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    env["XDG_CACHE_HOME"] = str(cache)
+    # A real read-only mount (root ignores permission bits), for this pytest run only.
+    argv = ["bwrap", "--dev-bind", "/", "/", "--ro-bind", str(cache), str(cache), "--", sys.executable, "-m"]
+    argv += ["pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "--arena", "--arena-student", "reference"]
+    argv += [f"--arena-reports={tmp_path / 'reports'}", str(fixture)]
+    run = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    output = run.stdout + run.stderr
+    assert not fault_probe("read-only XDG_CACHE_HOME", output), output
+    assert run.returncode == 0 and "1 passed" in output, output
+    record = json.loads((tmp_path / "reports" / "latest" / "results.jsonl").read_text().splitlines()[0])
+    assert record["outcome"] == "OraclePassed" and record["f2p_passed"] == record["f2p_total"], record
+    assert output.count("the baseline cache cannot be written at") == 1, output
+    assert "Read-only file system" in output and not list(cache.iterdir())

@@ -20,6 +20,7 @@ import shutil
 import threading
 from pathlib import Path
 
+from .cachenote import unwritable
 from .corpus import FixtureSpec
 from .sandbox import Sandbox
 from .workspace import Workspace
@@ -92,7 +93,8 @@ class WarmCache:
             except OSError:  # another worker got there first: its build is as good
                 shutil.rmtree(staging, ignore_errors=True)
             return final if (final / ".complete").is_file() else None
-        except OSError:
+        except OSError as exc:
+            unwritable("warm build", self.root, exc)
             return None  # a full disk or an unwritable cache: items simply build cold
         finally:
             ws.cleanup()
