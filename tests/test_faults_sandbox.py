@@ -14,9 +14,16 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.engine import outcomes as oc
-from pytest_arena.engine.tools import MAX_CALLS_PER_TURN
+from pytest_arena.engine.corpus import fixture_digest, load_fixture
+from pytest_arena.engine.oracle import fixture_compliance
+from pytest_arena.engine.sandbox import Sandbox
+from pytest_arena.engine.session import Session, SessionResult, SessionSettings
+from pytest_arena.engine.tools import MAX_CALLS_PER_TURN, Toolbox
+from pytest_arena.engine.warm import WarmCache, entry_digest
+from pytest_arena.engine.workspace import Workspace
+from pytest_arena.students.scripted import ReferenceStudent
 
-from .helpers import FINISH, call, fault_probe, scripted_session, tiny_fixture
+from .helpers import FINISH, ROOT, call, fault_probe, scripted_session, session, tiny_fixture
 
 
 def test_the_wall_timeout_stops_a_turn_of_many_commands(tmp_path: Path) -> None:
@@ -72,3 +79,57 @@ def test_a_read_only_cache_folder_is_computed_without_saving(tmp_path: Path) -> 
     assert record["outcome"] == "OraclePassed" and record["f2p_passed"] == record["f2p_total"], record
     assert output.count("the baseline cache cannot be written at") == 1, output
     assert "Read-only file system" in output and not list(cache.iterdir())
+
+
+PYTHON_FIXTURE = ROOT / "fixtures" / "python" / "leetcode__01-roman-numerals"
+
+
+def _corrupt_mypy_caches(entry_root: Path) -> list[Path]:
+    found = sorted(entry_root.glob("*/.mypy_cache/**/cache*.db"))
+    for db in found:
+        db.write_bytes(b"garbage, not sqlite\n" * 64)
+    return found
+
+
+def _reference_with_warm(cache: WarmCache) -> SessionResult:
+    spec = load_fixture(PYTHON_FIXTURE)
+    ws = Workspace(spec.repo_dir, spec.protected)
+    try:
+        toolbox, checks = Toolbox(ws), fixture_compliance(spec)
+        digest = fixture_digest(spec.directory)
+        return Session(
+            spec, ws, ReferenceStudent(), SessionSettings(), toolbox, checks, warm=cache, digest=digest
+        ).run()
+    finally:
+        ws.cleanup()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rehashed", [False, True], ids=["corrupted entry", "entry built corrupted"])
+def test_a_corrupted_warm_cache_is_rebuilt_not_scored(tmp_path: Path, rehashed: bool) -> None:
+    """Garbage in a warm entry's mypy cache made mypy exit 2 (INTERNAL ERROR) and the reference was
+    recorded as ComplianceFailed: `.complete` alone was trusted. The entry's hash finds a corrupted
+    entry; an entry whose hash holds (built corrupted) is caught by the tool's crash, judged cold."""
+    spec = load_fixture(PYTHON_FIXTURE)
+    digest = fixture_digest(spec.directory)
+    WarmCache(tmp_path / "warm").artifacts(spec, digest, Sandbox(), hidden=True)
+    corrupted = _corrupt_mypy_caches(tmp_path / "warm")
+    assert corrupted
+    if rehashed:
+        for complete in (tmp_path / "warm").glob("*/.complete"):
+            complete.write_text(f"{spec.id}\nsha256 {entry_digest(complete.parent)}\n", encoding="utf-8")
+    result = _reference_with_warm(WarmCache(tmp_path / "warm"))
+    shown = f"{result.outcome.name}: {result.verdict.explain() if result.verdict else ''}"
+    assert not fault_probe(f"warm cache, {'entry built corrupted' if rehashed else 'corrupted entry'}", shown)
+    assert isinstance(result.outcome, oc.OraclePassed), shown
+
+
+def test_a_tool_crash_that_persists_cold_is_a_harness_error(tmp_path: Path) -> None:
+    """A tool's INTERNAL ERROR is never the student's ComplianceFailed."""
+    crash = "echo 'answer.txt:1: error: INTERNAL ERROR -- Please try using mypy master on GitHub:'; exit 2"
+    fixture = tiny_fixture(tmp_path / "corpus", compliance_cmd=crash)
+    result = session(fixture, ReferenceStudent())[0]
+    shown = f"{result.outcome.name}: {result.outcome.fields()}"
+    assert not fault_probe("a tool crash on the clean tree", shown)
+    assert isinstance(result.outcome, oc.HarnessError), shown
+    assert "mypy crashed" in shown and "not of the code it checked" in shown

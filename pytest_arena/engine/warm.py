@@ -10,11 +10,20 @@ fingerprints, mypy's hashes), the artifacts are newer than every pristine file, 
 oracle every file that differs from the fixture is stamped with the current time
 (:meth:`Workspace.freshen`), so a file the student changed, even with a backdated mtime, is
 always rebuilt; an artifact of the pristine tree can never stand in for it.
+
+An entry is trusted only whole: ``.complete``, written last, holds the sha256 of every file the
+entry holds (what :meth:`WarmCache.seed` copies), checked once per process before first use; an
+entry that differs (a half-written, corrupted or hand-edited cache) is removed and built again.
+Hashing reads each entry once per process (about 0.1 s for the largest, a 60 MiB cargo
+``target/``), less than the copy every item makes of it. A tool that still crashes on a warm start
+(mypy's INTERNAL ERROR on a cache that hashed well because it was built bad) gets its entry
+dropped and its run repeated cold by the caller (:func:`cleantree.judge_clean`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import threading
@@ -28,6 +37,7 @@ from .workspace import Workspace
 WARM_DIRS = ("target", ".mypy_cache", ".ruff_cache")
 _SKIPPED = shutil.ignore_patterns("incremental")
 _LOCK = threading.Lock()
+COMPLETE = ".complete"
 
 
 def cache_root() -> Path:
@@ -69,10 +79,20 @@ class WarmCache:
                 copied.append(name)
         return copied
 
+    def discard(self, spec: FixtureSpec, digest: str, *, hidden: bool = False) -> None:
+        """Forgets an entry a tool crashed on: removed from disk, so the next use builds it again."""
+        if hidden and spec.hidden_dir.is_dir():
+            digest = f"{digest[:31]}h"
+        with _LOCK:
+            self.ready.pop(digest, None)
+            _remove_entry(self.root / digest[:32])
+
     def _build(self, spec: FixtureSpec, digest: str, sandbox: Sandbox, hidden: bool) -> Path | None:
         final = self.root / digest[:32]
-        if (final / ".complete").is_file():
-            return final
+        if (final / COMPLETE).is_file():
+            if _verified(final):
+                return final
+            _remove_entry(final)
         ws = Workspace(spec.repo_dir, [], prefix=f"arena-warm-{spec.id}-", sandbox=sandbox)
         try:
             if hidden:
@@ -87,12 +107,12 @@ class WarmCache:
             staging.mkdir(parents=True)
             for name in built:
                 shutil.move(str(ws.root / name), staging / name)
-            (staging / ".complete").write_text(spec.id + "\n", encoding="utf-8")
+            (staging / COMPLETE).write_text(f"{spec.id}\nsha256 {entry_digest(staging)}\n", encoding="utf-8")
             try:
                 os.rename(staging, final)
             except OSError:  # another worker got there first: its build is as good
                 shutil.rmtree(staging, ignore_errors=True)
-            return final if (final / ".complete").is_file() else None
+            return final if _verified(final) else None
         except OSError as exc:
             unwritable("warm build", self.root, exc)
             return None  # a full disk or an unwritable cache: items simply build cold
@@ -102,3 +122,43 @@ class WarmCache:
     def clear(self) -> None:
         with contextlib.suppress(OSError):
             shutil.rmtree(self.root)
+
+
+def entry_digest(entry: Path) -> str:
+    """sha256 over every file seed() copies from an entry (its path, and a link's target or a file's
+    bytes), in a fixed order; ``.complete`` and rustc's uncopied incremental caches left out."""
+    digest = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(entry):
+        dirnames[:] = sorted(d for d in dirnames if d != "incremental")
+        base = Path(dirpath)
+        for name in sorted(filenames + [d for d in dirnames if (base / d).is_symlink()]):
+            path = base / name
+            rel = path.relative_to(entry).as_posix()
+            if rel == COMPLETE:
+                continue
+            digest.update(f"{rel}\0".encode())
+            if path.is_symlink():
+                digest.update(b"link " + os.readlink(path).encode())
+                continue
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _verified(entry: Path) -> bool:
+    """Whether ``.complete`` names the digest the entry has now (an entry from before digests
+    were kept names none, and is built again once)."""
+    try:
+        said = (entry / COMPLETE).read_text(encoding="utf-8").split()
+        return len(said) >= 2 and said[-2] == "sha256" and said[-1] == entry_digest(entry)
+    except OSError:
+        return False
+
+
+def _remove_entry(entry: Path) -> None:
+    """Moved aside first, so a worker looking at the name sees a whole entry or none."""
+    aside = entry.with_name(f".{entry.name}.stale.{os.getpid()}.{threading.get_ident()}")
+    with contextlib.suppress(OSError):
+        os.rename(entry, aside)
+    shutil.rmtree(aside, ignore_errors=True)
