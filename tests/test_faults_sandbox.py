@@ -133,3 +133,52 @@ def test_a_tool_crash_that_persists_cold_is_a_harness_error(tmp_path: Path) -> N
     assert not fault_probe("a tool crash on the clean tree", shown)
     assert isinstance(result.outcome, oc.HarnessError), shown
     assert "mypy crashed" in shown and "not of the code it checked" in shown
+
+
+SPARSE_PROBE = """
+import json, resource, sys
+from pathlib import Path
+from pytest_arena.engine.baseline import version_digest
+from pytest_arena.engine.corpus import fixture_digest, load_fixture
+from pytest_arena.engine.sandbox import Sandbox
+from pytest_arena.engine.tools import Toolbox
+from pytest_arena.engine.workspace import Workspace
+
+fixture = Path(sys.argv[1])
+spec = load_fixture(fixture)
+fixture_digest(fixture), version_digest(spec)
+ws = Workspace(spec.repo_dir, spec.protected, sandbox=Sandbox(kind="none"))
+tools = Toolbox(ws)
+outputs = [
+    tools.execute("grep", {"pattern": "zzz"}).output,
+    tools.execute("grep", {"pattern": "zzz", "path": "big.bin"}).output,
+    tools.execute("file_edit", {"path": "big.bin", "old": "a", "new": "b"}).output,
+    tools.execute("file_read", {"path": "big.bin"}).output,
+]
+copied = (ws.root / "big.bin").stat()
+ws.cleanup()
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"rss": rss, "blocks": copied.st_blocks * 512, "size": copied.st_size, "outputs": outputs}))
+"""
+
+
+@pytest.mark.slow
+def test_a_sparse_gigabyte_costs_neither_memory_nor_disk(tmp_path: Path) -> None:
+    """A 1 GiB sparse file in repo/ cost 1.1 GB of RSS at collection (read whole to be hashed), was
+    copied dense into the workspace, and `grep` and `file_edit` on it drove RSS to 3.1 GB."""
+    fixture = tiny_fixture(tmp_path / "corpus")
+    with (fixture / "repo" / "big.bin").open("wb") as handle:
+        handle.truncate(1 << 30)
+        handle.write(b"a")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", SPARSE_PROBE, str(fixture)], capture_output=True, text=True, env=env, timeout=300
+    )
+    shown = proc.stdout + proc.stderr
+    assert not fault_probe("a 1 GiB sparse file in repo/", shown), shown
+    probe = json.loads(proc.stdout)
+    assert probe["rss"] < 300 * 2**20, f"{probe['rss'] / 2**20:.0f} MiB RSS"
+    assert probe["size"] == 1 << 30 and probe["blocks"] < 16 * 2**20, probe
+    whole, named, edit, _read = probe["outputs"]
+    limit = "file too large: 1073741824 bytes, limit"
+    assert f"big.bin: {limit}" in whole and f"big.bin: {limit}" in named and f"big.bin: {limit}" in edit, probe

@@ -48,7 +48,9 @@ def version_digest(spec: FixtureSpec) -> str:
             continue
         for rel in iter_files(folder):
             digest.update(f"{folder.name}/{rel}\0".encode())
-            digest.update((folder / rel).read_bytes())
+            with (folder / rel).open("rb") as handle:  # in chunks, as fixture_digest does
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
     return digest.hexdigest()
 
 
