@@ -25,7 +25,7 @@ from .engine.session import Session, SessionResult, SessionSettings, Turn
 from .engine.student import Student, StudentConfig, StudentError
 from .engine.tools import Toolbox
 from .engine.warm import WarmCache
-from .engine.workspace import Workspace, iter_files
+from .engine.workspace import Workspace, iter_files, temp_space_problem
 from .options import OPTIONS_KEY, ArenaOptions
 from .outcome_display import SHOWN
 from .progress import TURN_LINES, turn_line
@@ -147,7 +147,7 @@ class ArenaItem(pytest.Item):
     def _setup_problem(self) -> Outcome | None:
         """Why this item cannot start, checked in order of cost; None when it can. A program or
         sandbox the harness lacks is a HarnessError, a student that cannot load a DriverError."""
-        problem = missing_program(self.spec)
+        problem = missing_program(self.spec) or temp_space_problem(self.spec.repo_dir)
         if problem is not None:
             return HarnessError(command=self.spec.oracle_cmd, message=problem)
         try:

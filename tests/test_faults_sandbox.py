@@ -182,3 +182,37 @@ def test_a_sparse_gigabyte_costs_neither_memory_nor_disk(tmp_path: Path) -> None
     whole, named, edit, _read = probe["outputs"]
     limit = "file too large: 1073741824 bytes, limit"
     assert f"big.bin: {limit}" in whole and f"big.bin: {limit}" in named and f"big.bin: {limit}" in edit, probe
+
+
+def _arena_in_small_tmpdir(
+    tmp_path: Path, tmpdir_bytes: int, *args: str
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """pytest --arena with TMPDIR on a tmpfs of ``tmpdir_bytes`` (a real ENOSPC, for this run only)."""
+    small = tmp_path / "small-tmp"
+    small.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    env["TMPDIR"] = str(small)
+    argv = ["bwrap", "--dev-bind", "/", "/", "--size", str(tmpdir_bytes), "--tmpfs", str(small), "--"]
+    argv += [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "--arena", *args]
+    argv += [f"--arena-reports={tmp_path / 'reports'}"]
+    run = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return run, run.stdout + run.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not found: apt-get install bubblewrap")
+@pytest.mark.parametrize("when", ["before the item", "at the oracle"])
+def test_a_full_tmpdir_is_a_harness_error_in_one_line(tmp_path: Path, when: str) -> None:
+    """A full TMPDIR was a DriverError with a traceback."""
+    fixture = tiny_fixture(tmp_path / "corpus")
+    (fixture / "repo" / "data.bin").write_bytes(os.urandom(1_200_000))
+    # The student's own file fills TMPDIR (the workspace lives there) so the clean tree finds no room.
+    script = tmp_path / "fill.json"
+    script.write_text(json.dumps({"*": [call("shell", command="head -c 2600000 /dev/urandom > filler"), FINISH]}))
+    size = 2 * 2**20 if when == "before the item" else 4 * 2**20
+    run, output = _arena_in_small_tmpdir(tmp_path, size, "--arena-student", f"scripted:{script}", str(fixture))
+    assert not fault_probe(f"a full TMPDIR {when}", output), output
+    assert run.returncode == 1 and "TMPDIR " in output and "is full" in output and "MiB are free" in output, output
+    record = json.loads((tmp_path / "reports" / "latest" / "results.jsonl").read_text().splitlines()[0])
+    assert record["outcome"] == "HarnessError", record
+    assert "harness error: DriverError" not in output and "1 HarnessError" in output

@@ -18,7 +18,7 @@ from .cachenote import unwritable
 from .cleantree import clean_tree
 from .commands import CommandResult
 from .corpus import META, FixtureSpec
-from .harness import harness_fault
+from .harness import HarnessFault, harness_fault
 from .oracle import Verdict, run_tests
 from .sandbox import Sandbox
 from .testresults import FAILED, PARSER_VERSION, PASSED, Baseline, TestCounts
@@ -194,8 +194,11 @@ def measure(
         return None
     if not changed:
         return TestCounts.untouched(baseline)
-    with clean_tree(spec, ws.sandbox, ws, warm=warm, digest=digest) as tree:
-        result, evidence = run_tests(spec, tree.ws, tree.evidence)
+    try:
+        with clean_tree(spec, ws.sandbox, ws, warm=warm, digest=digest) as tree:
+            result, evidence = run_tests(spec, tree.ws, tree.evidence)
+    except HarnessFault:  # no room for the clean tree: no counts, the outcome stands
+        return None
     if harness_fault(result) is not None:
         return None
     return TestCounts.of(baseline, evidence.results)

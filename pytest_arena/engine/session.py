@@ -158,6 +158,8 @@ class Session:
                 result.outcome = self._oracle(turns_used, finished)
                 result.oracle_s = time.monotonic() - oracle_started
             result.diff = self.ws.diff()
+        except HarnessFault as fault:  # the oracle's clean tree found no room (a full TMPDIR)
+            self.result.outcome = oc.HarnessError(command=fault.command, message=fault.message)
         finally:
             self.result.wall_s = time.monotonic() - started
         return self.result

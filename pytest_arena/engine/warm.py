@@ -32,6 +32,7 @@ from pathlib import Path
 from .cachenote import unwritable
 from .corpus import FixtureSpec
 from .sandbox import Sandbox
+from .tempdirs import out_of_space
 from .workspace import Workspace
 
 WARM_DIRS = ("target", ".mypy_cache", ".ruff_cache")
@@ -75,7 +76,13 @@ class WarmCache:
                 # copy2 keeps mtimes: the artifacts stay newer than the pristine sources. rustc's
                 # incremental caches (a third of target/) only speed up crates the student edits,
                 # which tiny crates rebuild as fast without them: not worth copying per item.
-                shutil.copytree(source, ws.root / name, symlinks=True, ignore=_SKIPPED)
+                try:
+                    shutil.copytree(source, ws.root / name, symlinks=True, ignore=_SKIPPED)
+                except OSError as exc:  # a full TMPDIR: this item builds cold (or fails at its oracle)
+                    shutil.rmtree(ws.root / name, ignore_errors=True)
+                    if not out_of_space(exc):
+                        raise
+                    break
                 copied.append(name)
         return copied
 

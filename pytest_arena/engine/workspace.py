@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .commands import DEFAULT_OUTPUT_CAP, CommandResult, private_dirs, run_shell
+from .harness import HarnessFault
 from .quota import QuotaWatch, over_quota_text, usage_bytes
 from .sandbox import Sandbox
-from .tempdirs import disown, make_owned, remove_tree
+from .tempdirs import disown, make_owned, out_of_space, remove_tree, space_problem, temp_full
 
 IGNORED_DIRS = frozenset({"target", ".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 MAX_DIFF_FILE_BYTES = 256 * 1024
@@ -93,11 +94,20 @@ class Workspace:
         self.deadline: float | None = None
         self.pristine = pristine.resolve()
         self.protected = list(protected)
-        self.base = make_owned(prefix)
-        self.root = (self.base / "ws").resolve(strict=False)
-        shutil.copytree(self.pristine, self.root, symlinks=True, ignore=_ignore, copy_function=copy_sparse)
-        self.root = self.root.resolve()
-        self.home, self.tmp = private_dirs(prefix + "env-")
+        self.base = self.root = Path()
+        try:
+            self.base = make_owned(prefix)
+            self.root = (self.base / "ws").resolve(strict=False)
+            shutil.copytree(self.pristine, self.root, symlinks=True, ignore=_ignore, copy_function=copy_sparse)
+            self.root = self.root.resolve()
+            self.home, self.tmp = private_dirs(prefix + "env-")
+        except OSError as exc:
+            if self.base != Path():
+                remove_tree(self.base)
+            if not out_of_space(exc):
+                raise
+            needed = usage_bytes(self.pristine)
+            raise HarnessFault("TMPDIR", temp_full(f"a copy of {self.pristine}", needed)) from None
 
     # -- confinement -------------------------------------------------------------------------
 
@@ -288,6 +298,11 @@ class Workspace:
         """Left for inspection (--arena-keep-workspaces): never removed as stale by a later run."""
         disown(self.base)
         remove_tree(self.home.parent)
+
+
+def temp_space_problem(pristine: Path) -> str | None:
+    """A full TMPDIR, said in one line before an item on ``pristine`` starts; None when there is room."""
+    return space_problem(2 * usage_bytes(pristine) + (1 << 20))
 
 
 def copy_sparse(source: str, target: str) -> str:
