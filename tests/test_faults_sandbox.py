@@ -122,6 +122,8 @@ def test_a_corrupted_warm_cache_is_rebuilt_not_scored(tmp_path: Path, rehashed: 
     shown = f"{result.outcome.name}: {result.verdict.explain() if result.verdict else ''}"
     assert not fault_probe(f"warm cache, {'entry built corrupted' if rehashed else 'corrupted entry'}", shown)
     assert isinstance(result.outcome, oc.OraclePassed), shown
+    garbage = [db for db in corrupted if db.exists() and db.read_bytes().startswith(b"garbage")]
+    assert not garbage, "the corrupted entry was kept for the next item"
 
 
 def test_a_tool_crash_that_persists_cold_is_a_harness_error(tmp_path: Path) -> None:

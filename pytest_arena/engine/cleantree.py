@@ -90,10 +90,15 @@ def judge_clean(
             tree.suppressions = added(spec.repo_dir, tree.ws.root, tree.applied)
             found = [str(s) for s in tree.suppressions]
             verdict = judge(spec, tree.ws, checks, evidence_dir=tree.evidence, baseline=baseline, added=found)
-        if seeded is None or not any(crashed(r) for r in (verdict.tests, *(c.result for c in verdict.compliance))):
+        if not _crashed(verdict):
             break
-        seeded.discard(spec, digest, hidden=True)
+    if warm is not None and digest and seeded is None and not _crashed(verdict):
+        warm.discard(spec, digest, hidden=True)  # the warm entry made the tool crash: built again
     return verdict, tree
+
+
+def _crashed(verdict: Verdict) -> bool:
+    return any(crashed(r) for r in (verdict.tests, *(c.result for c in verdict.compliance)))
 
 
 def _apply(spec: FixtureSpec, student: Workspace, tree: CleanTree) -> None:
