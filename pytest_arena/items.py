@@ -20,12 +20,12 @@ from .engine.commands import toolchain_env
 from .engine.corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
 from .engine.oracle import fixture_compliance
 from .engine.outcomes import NOT_COUNTED, DriverError, HarnessError, Outcome
-from .engine.sandbox import Limits, Sandbox, SandboxUnavailable
+from .engine.sandbox import Limits, Sandbox, SandboxUnavailable, masked_paths
 from .engine.session import Session, SessionResult, SessionSettings, Turn
 from .engine.student import Student, StudentConfig, StudentError
 from .engine.tools import Toolbox
 from .engine.warm import WarmCache
-from .engine.workspace import Workspace, iter_files
+from .engine.workspace import Workspace, iter_files, temp_space_problem
 from .options import OPTIONS_KEY, ArenaOptions
 from .outcome_display import SHOWN
 from .progress import TURN_LINES, turn_line
@@ -141,15 +141,15 @@ class ArenaItem(pytest.Item):
 
     def sandbox(self) -> Sandbox:
         opts = self.options
-        hidden = (opts.root, opts.reports, Path(self.config.rootpath) / ".git", self.spec.directory)
+        hidden = masked_paths(Path(self.config.rootpath), opts.root, opts.reports, self.spec.directory)
         # One file may not outgrow the whole workspace's quota either.
         limits = Limits(file_size=min(Limits().file_size, opts.workspace_quota or Limits().file_size))
-        return Sandbox(kind=opts.sandbox, hidden=tuple(dict.fromkeys(p.resolve() for p in hidden)), limits=limits)
+        return Sandbox(kind=opts.sandbox, hidden=hidden, limits=limits)
 
     def _setup_problem(self) -> Outcome | None:
         """Why this item cannot start, checked in order of cost; None when it can. A program or
         sandbox the harness lacks is a HarnessError, a student that cannot load a DriverError."""
-        problem = missing_program(self.spec)
+        problem = missing_program(self.spec) or temp_space_problem(self.spec.repo_dir)
         if problem is not None:
             return HarnessError(command=self.spec.oracle_cmd, message=problem)
         try:

@@ -5,6 +5,7 @@ item, every xdist worker and ``arena-validate`` share one derivation."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -13,15 +14,19 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .cachenote import unwritable
 from .cleantree import clean_tree
 from .commands import CommandResult
 from .corpus import META, FixtureSpec
-from .harness import harness_fault
+from .harness import HarnessFault, harness_fault
 from .oracle import Verdict, run_tests
 from .sandbox import Sandbox
 from .testresults import FAILED, PARSER_VERSION, PASSED, Baseline, TestCounts
 from .warm import WarmCache
 from .workspace import Workspace, iter_files
+
+# Derivations the disk cache could not keep, kept for this process: derived once, not per call.
+_UNSAVED: dict[str, Baseline] = {}
 
 
 class BaselineError(Exception):
@@ -43,7 +48,9 @@ def version_digest(spec: FixtureSpec) -> str:
             continue
         for rel in iter_files(folder):
             digest.update(f"{folder.name}/{rel}\0".encode())
-            digest.update((folder / rel).read_bytes())
+            with (folder / rel).open("rb") as handle:  # in chunks, as fixture_digest does
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -99,7 +106,8 @@ def derive(spec: FixtureSpec, pristine: TestRun, solution: TestRun) -> Derivatio
     return Derivation(Baseline.derive(before, after), before, after)
 
 
-def store(spec: FixtureSpec, derivation: Derivation) -> Path:
+def store(spec: FixtureSpec, derivation: Derivation) -> Path | None:
+    """Saves the derivation for later callers; None (said once) where the cache cannot be written."""
     path = cache_dir() / f"{version_digest(spec)}.json"
     payload = {
         "fixture": spec.id,
@@ -109,10 +117,16 @@ def store(spec: FixtureSpec, derivation: Derivation) -> Path:
         "pristine": derivation.pristine,
         "solution": derivation.solution,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(payload, indent=1), encoding="utf-8")
-    os.replace(temporary, path)  # concurrent workers deriving the same baseline both write it whole
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+        os.replace(temporary, path)  # concurrent workers deriving the same baseline both write it whole
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        unwritable("baseline", path.parent, exc)
+        return None
     return path
 
 
@@ -143,13 +157,14 @@ def cached(spec: FixtureSpec) -> Baseline | None:
 
 def baseline_for(spec: FixtureSpec, sandbox: Sandbox | None) -> Baseline:
     """The cached baseline, or a new derivation (two test runs) stored for the next caller."""
-    found = cached(spec)
+    found = cached(spec) or _UNSAVED.get(version_digest(spec))
     if found is not None:
         return found
     if not spec.solution_dir.is_dir():
         raise BaselineError(f"{spec.id}: no solution/ folder to derive FAIL_TO_PASS from")
     derivation = derive(spec, tests_of(spec, sandbox), tests_of(spec, sandbox, spec.solution_dir))
-    store(spec, derivation)
+    if store(spec, derivation) is None:
+        _UNSAVED[version_digest(spec)] = derivation.baseline
     return derivation.baseline
 
 
@@ -179,8 +194,11 @@ def measure(
         return None
     if not changed:
         return TestCounts.untouched(baseline)
-    with clean_tree(spec, ws.sandbox, ws, warm=warm, digest=digest) as tree:
-        result, evidence = run_tests(spec, tree.ws, tree.evidence)
+    try:
+        with clean_tree(spec, ws.sandbox, ws, warm=warm, digest=digest) as tree:
+            result, evidence = run_tests(spec, tree.ws, tree.evidence)
+    except HarnessFault:  # no room for the clean tree: no counts, the outcome stands
+        return None
     if harness_fault(result) is not None:
         return None
     return TestCounts.of(baseline, evidence.results)

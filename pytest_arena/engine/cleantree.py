@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .corpus import FixtureSpec
 from .editable import EditPolicy
+from .harness import crashed
 from .oracle import ComplianceCheck, Verdict, judge
 from .sandbox import Sandbox
 from .suppressions import Suppression, added
@@ -81,12 +82,23 @@ def judge_clean(
     baseline: Baseline | None = None,
 ) -> tuple[Verdict, CleanTree]:
     """The compound oracle on a clean tree (see clean_tree), with the suppression scan and the
-    per-test clause; the tree itself is gone afterwards, what was applied and dropped is kept."""
-    with clean_tree(spec, sandbox, student, warm=warm, digest=digest, overlay=overlay) as tree:
-        tree.suppressions = added(spec.repo_dir, tree.ws.root, tree.applied)
-        found = [str(s) for s in tree.suppressions]
-        verdict = judge(spec, tree.ws, checks, evidence_dir=tree.evidence, baseline=baseline, added=found)
+    per-test clause; the tree itself is gone afterwards, what was applied and dropped is kept.
+    A tool that crashes on a warm start is judged again cold, its warm entry dropped: a corrupted
+    cache must not decide a verdict (a crash that persists cold is a harness fault, see harness)."""
+    for seeded in (warm, None) if warm is not None and digest else (None,):
+        with clean_tree(spec, sandbox, student, warm=seeded, digest=digest, overlay=overlay) as tree:
+            tree.suppressions = added(spec.repo_dir, tree.ws.root, tree.applied)
+            found = [str(s) for s in tree.suppressions]
+            verdict = judge(spec, tree.ws, checks, evidence_dir=tree.evidence, baseline=baseline, added=found)
+        if not _crashed(verdict):
+            break
+    if warm is not None and digest and seeded is None and not _crashed(verdict):
+        warm.discard(spec, digest, hidden=True)  # the warm entry made the tool crash: built again
     return verdict, tree
+
+
+def _crashed(verdict: Verdict) -> bool:
+    return any(crashed(r) for r in (verdict.tests, *(c.result for c in verdict.compliance)))
 
 
 def _apply(spec: FixtureSpec, student: Workspace, tree: CleanTree) -> None:

@@ -249,7 +249,9 @@ def fixture_digest(directory: Path) -> str:
     digest = hashlib.sha256()
     for path in fixture_files(directory):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
+        with path.open("rb") as handle:  # in chunks: a 1 GiB (sparse) file must not cost 1 GiB of memory
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -17,6 +17,33 @@ _CAUSE_LINE = re.compile(
 )
 
 
+# A tool's own crash, in the words the tool itself uses for it: never the student's doing.
+_TOOL_CRASHES = (
+    ("mypy", re.compile(r"^(?:[^\n]*: )?error: INTERNAL ERROR -- ", re.MULTILINE), 2),
+    ("rustc", re.compile(r"^error: internal compiler error: ", re.MULTILINE), None),
+    ("ruff", re.compile(r"^error: Ruff crashed", re.MULTILINE), None),
+)
+# Signals a crashing tool dies of (as bash reports them, 128 + n, or as a direct child, -n).
+_CRASH_SIGNALS = frozenset({4, 6, 7, 11})  # SIGILL, SIGABRT, SIGBUS, SIGSEGV
+
+
+def tool_crash(result: CommandResult) -> str | None:
+    """Which tool crashed in ``result`` (mypy's INTERNAL ERROR, a rustc ICE, a ruff crash), or None."""
+    for tool, pattern, code in _TOOL_CRASHES:
+        failed = result.exit_code not in (0, None) and (code is None or result.exit_code == code)
+        if failed and (match := pattern.search(result.output)):
+            return f"{tool} crashed ({match.group(0).strip()[:200]})"
+    return None
+
+
+def crashed(result: CommandResult) -> bool:
+    """A tool crash, or a death by a crash signal: worth one cold re-run on a warm start (where
+    stale or corrupted caches can make a tool crash); only :func:`tool_crash` is a harness fault."""
+    code = result.exit_code
+    signal_crash = code is not None and (-code in _CRASH_SIGNALS or code - 128 in _CRASH_SIGNALS)
+    return signal_crash or tool_crash(result) is not None
+
+
 def _cause(output: str) -> str:
     match = _CAUSE_LINE.search(output)
     return match.group(0).strip()[:300] if match else output.strip().splitlines()[0][:300] if output.strip() else ""
@@ -29,6 +56,8 @@ def harness_fault(result: CommandResult) -> str | None:
     said = _cause(result.output)
     if _SANDBOX_FAILED.match(result.output) and result.exit_code not in (0, None):
         return f"`{result.command}`: the sandbox failed to start ({said}); check bubblewrap or use --arena-sandbox none"
+    if (crash := tool_crash(result)) is not None:
+        return f"`{result.command}`: {crash}; a bug of the tool, not of the code it checked (report it upstream)"
     if result.exit_code == NOT_FOUND:
         return (
             f"`{result.command}` ended with exit code 127: a program it runs was not found inside the sandbox "

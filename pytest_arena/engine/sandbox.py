@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import resource
 import shutil
@@ -34,13 +35,16 @@ class Limits:
     processes: int = 512  # pids cgroup cap for one command's process tree
     user_processes: int = 4096  # RLIMIT_NPROC counts all of the user's processes, so it is looser
     tmp_size: int = 512 * 1024 * 1024
+    shm_size: int = 64 * 1024 * 1024  # /dev/shm is memory too: unbounded, it held 3 GB outside the quota
 
 
 @dataclass(frozen=True)
 class Sandbox:
-    """``kind`` is "bwrap" (root read-only, the workspace the only writable bind, private /tmp, no
-    network, own pid namespace) or "none" (limits only). ``hidden`` folders (the corpus with its
-    solutions, reports, the project's git history) are masked by empty tmpfs inside bwrap."""
+    """``kind`` is "bwrap" (root read-only, the workspace the only writable bind, private /tmp and
+    /dev/shm of bounded size, no network, own pid namespace) or "none" (limits only). ``hidden``
+    folders (the corpus with its solutions, reports, the project's git history: see
+    :func:`masked_paths`) and every home folder are masked by empty tmpfs inside bwrap; toolchains
+    that live in a home (rustup, pyenv, a venv) are bound back read-only."""
 
     kind: str = "bwrap"
     hidden: tuple[Path, ...] = ()
@@ -67,6 +71,12 @@ class Sandbox:
             "/",
             "--dev",
             "/dev",
+            "--remount-ro",
+            "/dev",
+            "--size",
+            str(self.limits.shm_size),
+            "--tmpfs",
+            "/dev/shm",
             "--proc",
             "/proc",
             "--size",
@@ -76,6 +86,11 @@ class Sandbox:
             "--dir",
             INSIDE_HOME,
         ]
+        homes = home_folders()
+        for path in homes:
+            outer += ["--tmpfs", str(path)]
+        for path in _tool_roots_in_homes(env, homes):
+            outer += ["--ro-bind", str(path), str(path)]
         for source, dest in _tool_roots_in_tmp(env, workspace):
             outer += ["--ro-bind", str(source), str(dest)]
         for path in self.hidden:
@@ -123,6 +138,57 @@ class Sandbox:
                     procs_file.write_text(str(os.getpid()))
 
         return apply, procs_file
+
+
+def home_folders() -> list[Path]:
+    """/root, every /home/*, and this user's home: where host secrets and canaries live."""
+    found = [Path("/root"), Path.home(), Path(os.environ.get("HOME") or "/root")]
+    with contextlib.suppress(OSError):
+        found += sorted(p for p in Path("/home").iterdir() if p.is_dir())
+    homes = {_resolved(p) for p in found if p.is_dir()}
+    return sorted(h for h in homes if h != Path("/") and not any(o in h.parents for o in homes))
+
+
+def _tool_roots_in_homes(env: dict[str, str], homes: list[Path]) -> list[Path]:
+    """What of a masked home a command needs: the folders CARGO_HOME, RUSTUP_HOME and VIRTUAL_ENV
+    name, the interpreter's prefixes, and PATH's folders themselves (a venv's ``bin`` brings the
+    venv); never a whole home, nor a sibling of these (~/.ssh, ~/.config)."""
+    named = [env.get(key, "") for key in ("CARGO_HOME", "RUSTUP_HOME", "VIRTUAL_ENV")]
+    named += [sys.prefix, sys.base_prefix, str(_resolved(Path(sys.executable)).parent.parent)]
+    for entry in filter(None, env.get("PATH", "").split(os.pathsep)):
+        path = Path(entry)
+        named.append(str(path.parent if path.name == "bin" and (path.parent / "pyvenv.cfg").is_file() else path))
+    binds: set[Path] = set()
+    for entry in filter(None, named):
+        for candidate in (Path(entry), _resolved(Path(entry))):
+            if candidate.is_dir() and any(home in candidate.parents for home in homes):
+                binds.add(candidate)
+    return sorted(binds, key=lambda p: (len(p.parts), str(p)))  # parents before children
+
+
+ANSWER_DIRS = ("solution", "noncompliant", "hidden")
+_NEVER_WALKED = frozenset({"target", "node_modules", "__pycache__", "repo"})
+
+
+@functools.lru_cache(maxsize=8)
+def answer_folders(project: Path) -> tuple[Path, ...]:
+    """Every fixture's solution/, noncompliant/ and hidden/ under the project checkout, whatever
+    corpus it belongs to: the current corpus is masked whole, the others must not be readable."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(project):
+        if "meta.toml" in filenames:
+            found += [Path(dirpath, name) for name in ANSWER_DIRS if name in dirnames]
+            dirnames[:] = []  # a fixture holds no further fixtures
+            continue
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _NEVER_WALKED]
+    return tuple(found)
+
+
+def masked_paths(project: Path, *named: Path) -> tuple[Path, ...]:
+    """The ``hidden`` folders of an item's sandbox: ``named`` (the corpus, the reports, the fixture),
+    the project's git history and every corpus's answers under the project."""
+    paths = [*named, project / ".git", *answer_folders(project.resolve())]
+    return tuple(dict.fromkeys(_resolved(p) for p in paths))
 
 
 def _contains(folder: Path, path: Path) -> bool:

@@ -12,7 +12,6 @@ from typing import Any
 from . import outcomes as oc
 from .baseline import known_baseline
 from .cleantree import CleanTree, judge_clean, policy
-from .clipping import clip_middle
 from .corpus import FixtureSpec
 from .dialects.speaker import Speaker
 from .harness import HarnessFault, first_fault
@@ -22,11 +21,10 @@ from .protocol import MAX_PARSED_CHARS, ToolCall, clean_chat_output
 from .student import ContextExhausted, GenerationResult, Message, Student, StudentConfig, StudentError
 from .suppressions import added as added_suppressions
 from .testresults import TestCounts
-from .tools import Toolbox, ToolOutcome
+from .tools import MAX_CALLS_PER_TURN, Toolbox, ToolOutcome, dropped_calls_note
 from .warm import WarmCache
 from .workspace import Workspace
 
-RESULT_CHARS_IN_TRAJECTORY = 4000
 TURN_GRACE_S = 5.0  # backends that enforce the timeout themselves get to return first
 
 
@@ -57,6 +55,7 @@ class Turn:
     tools_s: float
     unparsed_chars: int = 0  # characters past the parser's window (MAX_PARSED_CHARS), never read
     stop_detail: str = ""  # why the backend stopped early, e.g. where the degeneration stop cut
+    dropped_calls: int = 0  # calls past MAX_CALLS_PER_TURN, never run (the student is told)
 
 
 @dataclass
@@ -144,8 +143,10 @@ class Session:
 
     def run(self) -> SessionResult:
         started = time.monotonic()
+        self.ws.deadline = started + self.wall_budget  # every command of a turn stops at the wall budget
         try:
-            early, turns_used, finished = self._loop(started)
+            early, turns_used, finished = self._loop()
+            self.ws.deadline = None  # the oracle is not the student's time
             result = self.result
             result.files_touched = self.ws.changed_files()
             result.restored = self.ws.restore_protected()
@@ -157,6 +158,8 @@ class Session:
                 result.outcome = self._oracle(turns_used, finished)
                 result.oracle_s = time.monotonic() - oracle_started
             result.diff = self.ws.diff()
+        except HarnessFault as fault:  # the oracle's clean tree found no room (a full TMPDIR)
+            self.result.outcome = oc.HarnessError(command=fault.command, message=fault.message)
         finally:
             self.result.wall_s = time.monotonic() - started
         return self.result
@@ -216,11 +219,11 @@ class Session:
         self.speaker, self.result.dialect = opening.speaker, opening.dialect
         return opening.config, opening.messages
 
-    def _out_of_time(self, started: float, turn: int) -> oc.Outcome | None:
-        elapsed = time.monotonic() - started
-        return oc.WallTimeout(elapsed_s=round(elapsed, 3), turn=turn) if elapsed > self.wall_budget else None
+    def _out_of_time(self, turn: int) -> oc.Outcome | None:
+        late = time.monotonic() - (self.ws.deadline or float("inf"))
+        return oc.WallTimeout(elapsed_s=round(self.wall_budget + late, 3), turn=turn) if late > 0 else None
 
-    def _loop(self, started: float) -> tuple[oc.Outcome | None, int, bool]:
+    def _loop(self) -> tuple[oc.Outcome | None, int, bool]:
         """Runs turns; returns (an outcome that ended the session early, turns used, finished)."""
         try:
             config, messages = self._opening()
@@ -229,7 +232,7 @@ class Session:
             return oc.DriverError(message=str(exc), turn=0), 0, False
         consecutive_text = 0
         for index in range(1, self.max_turns + 1):
-            if timeout := self._out_of_time(started, index):
+            if timeout := self._out_of_time(index):
                 return timeout, index - 1, False
             attempt = self._attempt(index, messages, config)
             if isinstance(attempt, oc.Outcome):
@@ -249,7 +252,7 @@ class Session:
             self._ended(turn)
             if early is not None or finished:
                 return early, index, finished
-            if timeout := self._out_of_time(started, index):
+            if timeout := self._out_of_time(index):
                 return timeout, index, False
         return None, self.max_turns, False
 
@@ -277,6 +280,7 @@ class Session:
         text = clean_chat_output(generation.text)
         assert self.speaker is not None
         calls, kind = self.speaker.parse(index, text, generation.tool_calls)
+        dropped, calls = max(0, len(calls) - MAX_CALLS_PER_TURN), calls[:MAX_CALLS_PER_TURN]
         if index == 1:
             self.result.rendered_prompt = generation.prompt_text or _plain_prompt(messages)
         turn = Turn(
@@ -286,7 +290,7 @@ class Session:
             generation.completion_tokens, generation.seconds, 0.0,
         )  # fmt: skip
         turn.unparsed_chars = max(0, len(text) - MAX_PARSED_CHARS)
-        turn.stop_detail = str(generation.extra.get("repetition", ""))
+        turn.stop_detail, turn.dropped_calls = str(generation.extra.get("repetition", "")), dropped
         self._account(turn, calls)
         self.result.text_turns += not calls
         self.result.well_formed_turns += bool(calls)
@@ -341,25 +345,22 @@ class Session:
         rendered: list[tuple[ToolCall, str]] = []
         trap: oc.Outcome | None = None
         finished = False
-        for call in calls:
+        for position, call in enumerate(calls, 1):
             if call.name == "finish":
                 finished = True
                 break
+            if trap := self._out_of_time(turn.index):  # checked per call: one turn may run many commands
+                break
             outcome = self.toolbox.execute(call.name, call.input)
             text = outcome.output
+            if position == len(calls) and turn.dropped_calls:
+                text += dropped_calls_note(turn.dropped_calls)
             if outcome.exit_code not in (None, 0):
                 self.result.shell_failed = True
             if self.settings.compliance_enforced and outcome.ok and outcome.path:
                 text, trap = self._gate(outcome, text)
             turn.tools_s += outcome.seconds
-            turn.results.append(
-                {
-                    "name": call.name,
-                    "ok": outcome.ok,
-                    "output": clip_middle(text, RESULT_CHARS_IN_TRAJECTORY),
-                    "seconds": round(outcome.seconds, 4),
-                }
-            )
+            turn.results.append(outcome.entry(text))
             rendered.append((call, text))
             if trap is not None:
                 break

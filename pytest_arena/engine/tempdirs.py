@@ -5,6 +5,7 @@ letting them pile up in the temp dir."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import stat
@@ -66,3 +67,33 @@ def clean_stale(tmp: Path | None = None) -> list[Path]:
                 remove_tree(Path(entry.path))
                 removed.append(Path(entry.path))
     return removed
+
+
+def out_of_space(exc: OSError) -> bool:
+    """ENOSPC or EDQUOT, also inside the list of errors shutil.copytree gathers."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT) or any(
+        f"[Errno {code}]" in str(exc) for code in (errno.ENOSPC, errno.EDQUOT)
+    )
+
+
+def temp_full(what: str, needed: int) -> str:
+    """One line for a full temporary folder: which one, what for, how much it needs and has."""
+    folder = tempfile.gettempdir()
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = 0
+    return (
+        f"TMPDIR {folder} is full: {what} needs about {needed / 2**20:.1f} MiB, {free / 2**20:.1f} MiB are free; "
+        "free space there or point TMPDIR at a larger disk"
+    )
+
+
+def space_problem(needed: int) -> str | None:
+    """Why an item cannot start for lack of room in TMPDIR (its workspace and the oracle's clean
+    tree are two copies of repo/), or None: said before a student spends any time on it."""
+    try:
+        free = shutil.disk_usage(tempfile.gettempdir()).free
+    except OSError:
+        return None
+    return temp_full("an item (two copies of repo/)", needed) if free < needed else None

@@ -7,8 +7,10 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from .clipping import clip_middle
 from .harness import HarnessFault, sandbox_fault
 from .workspace import PathRefused, Workspace, iter_files, matches_any
 
@@ -18,6 +20,9 @@ MAX_WRITE_BYTES = 512 * 1024
 MAX_LISTED = 200
 SHELL_TIMEOUT_S = 120.0
 SHELL_OUTPUT_CAP = 16 * 1024
+# Calls run per turn: a turn of thousands of calls would run for hours and fill the trajectory.
+MAX_CALLS_PER_TURN = 32
+RESULT_CHARS_IN_TRAJECTORY = 4000
 
 
 class ToolError(Exception):
@@ -62,6 +67,19 @@ class ToolOutcome:
     path: str | None = None  # the file a write touched, relative to the workspace
     exit_code: int | None = None  # shell only
 
+    def entry(self, text: str) -> dict[str, Any]:
+        """This call's result as the trajectory keeps it (``text``: what the student was shown)."""
+        output = clip_middle(text, RESULT_CHARS_IN_TRAJECTORY)
+        return {"name": self.name, "ok": self.ok, "output": output, "seconds": round(self.seconds, 4)}
+
+
+def dropped_calls_note(dropped: int) -> str:
+    """Appended to the last result of a turn that made more calls than are run."""
+    return (
+        f"\n[{dropped} more tool call(s) in this turn were dropped, not run: at most "
+        f"{MAX_CALLS_PER_TURN} calls run per turn; make the rest in your next turn]"
+    )
+
 
 def _is_binary(data: bytes) -> bool:
     return b"\x00" in data[:8192]
@@ -94,10 +112,16 @@ def file_write(ws: Workspace, args: dict[str, Any]) -> str:
     return f"wrote {len(encoded)} bytes to {ws.relative(real)}"
 
 
+def _too_large(path: str, size: int, limit: int) -> ToolError:
+    return ToolError(f"{path}: file too large: {size} bytes, limit {limit}; use shell tools (head, sed) on it")
+
+
 def file_edit(ws: Workspace, args: dict[str, Any]) -> str:
     real = ws.resolve(args["path"], must_exist=True)
     if not real.is_file():
         raise ToolError(f"{args['path']}: not a file")
+    if (size := real.stat().st_size) > MAX_WRITE_BYTES:  # the edited file is written whole again
+        raise _too_large(args["path"], size, MAX_WRITE_BYTES)
     text = real.read_text(encoding="utf-8", errors="replace")
     old, new = args["old"], args["new"]
     if not old:
@@ -122,6 +146,21 @@ def glob_tool(ws: Workspace, args: dict[str, Any]) -> str:
     return listed
 
 
+def _searched(real: Path, rel: str, named: bool, skipped: list[str]) -> bytes | None:
+    """The bytes grep searches in a file, never more than MAX_READ_BYTES; None for a file it skips
+    (binary, or too large: noted in ``skipped``, or refused when the call ``named`` that file)."""
+    if not real.is_file():
+        return None
+    if (size := real.stat().st_size) > MAX_READ_BYTES:  # never read whole: it may be gigabytes
+        if named:
+            raise _too_large(rel, size, MAX_READ_BYTES)
+        skipped.append(f"[not searched: {rel}: file too large: {size} bytes, limit {MAX_READ_BYTES}]")
+        return None
+    with real.open("rb") as handle:
+        data = handle.read(MAX_READ_BYTES)
+    return None if _is_binary(data) else data
+
+
 def grep_tool(ws: Workspace, args: dict[str, Any]) -> str:
     try:
         regex = re.compile(args["pattern"])
@@ -134,22 +173,21 @@ def grep_tool(ws: Workspace, args: dict[str, Any]) -> str:
         else [f"{ws.relative(start)}/{p}".lstrip("./") if start != ws.root else p for p in iter_files(start)]
     )
     lines: list[str] = []
+    skipped: list[str] = []
     for rel in files:
         try:
             real = ws.resolve(rel)
         except PathRefused:  # a link leading out of the project is listed, never read
             continue
-        if not real.is_file():
-            continue
-        data = real.read_bytes()[:MAX_READ_BYTES]
-        if _is_binary(data):
+        data = _searched(real, rel, start.is_file(), skipped)
+        if data is None:
             continue
         for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
             if regex.search(line):
                 lines.append(f"{rel}:{number}: {line[:300]}")
                 if len(lines) >= MAX_LISTED:
                     return "\n".join(lines) + "\n[more matches not shown]"
-    return "\n".join(lines) or "(no matches)"
+    return "\n".join([*lines, *skipped[:20]]) or "(no matches)"
 
 
 def shell_tool(ws: Workspace, args: dict[str, Any]) -> ToolOutcome:

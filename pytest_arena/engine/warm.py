@@ -10,23 +10,37 @@ fingerprints, mypy's hashes), the artifacts are newer than every pristine file, 
 oracle every file that differs from the fixture is stamped with the current time
 (:meth:`Workspace.freshen`), so a file the student changed, even with a backdated mtime, is
 always rebuilt; an artifact of the pristine tree can never stand in for it.
+
+An entry is trusted only whole: ``.complete``, written last, holds a sha256 over what
+:meth:`WarmCache.seed` copies (small files by content, large ones, a cargo binary or a mypy cache
+database, by size and mtime: about 0.005 s per entry), checked once per process before first use;
+an entry that differs (half-written, corrupted, hand-edited) is removed and built again. A tool
+that still crashes on a warm start (mypy's INTERNAL ERROR on a cache that was built bad) gets its
+run repeated cold and its entry dropped by the caller (:func:`cleantree.judge_clean`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import threading
 from pathlib import Path
 
+from .cachenote import unwritable
 from .corpus import FixtureSpec
 from .sandbox import Sandbox
+from .tempdirs import out_of_space
 from .workspace import Workspace
 
 WARM_DIRS = ("target", ".mypy_cache", ".ruff_cache")
 _SKIPPED = shutil.ignore_patterns("incremental")
 _LOCK = threading.Lock()
+COMPLETE = ".complete"
+# Files above this are digested by size and mtime, not read: an entry then costs 0.005 s to check,
+# not 0.1-0.16 s (60 MiB cargo target/ folders, measured); a crash the stat misses is still retried.
+CONTENT_HASHED_BYTES = 1 << 20
 
 
 def cache_root() -> Path:
@@ -64,14 +78,30 @@ class WarmCache:
                 # copy2 keeps mtimes: the artifacts stay newer than the pristine sources. rustc's
                 # incremental caches (a third of target/) only speed up crates the student edits,
                 # which tiny crates rebuild as fast without them: not worth copying per item.
-                shutil.copytree(source, ws.root / name, symlinks=True, ignore=_SKIPPED)
+                try:
+                    shutil.copytree(source, ws.root / name, symlinks=True, ignore=_SKIPPED)
+                except OSError as exc:  # a full TMPDIR: this item builds cold (or fails at its oracle)
+                    shutil.rmtree(ws.root / name, ignore_errors=True)
+                    if not out_of_space(exc):
+                        raise
+                    break
                 copied.append(name)
         return copied
 
+    def discard(self, spec: FixtureSpec, digest: str, *, hidden: bool = False) -> None:
+        """Forgets an entry a tool crashed on: removed from disk, so the next use builds it again."""
+        if hidden and spec.hidden_dir.is_dir():
+            digest = f"{digest[:31]}h"
+        with _LOCK:
+            self.ready.pop(digest, None)
+            _remove_entry(self.root / digest[:32])
+
     def _build(self, spec: FixtureSpec, digest: str, sandbox: Sandbox, hidden: bool) -> Path | None:
         final = self.root / digest[:32]
-        if (final / ".complete").is_file():
-            return final
+        if (final / COMPLETE).is_file():
+            if _verified(final):
+                return final
+            _remove_entry(final)
         ws = Workspace(spec.repo_dir, [], prefix=f"arena-warm-{spec.id}-", sandbox=sandbox)
         try:
             if hidden:
@@ -86,13 +116,14 @@ class WarmCache:
             staging.mkdir(parents=True)
             for name in built:
                 shutil.move(str(ws.root / name), staging / name)
-            (staging / ".complete").write_text(spec.id + "\n", encoding="utf-8")
+            (staging / COMPLETE).write_text(f"{spec.id}\nsha256 {entry_digest(staging)}\n", encoding="utf-8")
             try:
                 os.rename(staging, final)
             except OSError:  # another worker got there first: its build is as good
                 shutil.rmtree(staging, ignore_errors=True)
-            return final if (final / ".complete").is_file() else None
-        except OSError:
+            return final if _verified(final) else None
+        except OSError as exc:
+            unwritable("warm build", self.root, exc)
             return None  # a full disk or an unwritable cache: items simply build cold
         finally:
             ws.cleanup()
@@ -100,3 +131,48 @@ class WarmCache:
     def clear(self) -> None:
         with contextlib.suppress(OSError):
             shutil.rmtree(self.root)
+
+
+def entry_digest(entry: Path) -> str:
+    """sha256 over every file seed() copies from an entry (its path, and a link's target, a small
+    file's bytes or a large file's size and mtime), in a fixed order; ``.complete`` and rustc's
+    uncopied incremental caches left out."""
+    digest = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(entry):
+        dirnames[:] = sorted(d for d in dirnames if d != "incremental")
+        base = Path(dirpath)
+        for name in sorted(filenames + [d for d in dirnames if (base / d).is_symlink()]):
+            path = base / name
+            rel = path.relative_to(entry).as_posix()
+            if rel == COMPLETE:
+                continue
+            digest.update(f"{rel}\0".encode())
+            info = path.lstat()
+            if path.is_symlink():
+                digest.update(b"link " + os.readlink(path).encode())
+                continue
+            if info.st_size > CONTENT_HASHED_BYTES:  # any write moves the mtime; a cut file, the size
+                digest.update(f"size {info.st_size} mtime {info.st_mtime_ns}".encode())
+                continue
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _verified(entry: Path) -> bool:
+    """Whether ``.complete`` names the digest the entry has now (an entry from before digests
+    were kept names none, and is built again once)."""
+    try:
+        said = (entry / COMPLETE).read_text(encoding="utf-8").split()
+        return len(said) >= 2 and said[-2] == "sha256" and said[-1] == entry_digest(entry)
+    except OSError:
+        return False
+
+
+def _remove_entry(entry: Path) -> None:
+    """Moved aside first, so a worker looking at the name sees a whole entry or none."""
+    aside = entry.with_name(f".{entry.name}.stale.{os.getpid()}.{threading.get_ident()}")
+    with contextlib.suppress(OSError):
+        os.rename(entry, aside)
+    shutil.rmtree(aside, ignore_errors=True)

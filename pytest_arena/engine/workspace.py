@@ -9,13 +9,15 @@ import os
 import re
 import shutil
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from .commands import DEFAULT_OUTPUT_CAP, CommandResult, private_dirs, run_shell
+from .harness import HarnessFault
 from .quota import QuotaWatch, over_quota_text, usage_bytes
 from .sandbox import Sandbox
-from .tempdirs import disown, make_owned, remove_tree
+from .tempdirs import disown, make_owned, out_of_space, remove_tree, space_problem, temp_full
 
 IGNORED_DIRS = frozenset({"target", ".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 MAX_DIFF_FILE_BYTES = 256 * 1024
@@ -88,13 +90,24 @@ class Workspace:
         # Why a file-tool write to a relative path is refused (outside `editable`); None: allowed.
         self.refuse = refuse
         self.quota = quota  # bytes the workspace may hold in all; 0: no limit
+        # time.monotonic() past which no command may run on (the session's wall budget); None: none
+        self.deadline: float | None = None
         self.pristine = pristine.resolve()
         self.protected = list(protected)
-        self.base = make_owned(prefix)
-        self.root = (self.base / "ws").resolve(strict=False)
-        shutil.copytree(self.pristine, self.root, symlinks=True, ignore=_ignore)
-        self.root = self.root.resolve()
-        self.home, self.tmp = private_dirs(prefix + "env-")
+        self.base = self.root = Path()
+        try:
+            self.base = make_owned(prefix)
+            self.root = (self.base / "ws").resolve(strict=False)
+            shutil.copytree(self.pristine, self.root, symlinks=True, ignore=_ignore, copy_function=copy_sparse)
+            self.root = self.root.resolve()
+            self.home, self.tmp = private_dirs(prefix + "env-")
+        except OSError as exc:
+            if self.base != Path():
+                remove_tree(self.base)
+            if not out_of_space(exc):
+                raise
+            needed = usage_bytes(self.pristine)
+            raise HarnessFault("TMPDIR", temp_full(f"a copy of {self.pristine}", needed)) from None
 
     # -- confinement -------------------------------------------------------------------------
 
@@ -135,7 +148,10 @@ class Workspace:
         env: dict[str, str] | None = None,
         writable: tuple[Path, ...] = (),
     ) -> CommandResult:
-        """A shell command in the workspace, confined by the workspace's sandbox and its quota."""
+        """A shell command in the workspace, confined by the workspace's sandbox and its quota, and
+        timed out at the deadline when that comes first."""
+        if self.deadline is not None:
+            timeout_s = max(0.01, min(timeout_s, self.deadline - time.monotonic()))
         watch = QuotaWatch(self.root, self.quota) if self.quota else None
         result = run_shell(
             command,
@@ -282,6 +298,39 @@ class Workspace:
         """Left for inspection (--arena-keep-workspaces): never removed as stale by a later run."""
         disown(self.base)
         remove_tree(self.home.parent)
+
+
+def temp_space_problem(pristine: Path) -> str | None:
+    """A full TMPDIR, said in one line before an item on ``pristine`` starts; None when there is room."""
+    return space_problem(2 * usage_bytes(pristine) + (1 << 20))
+
+
+def copy_sparse(source: str, target: str) -> str:
+    """copy2 that keeps a sparse file's holes (SEEK_DATA/SEEK_HOLE): a 1 GiB file of one byte and a
+    hole costs a block in every workspace, not 1 GiB of disk and a gigabyte of page cache."""
+    with open(source, "rb") as src:
+        info = os.fstat(src.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_blocks * 512 >= info.st_size:
+            return str(shutil.copy2(source, target))  # not sparse: the kernel's fast copy
+        with open(target, "wb") as dst:
+            offset = 0
+            while offset < info.st_size:
+                try:
+                    offset = os.lseek(src.fileno(), offset, os.SEEK_DATA)
+                except OSError:  # ENXIO: only a hole is left
+                    break
+                end = os.lseek(src.fileno(), offset, os.SEEK_HOLE)
+                src.seek(offset)
+                dst.seek(offset)
+                while offset < end:
+                    chunk = src.read(min(1 << 20, end - offset))
+                    if not chunk:
+                        break
+                    dst.write(chunk)
+                    offset += len(chunk)
+            dst.truncate(info.st_size)
+    shutil.copystat(source, target)
+    return target
 
 
 def _read(path: Path) -> bytes | None:

@@ -17,7 +17,7 @@ import pytest
 
 from pytest_arena.engine.corpus import load_fixture
 from pytest_arena.engine.oracle import fixture_compliance
-from pytest_arena.engine.sandbox import Sandbox
+from pytest_arena.engine.sandbox import Sandbox, masked_paths
 from pytest_arena.engine.session import Session, SessionResult, SessionSettings
 from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
@@ -215,6 +215,16 @@ ATTEMPTS = [
         lambda c: (c.tmp / "victim.txt").read_text() != "original" or (c.tmp / "victim.txt").is_symlink(),
     ),
     Attempt(
+        "fill /dev/shm, memory outside the quota",
+        lambda c: [shell("head -c 300M /dev/zero > /dev/shm/fill 2>&1; ls -l /dev/shm/fill")],
+        lambda c: "314572800" in output_of(c),
+    ),
+    Attempt(
+        "fill /dev itself, memory outside the quota",
+        lambda c: [shell("head -c 300M /dev/zero > /dev/fill 2>&1; ls -l /dev/fill")],
+        lambda c: "314572800" in output_of(c),
+    ),
+    Attempt(
         "make a device node",
         lambda c: [shell("mknod dev0 b 8 0 && cat dev0 | head -c 100 | od | head -2")],
         lambda c: c.ws_root is not None and (c.ws_root / "dev0").is_block_device(),
@@ -286,6 +296,36 @@ def test_a_fifo_does_not_hang_the_harness(tmp_path: Path) -> None:
     result = box["result"]
     assert "fifo" in result.files_touched and "<not a regular file: FIFO>" in result.diff
     assert any(d.startswith("src/pipe") for d in result.dropped)
+
+
+def test_home_folders_and_every_corpus_answers_are_masked(tmp_path: Path) -> None:
+    """A canary in the host's home and the solution of a fixture of another corpus (not the one the
+    item runs from, so not masked as "the corpus") were both readable from inside the sandbox."""
+    spec = load_fixture(CORPUS / FIXTURE)
+    canary = Path.home() / f"arena-canary-{uuid.uuid4().hex[:10]}.txt"
+    other = next(p for p in sorted((ROOT / "fixtures" / "python").glob("*/solution/**/*.py")) if p.stat().st_size)
+    secret = next(line for line in other.read_text().splitlines() if len(line.strip()) > 12).strip()
+    script = tmp_path / "script.json"
+    turns = [shell(f"cat {canary}"), shell(f"cat {other}"), shell(f"ls -a {Path.home()} {other.parent}"), FINISH]
+    script.write_text(json.dumps({"*": turns}))
+    hidden = masked_paths(ROOT, CORPUS, ROOT / "reports", spec.directory)  # as the plugin masks
+    ws = Workspace(spec.repo_dir, spec.protected, sandbox=Sandbox(kind="bwrap", hidden=hidden))
+    canary.write_text(f"canary {SECRET}\n")
+    try:
+        session = Session(
+            spec, ws, ScriptedStudent(script), SessionSettings(max_turns=5), Toolbox(ws), fixture_compliance(spec)
+        )
+        result = session.run()
+    finally:
+        ws.cleanup()
+        canary.unlink(missing_ok=True)
+    outputs = [r["output"] for t in result.turns for r in t.results]
+    home_read = SECRET in outputs[0] or canary.name in outputs[2]
+    solution_read = secret in outputs[1]
+    TALLY.append(("read a canary in the host's home", home_read))
+    TALLY.append(("read another corpus's solution", solution_read))
+    assert not home_read and not solution_read, "\n".join(outputs)
+    assert "No such file" in outputs[0] and "No such file" in outputs[1]
 
 
 def test_enough_distinct_attempts() -> None:
