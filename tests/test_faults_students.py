@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.engine.student import StudentConfig, StudentError
+from pytest_arena.engine.student import StudentConfig, StudentError, StudentWarning
 
 from .helpers import ROOT, fault_probe, run_pytest
 
@@ -79,3 +79,39 @@ def test_a_llama_turn_timeout_does_not_kill_the_run(tmp_path: Path) -> None:
     assert not fault_probe("llama turn timeout", shown, data_lost=found != set(CHEAP))
     assert found == set(CHEAP), run.output[-3000:]
     assert "Segmentation fault" not in run.output
+
+
+@pytest.mark.slow
+def test_n_ctx_past_the_trained_context_is_capped_with_a_warning() -> None:
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed: run ./run setup")
+    from pytest_arena.students.llama_cpp import LlamaCppStudent, default_model_path
+
+    with pytest.warns(StudentWarning) as caught:
+        student = LlamaCppStudent(default_model_path(), name="smollm2-135m", n_ctx=1_000_000_000)
+    try:
+        assert student.describe()["n_ctx"] == 8192  # SmolLM2's llama.context_length
+    finally:
+        student.close()
+    line = str(caught[0].message)
+    assert "--arena-n-ctx 1000000000" in line and "8192" in line and "\n" not in line
+    assert not fault_probe("n_ctx past the trained context", line)
+
+
+@pytest.mark.slow
+def test_an_unwritable_native_probe_cache_degrades(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_arena.students import native_probe
+
+    if native_probe.installed_library() is None:
+        pytest.skip("llama-cpp-python not installed: run ./run setup")
+    from pytest_arena.students.llama_cpp import default_model_path
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")  # a file where the cache folder would go: unwritable even for root
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    monkeypatch.setattr(native_probe, "_UNSAVED", [], raising=False)
+    with pytest.warns(StudentWarning) as caught:
+        native_probe.probe(default_model_path(), 0)
+        native_probe.probe(default_model_path(), 0)  # said once, not per probe
+    lines = [str(w.message) for w in caught if issubclass(w.category, StudentWarning)]
+    assert len(lines) == 1 and "native-probe cache" in lines[0] and "without saving" in lines[0]
+    assert not fault_probe("read-only native-probe cache", lines[0])

@@ -13,7 +13,14 @@ from typing import Any
 
 from ..engine.corpus import FixtureSpec
 from ..engine.repetition import TokenIdCriterion
-from ..engine.student import ContextExhausted, GenerationResult, Message, StudentConfig, StudentError
+from ..engine.student import (
+    ContextExhausted,
+    GenerationResult,
+    Message,
+    StudentConfig,
+    StudentError,
+    warn_user,
+)
 from .chat_template import ChatTemplate, TemplateRenderError
 from .gguf_meta import GGUFError, completeness_problem, read_metadata, trained_context
 from .grammar import ToolGrammar
@@ -109,8 +116,14 @@ class LlamaCppStudent:
         self.offload_supported = bool(llama_cpp.llama_supports_gpu_offload())
         self.n_gpu_layers = n_gpu_layers if self.offload_supported else 0
         load_started = time.monotonic()
+        trained = self._trained_context()
         if n_ctx <= 0:  # the model's trained context, capped: KV memory grows with it
-            n_ctx = min(self._trained_context(), MAX_CTX)
+            n_ctx = min(trained, MAX_CTX)
+        elif n_ctx > trained:  # KV memory for a context the model never saw: gigabytes for nothing
+            warn_user(
+                f"--arena-n-ctx {n_ctx}: {self.model_path.name} was trained on {trained} tokens; using n_ctx {trained}"
+            )
+            n_ctx = trained
         self._load_args = {"n_ctx": n_ctx, "main_gpu": main_gpu, "single_gpu": single_gpu}
         self.llm, self._guard = self._load()
         self.load_s = time.monotonic() - load_started
