@@ -115,3 +115,65 @@ def test_an_unwritable_native_probe_cache_degrades(tmp_path: Path, monkeypatch: 
     lines = [str(w.message) for w in caught if issubclass(w.category, StudentWarning)]
     assert len(lines) == 1 and "native-probe cache" in lines[0] and "without saving" in lines[0]
     assert not fault_probe("read-only native-probe cache", lines[0])
+
+
+BOMB = "{% set s = 'x' * 3000000000 %}{{ s | length }}"
+NESTED = "{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}"
+RECURSIVE = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"
+HUGE_RANGE = "{% for i in range(10**6) %}{% endfor %}"
+ESCAPE = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", [BOMB, NESTED, RECURSIVE, HUGE_RANGE], ids=["bomb", "nested", "recursive", "range"])
+def test_a_template_past_its_budget_is_a_driver_error_naming_it(source: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_arena.students import template_process
+
+    monkeypatch.setattr(template_process, "RENDER_S", 2.0)
+    started = time.monotonic()
+    with pytest.raises(StudentError) as caught:
+        template = template_process.TemplateProcess(source, origin="evil.gguf (tokenizer.chat_template)")
+        template.render([{"role": "user", "content": "hi"}])
+    assert time.monotonic() - started < 10
+    line = str(caught.value)
+    assert line.startswith("the chat template of evil.gguf (tokenizer.chat_template) ") and "\n" not in line
+    assert not fault_probe(f"template past its budget ({source[:20]})", line)
+
+
+def _templated_copy(tmp_path: Path, name: str, source: str) -> Path:
+    import subprocess
+    import sys
+
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed: run ./run setup")
+    from pytest_arena.students.llama_cpp import default_model_path
+
+    tool = Path(sys.executable).with_name("gguf-new-metadata")
+    if not tool.exists():
+        pytest.skip("the gguf package is not installed (pip install -e '.[dev]')")
+    (tmp_path / f"{name}.jinja").write_text(source)
+    copy = tmp_path / f"{name}.gguf"
+    command = [str(tool), "--force", "--chat-template-file", str(tmp_path / f"{name}.jinja"), str(default_model_path())]
+    subprocess.run([*command, str(copy)], check=True, capture_output=True, timeout=120)
+    return copy
+
+
+@pytest.mark.slow
+def test_hostile_gguf_templates_are_named_and_escapes_are_said(tmp_path: Path) -> None:
+    models = {
+        name: _templated_copy(tmp_path, name, source)
+        for name, source in [("bomb", BOMB), ("recursive", RECURSIVE), ("escape", ESCAPE)]
+    }
+    reports = tmp_path / "r"
+    students = [arg for model in models.values() for arg in ("--arena-student", f"llama:{model}")]
+    run = run_pytest(
+        "--arena", "-p", "no:xdist", f"--arena-root={PYTHON_FIXTURES}", *students, "--arena-max-turns", "1",
+        f"--arena-reports={reports}", "-k", "unix__01-uniq", timeout=600,
+    )  # fmt: skip
+    found = {r["student"]: r for r in map(json.loads, (reports / "latest" / "results.jsonl").read_text().splitlines())}
+    shown = run.output.split("= FAILURES =")[0] + run.output.split("= arena =")[-1]
+    assert not fault_probe("hostile GGUF templates", shown, data_lost=set(found) != set(models)), shown[-3000:]
+    for name in ("bomb", "recursive"):
+        assert found[name]["outcome"] == "DriverError", found[name]
+        assert f"the chat template of {models[name]} (tokenizer.chat_template)" in found[name]["outcome_fields"]
+    assert found["escape"]["outcome"] != "DriverError"
+    assert "escape.gguf: its chat template failed (" in run.output and "runs with ChatML" in run.output

