@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,15 +31,17 @@ def _llama_student() -> object:
 
 LONG = StudentConfig(max_tokens=4000, turn_timeout_s=0, repetition_stop=None, stop=())
 ASK = [{"role": "user", "content": "Count from one to one thousand, in words, one number a line."}]
+# A prompt whose prefill alone takes seconds: a cancel lands inside llama_decode, not between tokens.
+LONG_ASK = [{"role": "user", "content": "apple banana cherry " * 1000 + "Count from one to one thousand."}]
 
 
 @pytest.mark.slow
 def test_a_cancelled_generation_stops_and_the_context_is_reused() -> None:
     student = _llama_student()
     box: dict[str, object] = {}
-    worker = threading.Thread(target=lambda: box.update(result=student.generate(ASK, LONG)), daemon=True)
+    worker = threading.Thread(target=lambda: box.update(result=student.generate(LONG_ASK, LONG)), daemon=True)
     worker.start()
-    time.sleep(0.5)
+    time.sleep(0.3)
     student.cancel()
     worker.join(5)
     assert not worker.is_alive(), "the generation went on after cancel()"
@@ -177,3 +180,73 @@ def test_hostile_gguf_templates_are_named_and_escapes_are_said(tmp_path: Path) -
         assert f"the chat template of {models[name]} (tokenizer.chat_template)" in found[name]["outcome_fields"]
     assert found["escape"]["outcome"] != "DriverError"
     assert "escape.gguf: its chat template failed (" in run.output and "runs with ChatML" in run.output
+
+
+def _openai_server(bodies: list[tuple[int, dict[str, str], bytes]]) -> Iterator[object]:
+    """Answers each request with the next (status, headers, body); the last one repeats."""
+    from .chat_server import ScriptedHandler, ScriptedServer, serving
+
+    class Handler(ScriptedHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            status, headers, body = self.server.take(self.request_body())  # type: ignore[attr-defined]
+            self.send_response(status)
+            for key, value in {"Content-Type": "application/json", **headers}.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    yield from serving(ScriptedServer(bodies, Handler))
+
+
+def _completion(message: object, usage: object = None) -> bytes:
+    body = {"choices": [{"message": message, "finish_reason": "stop"}], "usage": usage or {"prompt_tokens": 3}}
+    return json.dumps(body).encode()
+
+
+OK = (200, {}, _completion({"role": "assistant", "content": "hello"}))
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["plain", "streamed"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        _completion("just a string"),
+        _completion({"role": "assistant", "content": "hi"}, {"prompt_tokens": "many", "completion_tokens": "x"}),
+        _completion(None),
+    ],
+    ids=["string-message", "text-usage", "null-message"],
+)
+def test_a_malformed_openai_answer_is_a_driver_error(body: bytes, streamed: bool) -> None:
+    pytest.importorskip("httpx")
+    from pytest_arena.students.openai_http import OpenAIStudent
+
+    for server in _openai_server([(200, {}, body)]):
+        student = OpenAIStudent(server.url, "m", name="m", retries=1)  # type: ignore[attr-defined]
+        config = StudentConfig() if streamed else StudentConfig(repetition_stop=None)
+        with pytest.raises(StudentError) as caught:
+            student.generate([{"role": "user", "content": "hi"}], config)
+        line = str(caught.value)
+        assert "not an OpenAI chat completion" in line and "\n" not in line
+        assert not fault_probe(f"openai malformed answer ({len(body)})", line)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["plain", "streamed"])
+def test_http_429_is_retried_with_backoff(streamed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("httpx")
+    from pytest_arena.students import openai_http
+
+    monkeypatch.setattr(openai_http, "RATE_LIMIT_BASE_S", 0.01)
+    monkeypatch.setattr(openai_http, "RATE_LIMIT_CAP_S", 0.05)
+    config = StudentConfig() if streamed else StudentConfig(repetition_stop=None)
+    limited = (429, {"Retry-After": "0"}, b"slow down")
+    for server in _openai_server([limited, limited, OK]):
+        student = openai_http.OpenAIStudent(server.url, "m", name="m", retries=1)  # type: ignore[attr-defined]
+        assert student.generate([{"role": "user", "content": "hi"}], config).text == "hello"
+        assert len(server.requests) == 3  # type: ignore[attr-defined]
+    for server in _openai_server([limited]):
+        student = openai_http.OpenAIStudent(server.url, "m", name="m", retries=1)  # type: ignore[attr-defined]
+        with pytest.raises(StudentError, match="HTTP 429 .rate limited. on 5 attempts"):
+            student.generate([{"role": "user", "content": "hi"}], config)
+        assert len(server.requests) == openai_http.RATE_LIMIT_RETRIES  # type: ignore[attr-defined]
+    fault_probe("openai HTTP 429")
