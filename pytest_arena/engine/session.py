@@ -317,6 +317,7 @@ class Session:
         worker.start()
         worker.join(config.turn_timeout_s + TURN_GRACE_S)
         if worker.is_alive():
+            getattr(self.student, "cancel", lambda: None)()  # a backend that can stop lets go of its model
             raise StudentError(
                 f"student '{self.student.name}' gave no answer within "
                 f"{config.turn_timeout_s:g}s (per-turn timeout, --arena-turn-timeout)"

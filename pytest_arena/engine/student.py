@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -14,6 +15,16 @@ Message = dict[str, Any]  # {"role": ..., "content": ...}; native dialects add "
 
 class StudentError(Exception):
     """The backend failed (cannot load, crash, server down): becomes DriverError."""
+
+
+class StudentWarning(UserWarning):
+    """Something the user should know about a student that still runs (a capped option, a cache
+    that cannot be saved, a template replaced by ChatML): one line in pytest's warnings summary."""
+
+
+def warn_user(message: str) -> None:
+    """One line in the warnings summary, without a source line: the message names its own cause."""
+    warnings.warn_explicit(StudentWarning(message), StudentWarning, filename="pytest-arena", lineno=0)
 
 
 class ContextExhausted(StudentError):

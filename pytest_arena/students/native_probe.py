@@ -5,6 +5,7 @@ items instead of the death of the whole run."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -16,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.student import StudentError
+from ..engine.student import StudentError, warn_user
 
 REBUILD_HINT = "./run setup --rebuild-llama"
 PROBE_TIMEOUT_S = 300.0
@@ -25,6 +26,11 @@ PROBE_TIMEOUT_S = 300.0
 _PROBE = """
 import sys
 import llama_cpp
+import llama_cpp.llama_chat_format as formats
+class Skip:  # Llama() would compile the GGUF's chat templates: not the build under test
+    def __init__(self, **kwargs): pass
+    def to_chat_handler(self): return None
+formats.Jinja2ChatFormatter = Skip
 llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=128, n_gpu_layers=int(sys.argv[2]), verbose=False, seed=0)
 out = llm.create_completion("Hello", max_tokens=4, temperature=0.0)
 print(len(out["choices"][0]["text"]) >= 0)
@@ -103,12 +109,31 @@ def probe(model: Path, n_gpu_layers: int, timeout_s: float = PROBE_TIMEOUT_S) ->
     except (OSError, ValueError):
         verdict = _run_probe(model, n_gpu_layers, timeout_s)
         if verdict is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(verdict))
-            tmp.replace(cached)
+            _save(cached, verdict)
     if verdict and verdict.get("signal"):
         raise StudentError(_crash_message(library, model, int(verdict["signal"])))
+
+
+def _save(cached: Path, verdict: dict[str, int]) -> None:
+    """A cache that cannot be written (read-only home, full disk) costs a probe per process, said
+    once, never the run."""
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(verdict))
+        tmp.replace(cached)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if not _UNSAVED:
+            _UNSAVED.append(cached.parent)
+            warn_user(
+                f"native-probe cache {cached.parent} cannot be written ({exc.strerror or exc}): "
+                "probing without saving (set XDG_CACHE_HOME to a writable folder)"
+            )
+
+
+_UNSAVED: list[Path] = []  # the one warning per process
 
 
 def _run_probe(model: Path, n_gpu_layers: int, timeout_s: float) -> dict[str, int] | None:

@@ -15,6 +15,34 @@ from ..engine.student import GenerationResult, Message, StudentConfig, StudentEr
 
 CONNECT_RETRIES = 3
 REQUEST_TIMEOUT_S = 600.0
+# HTTP 429: waits of BASE * 2**attempt seconds, or the server's Retry-After, each at most CAP.
+RATE_LIMIT_RETRIES = 5
+RATE_LIMIT_BASE_S = 1.0
+RATE_LIMIT_CAP_S = 30.0
+
+# What a malformed answer raises while it is read: a clear DriverError, never a traceback.
+MALFORMED = (ValueError, KeyError, IndexError, TypeError, AttributeError)
+
+
+class _RateLimited(Exception):
+    def __init__(self, retry_after: str | None) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def _backoff(attempt: int, retry_after: str | None) -> float:
+    try:
+        asked = float(retry_after) if retry_after is not None else None
+    except ValueError:  # an HTTP date: the exponential wait instead
+        asked = None
+    wait = asked if asked is not None and asked >= 0 else RATE_LIMIT_BASE_S * 2**attempt
+    return min(wait, RATE_LIMIT_CAP_S)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return value
 
 
 class OpenAIStudent:
@@ -83,6 +111,16 @@ class OpenAIStudent:
         return payload
 
     def _post(self, payload: dict[str, Any], timeout_s: float) -> httpx.Response:
+        for attempt in range(RATE_LIMIT_RETRIES):
+            response = self._post_once(payload, timeout_s)
+            if response.status_code != 429:
+                return response
+            time.sleep(_backoff(attempt, response.headers.get("retry-after")))
+        raise StudentError(
+            f"{self.url}: HTTP 429 (rate limited) on {RATE_LIMIT_RETRIES} attempts, backing off each time"
+        )
+
+    def _post_once(self, payload: dict[str, Any], timeout_s: float) -> httpx.Response:
         last: Exception | None = None
         timeout = httpx.Timeout(timeout_s, connect=10.0) if timeout_s > 0 else self.client.timeout
         for attempt in range(self.retries):
@@ -104,25 +142,26 @@ class OpenAIStudent:
         if response.status_code != 200:
             raise StudentError(f"{self.url}: HTTP {response.status_code}: {response.text[:300]}")
         try:
-            body = response.json()
-            choice = body["choices"][0]
-            text = choice["message"].get("content") or ""
-            calls = read_tool_calls(choice["message"].get("tool_calls"))
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            raise StudentError(f"{self.url}: not an OpenAI chat completion: {response.text[:300]}") from None
-        usage = body.get("usage") or {}
-        timings = body.get("timings") or {}  # llama-server reports what the KV cache saved
-        prompt_tokens = int(usage.get("prompt_tokens") or 0)
-        return GenerationResult(
-            text=text,
-            finish_reason=choice.get("finish_reason") or "stop",
-            prompt_tokens=prompt_tokens,
-            prefill_tokens=int(timings.get("prompt_n", prompt_tokens) or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            seconds=time.monotonic() - started,
-            prompt_text=_prompt_text(payload),
-            tool_calls=calls,
-        )
+            body = _mapping(response.json())
+            choice = _mapping(body["choices"][0])
+            message = _mapping(choice["message"])  # null is the server's fault, not a text turn
+            text = str(message.get("content") or "")
+            calls = read_tool_calls(message.get("tool_calls"))
+            usage = _mapping(body.get("usage") or {})
+            timings = _mapping(body.get("timings") or {})  # llama-server reports what the KV cache saved
+            prompt_tokens = int(usage.get("prompt_tokens") or 0)
+            return GenerationResult(
+                text=text,
+                finish_reason=str(choice.get("finish_reason") or "stop"),
+                prompt_tokens=prompt_tokens,
+                prefill_tokens=int(timings.get("prompt_n", prompt_tokens) or 0),
+                completion_tokens=int(usage.get("completion_tokens") or 0),
+                seconds=time.monotonic() - started,
+                prompt_text=_prompt_text(payload),
+                tool_calls=calls,
+            )
+        except MALFORMED as exc:
+            raise StudentError(f"{self.url}: not an OpenAI chat completion ({exc}): {response.text[:300]}") from None
 
     def _generate_streamed(
         self, messages: list[Message], config: StudentConfig, detector: RepetitionDetector
@@ -133,27 +172,44 @@ class OpenAIStudent:
         deadline = started + config.turn_timeout_s if config.turn_timeout_s > 0 else float("inf")
         stream = _Stream(detector, deadline)
         payload = self._payload(messages, config)
+        for attempt in range(RATE_LIMIT_RETRIES):
+            try:
+                self._stream_with_retries(payload, config.turn_timeout_s, stream)
+                break
+            except _RateLimited as exc:
+                time.sleep(_backoff(attempt, exc.retry_after))
+        else:
+            raise StudentError(self._rate_limited())
+        try:
+            return stream.result(time.monotonic() - started, _prompt_text(payload))
+        except MALFORMED as exc:
+            raise StudentError(f"{self.url}: not an OpenAI chat completion stream ({exc})") from None
+
+    def _rate_limited(self) -> str:
+        return f"{self.url}: HTTP 429 (rate limited) on {RATE_LIMIT_RETRIES} attempts, backing off each time"
+
+    def _stream_with_retries(self, payload: dict[str, Any], timeout_s: float, stream: _Stream) -> None:
         last: Exception | None = None
         for attempt in range(self.retries):
             try:
-                self._read_stream(payload, config.turn_timeout_s, stream)
-                break
+                self._read_stream(payload, timeout_s, stream)
+                return
+            except MALFORMED as exc:
+                raise StudentError(f"{self.url}: not an OpenAI chat completion stream ({exc})") from None
             except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
                 if stream.pieces:  # the server went away mid-answer: retrying would replay the turn
                     raise StudentError(f"{self.url}: connection lost mid-answer ({exc})") from None
                 last = exc
                 time.sleep(0.5 * 2**attempt)
             except httpx.TimeoutException:
-                raise StudentError(
-                    f"{self.url}: no answer within {config.turn_timeout_s:.0f}s (per-turn timeout)"
-                ) from None
-        else:
-            raise StudentError(f"{self.url}: cannot connect after {self.retries} attempts ({last})")
-        return stream.result(time.monotonic() - started, _prompt_text(payload))
+                raise StudentError(f"{self.url}: no answer within {timeout_s:.0f}s (per-turn timeout)") from None
+        raise StudentError(f"{self.url}: cannot connect after {self.retries} attempts ({last})")
 
     def _read_stream(self, payload: dict[str, Any], timeout_s: float, stream: _Stream) -> None:
         timeout = httpx.Timeout(timeout_s, connect=10.0) if timeout_s > 0 else self.client.timeout
         with self.client.stream("POST", self.url, json=payload, timeout=timeout) as response:
+            if response.status_code == 429:
+                raise _RateLimited(response.headers.get("retry-after"))
             if response.status_code != 200:
                 response.read()
                 raise StudentError(f"{self.url}: HTTP {response.status_code}: {response.text[:300]}")
@@ -168,15 +224,15 @@ class OpenAIStudent:
         """A non-streamed completion as one stream event."""
         response.read()
         try:
-            body = response.json()
-            choice = body["choices"][0]
+            body = _mapping(response.json())
+            choice = _mapping(body["choices"][0])
             return {
-                "choices": [{"delta": choice["message"], "finish_reason": choice.get("finish_reason")}],
+                "choices": [{"delta": _mapping(choice["message"]), "finish_reason": choice.get("finish_reason")}],
                 "usage": body.get("usage") or {},
                 "timings": body.get("timings") or {},
             }
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise StudentError(f"{self.url}: not an OpenAI chat completion: {response.text[:300]}") from None
+        except MALFORMED as exc:
+            raise StudentError(f"{self.url}: not an OpenAI chat completion ({exc}): {response.text[:300]}") from None
 
     def _events(self, response: httpx.Response) -> Any:
         for line in response.iter_lines():
@@ -215,11 +271,11 @@ class _Stream:
 
     def take(self, event: dict[str, Any]) -> bool:
         """Adds one event; True when the answer should be cut here."""
-        self.usage = event.get("usage") or self.usage
-        self.timings = event.get("timings") or self.timings
+        self.usage = _mapping(event.get("usage") or self.usage)
+        self.timings = _mapping(event.get("timings") or self.timings)
         for choice in event.get("choices") or []:
-            delta = choice.get("delta") or {}
-            piece = delta.get("content") or ""
+            delta = _mapping(_mapping(choice).get("delta") or {})
+            piece = str(delta.get("content") or "")
             if piece:
                 self.pieces.append(piece)
                 self.detector.feed_text(piece)
