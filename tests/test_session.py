@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pytest_arena.engine import outcomes as oc
-from pytest_arena.engine import session as session_module
+from pytest_arena.engine import turn_timeout
 from pytest_arena.engine.corpus import load_fixture
 from pytest_arena.engine.opening import open_session
 from pytest_arena.engine.oracle import fixture_compliance
@@ -239,7 +239,7 @@ def test_a_dialect_the_student_cannot_speak_is_a_driver_error(tmp_path: Path) ->
 
 
 def test_a_hanging_turn_hits_the_per_turn_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(session_module, "TURN_GRACE_S", 0.0)
+    monkeypatch.setattr(turn_timeout, "TURN_GRACE_S", 0.0)
     started = time.monotonic()
     result, _ = run(tmp_path, Hanging(), config=StudentConfig(turn_timeout_s=0.2))
     assert result.outcome == oc.DriverError(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,14 +17,13 @@ from .harness import HarnessFault, first_fault
 from .opening import open_session
 from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance, suppression_check
 from .protocol import MAX_PARSED_CHARS, ToolCall, clean_chat_output
-from .student import ContextExhausted, GenerationResult, Message, Student, StudentConfig, StudentError
+from .student import ContextExhausted, Message, Student, StudentConfig, StudentError
 from .suppressions import added as added_suppressions
 from .testresults import TestCounts
 from .tools import MAX_CALLS_PER_TURN, Toolbox, ToolOutcome, dropped_calls_note
+from .turn_timeout import generate_within
 from .warm import WarmCache
 from .workspace import Workspace
-
-TURN_GRACE_S = 5.0  # backends that enforce the timeout themselves get to return first
 
 
 @dataclass(frozen=True)
@@ -276,7 +274,7 @@ class Session:
     def _turn(self, index: int, messages: list[Message], config: StudentConfig) -> tuple[Turn, list[ToolCall]]:
         """One generation, parsed and recorded; the assistant's text joins the history."""
         delta = messages[self._delta_start :]
-        generation = self._generate(messages, config)
+        generation = generate_within(self.student, messages, config)
         text = clean_chat_output(generation.text)
         assert self.speaker is not None
         calls, kind = self.speaker.parse(index, text, generation.tool_calls)
@@ -299,33 +297,6 @@ class Session:
         messages.append(self.speaker.assistant_message(text, calls, kind == "native"))
         self._delta_start = len(messages)
         return turn, calls
-
-    def _generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult:
-        """One turn, bounded in time even for a backend that hangs (the per-turn timeout). A daemon
-        thread, not an executor: a hung call must not keep the process from exiting."""
-        if config.turn_timeout_s <= 0:
-            return self.student.generate(messages, config)
-        box: dict[str, Any] = {}
-
-        def call() -> None:
-            try:
-                box["result"] = self.student.generate(list(messages), config)
-            except BaseException as exc:  # handed to the session thread, which re-raises it
-                box["error"] = exc
-
-        worker = threading.Thread(target=call, name="arena-turn", daemon=True)
-        worker.start()
-        worker.join(config.turn_timeout_s + TURN_GRACE_S)
-        if worker.is_alive():
-            getattr(self.student, "cancel", lambda: None)()  # a backend that can stop lets go of its model
-            raise StudentError(
-                f"student '{self.student.name}' gave no answer within "
-                f"{config.turn_timeout_s:g}s (per-turn timeout, --arena-turn-timeout)"
-            )
-        if "error" in box:
-            raise box["error"]
-        result: GenerationResult = box["result"]
-        return result
 
     def _account(self, turn: Turn, calls: list[Any]) -> None:
         result = self.result
