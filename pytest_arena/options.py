@@ -10,10 +10,16 @@ import pytest
 
 from .engine.dialects import CHOICES
 from .engine.repetition import RepetitionRule
+from .engine.session import SessionSettings
+from .engine.student import StudentConfig
 from .option_types import PARSERS, OptionError, argparse_type
 from .students import schemes
 
 DEFAULT_STUDENT = "default"
+# Defaults whose home is the engine: the option table shows them, read_options falls back to them.
+TURN_TIMEOUT_S = StudentConfig().turn_timeout_s
+TEXT_LOOP_LIMIT = SessionSettings().text_loop_limit
+WORKSPACE_QUOTA = "4G"
 
 # (name without "--", help, kind, default). ini keys use the same names.
 OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
@@ -28,16 +34,26 @@ OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("arena-n-ctx", "context size for llama students (0: the model's, capped at 32768)", "string", "0"),
     ("arena-max-turns", "override every fixture's turn budget", "string", ""),
     ("arena-max-tokens", "cap on tokens generated per turn (default: the fixture's max_tokens)", "string", ""),
-    ("arena-turn-timeout", "seconds a student may take for one turn before the session fails", "string", "600"),
+    (
+        "arena-turn-timeout",
+        "seconds a student may take for one turn before the session ends",
+        "string",
+        f"{TURN_TIMEOUT_S:g}",
+    ),
     ("arena-repetition-stop", "off, or PERIOD:REPEATS: end a turn repeating a block of tokens", "string", "64:8"),
-    ("arena-text-loop-limit", "text turns in a row that end a session (0 disables)", "string", "4"),
+    ("arena-text-loop-limit", "text turns in a row that end a session (0 disables)", "string", str(TEXT_LOOP_LIMIT)),
     ("arena-compliance-enforced", "run compliance after each write and feed it back", "bool", False),
     ("arena-constrain", "constrained decoding: every turn is one well-formed tool call", "bool", False),
     ("arena-sandbox", "bwrap (default) or none: how student commands and oracles are confined", "string", "bwrap"),
     ("arena-reports", "folder for results.jsonl and trajectories", "string", "reports"),
     ("arena-resume", "an earlier run folder: skip the items it recorded, append new records", "string", ""),
     ("arena-keep-workspaces", "keep each item's workspace for inspection", "bool", False),
-    ("arena-workspace-quota", "workspace size limit (K/M/G; 0: none): a command past it is stopped", "string", "4G"),
+    (
+        "arena-workspace-quota",
+        "workspace size limit (K/M/G; 0: none): a command past it stops",
+        "string",
+        WORKSPACE_QUOTA,
+    ),
     ("arena-cold", "build every item from scratch (no warm oracle: no copy of the pristine build)", "bool", False),
 )
 
@@ -73,7 +89,7 @@ class ArenaOptions:
     cold: bool
     sandbox: str
     resume: Path | None
-    workspace_quota: int = 4 << 30  # bytes; 0: no limit
+    workspace_quota: int = PARSERS["arena-workspace-quota"]("arena-workspace-quota", WORKSPACE_QUOTA)  # 0: none
     dialects: tuple[str, ...] = ("auto",)
 
 
@@ -146,8 +162,8 @@ def read_options(config: Any) -> ArenaOptions:
         n_ctx=n_ctx or 0,
         max_turns=_parsed(raw, "arena-max-turns"),
         max_tokens=_parsed(raw, "arena-max-tokens"),
-        turn_timeout_s=600.0 if turn_timeout is None else turn_timeout,
-        text_loop_limit=4 if text_loop is None else text_loop,
+        turn_timeout_s=TURN_TIMEOUT_S if turn_timeout is None else turn_timeout,
+        text_loop_limit=TEXT_LOOP_LIMIT if text_loop is None else text_loop,
         repetition_stop=_parsed(raw, "arena-repetition-stop"),
         compliance_enforced=bool(raw["arena-compliance-enforced"]),
         constrain=bool(raw["arena-constrain"]),
@@ -156,7 +172,7 @@ def read_options(config: Any) -> ArenaOptions:
         cold=bool(raw["arena-cold"]),
         sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
         resume=_resume_dir(_path_option(config, "arena-resume")) if raw["arena-resume"] else None,
-        workspace_quota=4 << 30 if quota is None else quota,
+        workspace_quota=ArenaOptions.workspace_quota if quota is None else quota,
         dialects=dialect_option(str(raw["arena-dialect"]), students),
     )
 

@@ -111,7 +111,8 @@ class OracleFailed(Outcome):
     turns: int
 
 
-# DESIGN.md section 6 order: the first that applies decides.
+# DESIGN.md section 6 order, for display (tables, legends): the session decides an outcome where it
+# happens, not by walking this list.
 ORDER: tuple[type[Outcome], ...] = (
     DriverError,
     HarnessError,

@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
-FORMATS = ("auto", "cargo", "unittest", "pytest")
 # Bumped whenever a parser changes, so cached baselines made by an older parser are not reused.
 PARSER_VERSION = "2"  # 2: per-test evidence (pytest from JUnit), clean trees with hidden tests
 

@@ -62,9 +62,6 @@ class Evidence:
     # item id -> run folder its trajectory lives in (run-folder input only)
     run_dirs: dict[str, Path] = field(default_factory=dict)
 
-    def files_text(self) -> str:
-        return ", ".join(str(s.path) for s in self.sources)
-
 
 class _Collector:
     def __init__(self) -> None:
