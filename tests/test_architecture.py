@@ -76,6 +76,7 @@ def test_the_public_api_is_exported() -> None:
         assert getattr(pytest_arena, name).__name__ == name
 
 
+@pytest.mark.slow
 def test_the_api_and_the_plugin_import_light() -> None:
     """A plugin author's import, and pytest loading the plugin, pull in no matplotlib and no
     optional backend or pytest-xdist (they are extras)."""

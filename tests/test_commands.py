@@ -3,6 +3,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from pytest_arena.engine.commands import command_env, run_command
 
 
@@ -18,6 +20,7 @@ def test_exit_code_and_merged_output(tmp_path: Path) -> None:
     assert "out" in result.output and "err" in result.output
 
 
+@pytest.mark.slow
 def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
     marker = tmp_path / "survivor"
     result = run(tmp_path, f"(sleep 3; touch {marker}) & sleep 60", timeout=1)
@@ -26,6 +29,7 @@ def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_background_process_does_not_outlive_the_command(tmp_path: Path) -> None:
     marker = tmp_path / "late"
     result = run(tmp_path, f"(sleep 2; touch {marker}) > /dev/null 2>&1 & echo started")

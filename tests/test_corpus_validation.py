@@ -65,6 +65,7 @@ def test_corpus_is_complete() -> None:
         assert any(g.startswith("tests/") for g in spec.protected), f"{spec.id}: tests are not protected"
 
 
+@pytest.mark.slow
 def test_fixture_is_proven(spec: FixtureSpec) -> None:
     """arena-validate's own checks: pristine fails its oracle and passes compliance, the reference
     passes through the tool protocol touching exactly solution/, the noncompliant overlay fails
@@ -87,6 +88,7 @@ def test_every_class_can_reach_compliance_failed() -> None:
     assert classes <= with_overlay, f"classes without a noncompliant overlay: {classes - with_overlay}"
 
 
+@pytest.mark.slow
 def test_arena_validate_cli_proves_and_refuses(tmp_path: Path) -> None:
     """Exit 0 and a JSON record for a sound fixture; exit 1 for one whose solution/ does not fix the
     bug; the flaky guard runs with --repeat."""

@@ -42,6 +42,7 @@ def test_the_qwen3_coder_script_writes_raw_multiline_python() -> None:
     assert "<parameter=content>\n" + SOLUTION in text and "\\n" not in text.split("<parameter=content>")[1][:80]
 
 
+@pytest.mark.slow
 @needs_python_tools
 def test_qwen3_coder_student_passes_under_its_dialect_and_fails_under_arena(tmp_path: Path) -> None:
     student = script(tmp_path, "qwen3-coder")
@@ -72,6 +73,7 @@ def test_qwen3_coder_student_passes_under_its_dialect_and_fails_under_arena(tmp_
     assert "Dialects side by side" in summary and "| scripted-qwen3-coder | qwen3-coder | 1 |" in summary
 
 
+@pytest.mark.slow
 @needs_python_tools
 @pytest.mark.parametrize("dialect", ["llama3", "mistral"])
 def test_llama3_and_mistral_students_pass_under_their_dialect(tmp_path: Path, dialect: str) -> None:
@@ -83,6 +85,7 @@ def test_llama3_and_mistral_students_pass_under_their_dialect(tmp_path: Path, di
     assert (props["arena.dialect"], props["arena.strict_calls"], props["arena.salvaged_calls"]) == (dialect, "2", "0")
 
 
+@pytest.mark.slow
 def test_native_with_a_local_student_is_a_usage_error(tmp_path: Path) -> None:
     run = run_pytest("--arena", "--arena-student=default", "--arena-dialect=native", str(FIXTURE), timeout=120)
     assert run.returncode == 4, run.output
@@ -91,6 +94,7 @@ def test_native_with_a_local_student_is_a_usage_error(tmp_path: Path) -> None:
     assert unknown.returncode == 4 and "unknown dialect 'klingon'" in unknown.output
 
 
+@pytest.mark.slow
 @needs_python_tools
 def test_reference_passes_in_every_dialect_it_is_given(tmp_path: Path) -> None:
     cases, output = arena(tmp_path, "--arena-student=reference", "--arena-dialect=pythonic,hermes")

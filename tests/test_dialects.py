@@ -151,6 +151,7 @@ ADVERSARIAL = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ADVERSARIAL, ids=lambda t: repr(t[:14]))
 def test_adversarial_turns_parse_fast(text: str) -> None:
     """Unclosed tags, nested fences and brackets, 1 MB turns: every dialect answers quickly."""

@@ -90,6 +90,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     )
 
 
+@pytest.mark.slow
 def test_sft_keeps_passing_trajectories_as_chat(runs: Runs) -> None:
     result = report(runs.mixed, "--export", "sft")
     assert result.returncode == 0, result.output
@@ -113,6 +114,7 @@ def test_sft_keeps_passing_trajectories_as_chat(runs: Runs) -> None:
     assert all("<tool_result" in m["content"] for m in messages[3::2])
 
 
+@pytest.mark.slow
 def test_dpo_needs_both_outcomes_from_one_student_and_says_why_not(runs: Runs, tmp_path: Path) -> None:
     out = tmp_path / "dpo.jsonl"
     result = report(runs.mixed, "--export", "dpo", "--out", out)
@@ -125,6 +127,7 @@ def test_dpo_needs_both_outcomes_from_one_student_and_says_why_not(runs: Runs, t
     assert "--teacher" in result.stderr
 
 
+@pytest.mark.slow
 def test_dpo_with_the_reference_as_teacher(runs: Runs, tmp_path: Path) -> None:
     out = tmp_path / "dpo.jsonl"
     result = report(runs.mixed, "--export", "dpo", "--teacher", "reference", "--out", out)
@@ -141,6 +144,7 @@ def test_dpo_with_the_reference_as_teacher(runs: Runs, tmp_path: Path) -> None:
     assert pair["rejected"] == [{"role": "assistant", "content": FINISH}]
 
 
+@pytest.mark.slow
 def test_dpo_pairs_one_students_pass_and_failure(runs: Runs, tmp_path: Path) -> None:
     out = tmp_path / "pairs.jsonl"
     result = report(runs.passing, runs.failing, "--export", "dpo", "--out", out)
@@ -160,6 +164,7 @@ def test_dpo_pairs_one_students_pass_and_failure(runs: Runs, tmp_path: Path) -> 
     assert sft.returncode == 0 and "wrote 1 SFT conversation(s)" in sft.stderr
 
 
+@pytest.mark.slow
 def test_export_refuses_junit_and_explains_zero_sft(runs: Runs, tmp_path: Path) -> None:
     result = report(runs.junit, "--export", "sft")
     assert result.returncode == 2 and "--export needs a run folder" in result.stderr

@@ -73,6 +73,7 @@ def records(run_dir: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_a_dead_worker_costs_only_its_item(project: Path) -> None:
     junit = project / "junit.xml"
     run = run_pytest(
@@ -100,6 +101,7 @@ def test_a_dead_worker_costs_only_its_item(project: Path) -> None:
     fault_probe("killed xdist worker", data_lost=len(found) != 3)
 
 
+@pytest.mark.slow
 def test_a_hanging_backend_hits_the_turn_timeout(project: Path) -> None:
     run = run_pytest(
         "--arena",
@@ -122,6 +124,7 @@ def test_a_hanging_backend_hits_the_turn_timeout(project: Path) -> None:
     assert not fault_probe("hanging backend", run.output)
 
 
+@pytest.mark.slow
 def test_killed_run_keeps_whole_records_and_resume_finishes_it(tmp_path: Path) -> None:
     slow = write_script(tmp_path / "slow.json", {"*": [call("shell", command="sleep 3"), FINISH]})
     reports = tmp_path / "r"
@@ -163,6 +166,7 @@ def test_killed_run_keeps_whole_records_and_resume_finishes_it(tmp_path: Path) -
     fault_probe("SIGKILL mid-run, then resume", data_lost=len(records(run_dir)) != 3)
 
 
+@pytest.mark.slow
 def test_resume_reruns_an_item_whose_settings_changed(tmp_path: Path) -> None:
     reports = tmp_path / "r"
     first = run_pytest("--arena", "--arena-student", "reference", f"--arena-reports={reports}", str(CORPUS / THREE[0]))
@@ -180,12 +184,14 @@ def test_resume_reruns_an_item_whose_settings_changed(tmp_path: Path) -> None:
     assert again.returncode == 0 and "1 passed" in again.output and "deselected" not in again.output
 
 
+@pytest.mark.slow
 def test_missing_resume_folder_is_a_usage_error(tmp_path: Path) -> None:
     run = run_pytest("--arena", f"--arena-resume={tmp_path / 'nope'}", str(CORPUS / THREE[0]))
     assert run.returncode == 4 and "no such run folder" in run.output
     assert not fault_probe("missing resume folder", run.output)
 
 
+@pytest.mark.slow
 def test_oracle_program_that_does_not_exist(tmp_path: Path) -> None:
     fixture = shutil.copytree(CORPUS / THREE[0], tmp_path / "fx" / THREE[0])
     meta = fixture / "meta.toml"

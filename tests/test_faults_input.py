@@ -51,6 +51,7 @@ def lines_of(path: Path) -> list[str]:
 # -- options: refused at parse time, before any item runs ------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("option", "value", "expected"),
     [
@@ -75,6 +76,7 @@ def test_a_bad_option_value_is_a_usage_error_naming_it(tmp_path: Path, option: s
     assert not reports.exists()  # nothing ran
 
 
+@pytest.mark.slow
 def test_a_bad_ini_value_is_a_usage_error_too(tmp_path: Path) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\narena_max_turns = 0\n")
     fixture = shutil.copytree(PYTHON_CORPUS / CHEAP[0], tmp_path / "fixtures" / CHEAP[0])
@@ -86,6 +88,7 @@ def test_a_bad_ini_value_is_a_usage_error_too(tmp_path: Path) -> None:
 # -- where results go: checked before the first item ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_reports_that_is_a_file_stops_the_run_before_any_item(tmp_path: Path) -> None:  # bug 1
     reports = tmp_path / "reports.txt"
     reports.write_text("not a folder\n")
@@ -96,6 +99,7 @@ def test_reports_that_is_a_file_stops_the_run_before_any_item(tmp_path: Path) ->
     assert "PASSED" not in run.output and "passed" not in run.output  # no item ran
 
 
+@pytest.mark.slow
 def test_reports_below_a_file_stops_the_run_before_any_item(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -104,6 +108,7 @@ def test_reports_below_a_file_stops_the_run_before_any_item(tmp_path: Path) -> N
     assert run.returncode == 4 and "results cannot be written there (Not a directory)" in run.output
 
 
+@pytest.mark.slow
 def test_resume_into_a_results_file_that_cannot_be_appended(tmp_path: Path) -> None:
     run_dir = tmp_path / "r" / "run"
     (run_dir / "results.jsonl").mkdir(parents=True)
@@ -123,6 +128,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return (reports / "latest").resolve()
 
 
+@pytest.mark.slow
 def test_resume_after_a_torn_last_line_keeps_every_record(tmp_path: Path, finished_run: Path) -> None:  # bug 2
     run_dir = shutil.copytree(finished_run, tmp_path / "run")
     results = run_dir / "results.jsonl"
@@ -164,6 +170,7 @@ def test_the_writer_starts_every_record_on_a_fresh_line(tmp_path: Path) -> None:
 # -- student specs ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
@@ -187,6 +194,7 @@ def test_a_student_spec_without_a_file_is_a_driver_error(tmp_path: Path, spec: s
 # -- corpus roots ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_root_that_is_a_file_or_holds_no_fixture_is_named(tmp_path: Path) -> None:
     file_root = tmp_path / "corpus.txt"
     file_root.write_text("")
@@ -201,6 +209,7 @@ def test_a_root_that_is_a_file_or_holds_no_fixture_is_named(tmp_path: Path) -> N
 # -- results files read back --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_corrupt_middle_line_is_named_and_can_be_skipped(tmp_path: Path, finished_run: Path) -> None:
     run_dir = shutil.copytree(finished_run, tmp_path / "run")
     results = run_dir / "results.jsonl"
@@ -218,6 +227,7 @@ def test_a_corrupt_middle_line_is_named_and_can_be_skipped(tmp_path: Path, finis
     assert not fault_probe("corrupt middle line", refused.output + skipped.output + gate.output)
 
 
+@pytest.mark.slow
 def test_a_select_key_no_record_has_is_a_config_error(tmp_path: Path, finished_run: Path) -> None:
     gate_file = tmp_path / "gates.toml"
     gate_file.write_text('[gates.g]\nmin_pass_at_1 = 1.0\n[gates.g.select]\nstudnet = "reference"\n')
@@ -228,6 +238,7 @@ def test_a_select_key_no_record_has_is_a_config_error(tmp_path: Path, finished_r
     assert run_module("pytest_arena.results.gate", finished_run, "--gates", gate_file).returncode == 1  # NO EVIDENCE
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_the_gate_quietly(tmp_path: Path, finished_run: Path) -> None:
     gate_file = tmp_path / "gates.toml"
     gate_file.write_text('[gates.g]\nmin_pass_at_1 = 1.0\n[gates.g.select]\nstudent = "reference"\n')
@@ -313,6 +324,7 @@ def test_links_to_folders_show_in_diff_and_files_touched(tmp_path: Path) -> None
     fault_probe("links to folders")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not found: apt-get install bubblewrap")
 def test_the_workspace_quota_stops_a_command_and_the_student_sees_it(tmp_path: Path) -> None:
     from pytest_arena.engine.quota import usage_bytes
@@ -365,6 +377,7 @@ def _default_gguf() -> Path:
         pytest.skip(str(exc))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("keep", [0.5, 0.0005])
 def test_a_truncated_gguf_is_named_as_incomplete(tmp_path: Path, keep: float) -> None:
     from pytest_arena.engine.student import StudentError
@@ -385,6 +398,7 @@ def test_a_truncated_gguf_is_named_as_incomplete(tmp_path: Path, keep: float) ->
     fault_probe(f"GGUF cut to {keep:.2%}", message)
 
 
+@pytest.mark.slow
 def test_gpu_layers_on_a_build_without_offload_says_so(tmp_path: Path) -> None:
     llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed: run ./run setup")
     if llama_cpp.llama_supports_gpu_offload():
@@ -398,6 +412,7 @@ def test_gpu_layers_on_a_build_without_offload_says_so(tmp_path: Path) -> None:
     assert "no GPU offload" not in quiet.output
 
 
+@pytest.mark.slow
 def test_kept_workspaces_are_never_removed_as_stale(tmp_path: Path) -> None:
     run = run_pytest(
         "--arena", "-s", "-p", "no:xdist", "--arena-student", "reference", "--arena-keep-workspaces",
@@ -443,6 +458,7 @@ def test_a_class_word_that_is_a_pytest_mark_is_a_fixture_error(tmp_path: Path, w
     assert f"Fix: pick another class word, e.g. {word}_tasks" in message
 
 
+@pytest.mark.slow
 def test_a_skip_class_is_a_collection_error_not_an_internal_error(tmp_path: Path) -> None:  # bug 4
     broken, honest = tiny_fixture(tmp_path, "skip__01-answer"), tiny_fixture(tmp_path)
     run, records = arena_run(tmp_path, broken, honest)
@@ -452,6 +468,7 @@ def test_a_skip_class_is_a_collection_error_not_an_internal_error(tmp_path: Path
     assert [r["fixture"] for r in records] == [honest.name]  # its neighbour still ran and was recorded
 
 
+@pytest.mark.slow
 def test_a_corrupt_baseline_cache_entry_is_derived_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # bug 12: strings where lists belong were read as tuples of characters
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -481,6 +498,7 @@ def test_a_corrupt_baseline_cache_entry_is_derived_again(tmp_path: Path, monkeyp
     assert stored["fail_to_pass"] == list(derived.fail_to_pass) and cached(spec) == derived
 
 
+@pytest.mark.slow
 def test_a_link_to_a_folder_inside_repo_is_refused_at_load(tmp_path: Path) -> None:  # bug 14
     fixture = tiny_fixture(tmp_path)
     (fixture / "repo" / "tests-link").symlink_to("tests")  # inside the fixture, still not a plain folder
@@ -498,6 +516,7 @@ def test_a_link_to_a_folder_inside_repo_is_refused_at_load(tmp_path: Path) -> No
     assert run.returncode == 1 and "1 error" in run.output and records == [], run.output
 
 
+@pytest.mark.slow
 def test_a_file_name_that_is_not_utf8_is_a_fixture_error(tmp_path: Path) -> None:  # bug 15
     broken, honest = tiny_fixture(tmp_path), tiny_fixture(tmp_path, "tiny__02-answer")
     (broken / "repo" / os.fsdecode(b"caf\xe9.txt")).write_text("latin-1 name\n")
@@ -507,6 +526,7 @@ def test_a_file_name_that_is_not_utf8_is_a_fixture_error(tmp_path: Path) -> None
     assert "1 test collected, 1 error" in run.output, run.output
 
 
+@pytest.mark.slow
 def test_a_fifo_in_repo_is_a_collection_error_and_the_others_still_run(tmp_path: Path) -> None:  # bug 16
     broken, honest = tiny_fixture(tmp_path), tiny_fixture(tmp_path, "tiny__02-answer")
     os.mkfifo(broken / "repo" / "pipe")

@@ -92,6 +92,7 @@ def gates_file(campaign: Campaign) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_gate_met_by_the_reference_exits_0(campaign: Campaign, gates_file: Path) -> None:
     result = gate(campaign.junit, "--gates", gates_file, "--gate", "reference_solves")
     assert result.returncode == 0, result.output
@@ -103,6 +104,7 @@ def test_gate_met_by_the_reference_exits_0(campaign: Campaign, gates_file: Path)
     assert "1 of 1 selected gate(s) hold; exit 0" in out
 
 
+@pytest.mark.slow
 def test_gate_on_the_finish_only_student_exits_1(campaign: Campaign, gates_file: Path) -> None:
     result = gate(campaign.junit, "--gates", gates_file, "--gate", "scripted_solves_one")
     assert result.returncode == 1, result.output
@@ -111,6 +113,7 @@ def test_gate_on_the_finish_only_student_exits_1(campaign: Campaign, gates_file:
     assert "4 OracleFailed" in result.stdout
 
 
+@pytest.mark.slow
 def test_selected_gates_and_no_evidence_is_not_a_pass(campaign: Campaign, gates_file: Path) -> None:
     result = gate(
         campaign.junit,
@@ -138,6 +141,7 @@ def test_selected_gates_and_no_evidence_is_not_a_pass(campaign: Campaign, gates_
     assert every.returncode == 1 and "2 of 5 selected gate(s) hold; exit 1" in every.stdout
 
 
+@pytest.mark.slow
 def test_any_and_each_student_aggregation(campaign: Campaign, gates_file: Path) -> None:
     any_student = gate(campaign.junit, "--gates", gates_file, "--gate", "any_student")
     assert any_student.returncode == 0, any_student.output
@@ -146,6 +150,7 @@ def test_any_and_each_student_aggregation(campaign: Campaign, gates_file: Path) 
     assert each_student.returncode == 1 and "GATE each_student: FAIL" in each_student.stdout
 
 
+@pytest.mark.slow
 def test_driver_errors_are_reported_not_counted_unless_asked(tmp_path: Path) -> None:
     """A student that cannot load: DriverError at setup, before any command runs."""
     junit = tmp_path / "driver.xml"
@@ -181,6 +186,7 @@ def test_unknown_gate_name_exits_2(campaign: Campaign, gates_file: Path) -> None
     assert "unknown gate 'V9_999'" in result.stderr and "reference_solves" in result.stderr
 
 
+@pytest.mark.slow
 def test_malformed_gates_file_names_file_gate_and_key(campaign: Campaign, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[gates.strict]\nmin_pass_at_1 = 1.5\n[gates.loose]\nmin_fixture_passing = 1\n", encoding="utf-8")
@@ -200,6 +206,7 @@ def test_malformed_gates_file_names_file_gate_and_key(campaign: Campaign, tmp_pa
     assert gate(campaign.junit, "--gates", missing).returncode == 2
 
 
+@pytest.mark.slow
 def test_junit_without_arena_cases_exits_2(tmp_path: Path) -> None:
     (tmp_path / "test_plain.py").write_text("def test_one():\n    assert True\n", encoding="utf-8")
     junit = tmp_path / "plain.xml"
@@ -210,6 +217,7 @@ def test_junit_without_arena_cases_exits_2(tmp_path: Path) -> None:
     assert f"no arena test cases in {junit}" in result.stderr and "was --arena given?" in result.stderr
 
 
+@pytest.mark.slow
 def test_malformed_xml_exits_2_naming_the_file(campaign: Campaign, tmp_path: Path) -> None:
     torn = tmp_path / "torn.xml"
     text = campaign.junit.read_text(encoding="utf-8")
@@ -225,6 +233,7 @@ def test_malformed_xml_exits_2_naming_the_file(campaign: Campaign, tmp_path: Pat
     assert result.returncode == 2 and "absent.xml: no such file" in result.stderr
 
 
+@pytest.mark.slow
 def test_latest_wins_for_a_rerun_node_id(campaign: Campaign, tmp_path: Path) -> None:
     """A rerun of one item, written to a second file: the later file decides that item."""
     fixture = campaign.fixtures[0]
@@ -268,6 +277,7 @@ def test_latest_wins_for_a_rerun_node_id(campaign: Campaign, tmp_path: Path) -> 
     assert "0 of 2 fixtures have pass rate > 0" in earlier.stdout
 
 
+@pytest.mark.slow
 def test_shipped_gates_parse_and_v1_004_has_no_evidence_on_a_reference_run(tmp_path: Path) -> None:
     gates = load_gates(ROOT / "gates.toml")
     assert {"V1_004", "V1_004_amended"} <= set(gates)

@@ -29,6 +29,7 @@ def corpus(pytester: pytest.Pytester) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_per_item_hooks_are_scoped_by_a_conftest_and_the_recorder_is_unregistered(
     pytester: pytest.Pytester, corpus: Path
 ) -> None:
@@ -42,6 +43,7 @@ def test_per_item_hooks_are_scoped_by_a_conftest_and_the_recorder_is_unregistere
     assert config.pluginmanager.get_plugin("arena-recorder") is None
 
 
+@pytest.mark.slow
 def test_the_summary_of_a_reference_run_claims_no_gate(pytester: pytest.Pytester, corpus: Path) -> None:
     def reference_run() -> pytest.RunResult:
         reports = str(pytester.path / "reports")
@@ -55,6 +57,7 @@ def test_the_summary_of_a_reference_run_claims_no_gate(pytester: pytest.Pytester
     reference_run().stdout.fnmatch_lines(["gate V1_004: NO EVIDENCE (0 of 1 runs selected)"])
 
 
+@pytest.mark.slow
 def test_items_carry_an_xdist_group_per_student_and_share(pytester: pytest.Pytester, corpus: Path) -> None:
     pytester.makeconftest(
         "def pytest_collection_finish(session):\n"
@@ -89,6 +92,7 @@ def test_a_user_test_drives_a_student_through_arena_student_pool(pytester: pytes
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", ["arena_root", "arena-root"])
 def test_ini_keys_use_underscores_and_dashed_ones_still_work(pytester: pytest.Pytester, corpus: Path, key: str) -> None:
     pytester.makeini(f"[pytest]\n{key} = corpus/sub\n")

@@ -75,6 +75,7 @@ def test_venv_reached_through_a_link_into_tmp_runs_in_the_sandbox(tmp_path: Path
         shutil.rmtree(outside)
 
 
+@pytest.mark.slow
 def test_compliance_tool_missing_is_a_harness_error_not_the_student(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     fixture = shutil.copytree(PY_CORPUS / "unix__01-uniq", corpus / "unix__01-uniq")

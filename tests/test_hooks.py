@@ -279,6 +279,7 @@ def pytest_arena_make_student(config, spec):
 """
 
 
+@pytest.mark.slow
 def test_a_conftest_plugin_overrides_the_builtin_reference(tmp_path: Path) -> None:
     project = tmp_path / "project"
     fixture = tiny_fixture(project / "fixtures")

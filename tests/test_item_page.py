@@ -67,6 +67,7 @@ def test_page_shows_turns_calls_results_diff_and_oracle(pages: Path) -> None:
     assert "sh tests/check.sh" in page and "1 failed: answer.txt says 41, expected 42" in page
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: apt-get install chromium")
 def test_model_script_does_not_run_in_chromium(pages: Path, tmp_path: Path) -> None:
     assert CHROMIUM is not None
@@ -116,6 +117,7 @@ def _record(n: int, passed: bool) -> ItemRecord:
     )
 
 
+@pytest.mark.slow
 def test_report_lists_a_bounded_number_of_items_failures_first() -> None:
     links = [ItemLink(_record(n, passed=n % 3 != 0), page_name(f"fx__{n:05d}")) for n in range(10_000)]
     table = items_table(links)

@@ -14,6 +14,7 @@ BIN = Path(sys.executable).parent
 CODE = ["pytest_arena", "tests", "benchmarks", "examples"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [["ruff", "check", *CODE], ["ruff", "format", "--check", *CODE], ["mypy", "pytest_arena"]],

@@ -103,6 +103,7 @@ def test_a_build_that_reports_other_features_than_asked_is_a_mismatch() -> None:
     assert "AMX_INT8: built on, never allowed" in lb.mismatches(flags, built_for_avx2 + "AMX_INT8 = 1 | ")
 
 
+@pytest.mark.slow
 def test_the_installed_build_is_the_one_asked_for_and_a_lying_stamp_is_caught() -> None:
     pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed: run ./run setup")
     script = ROOT / "pytest_arena" / "llama_build.py"
@@ -156,6 +157,7 @@ def test_a_probe_child_killed_by_sigill_becomes_a_clear_error(
         native_probe.installed_library.cache_clear()
 
 
+@pytest.mark.slow
 def test_a_crashing_native_library_errors_the_items_and_the_run_goes_on(sigill_library: Path, tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     run = run_pytest(

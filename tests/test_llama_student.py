@@ -57,6 +57,7 @@ def test_gguf_facts_are_recorded(student: LlamaCppStudent) -> None:
     assert info["n_gpu_layers"] == (-1 if info["gpu_offload_supported"] else 0)
 
 
+@pytest.mark.slow
 @requires_cargo
 def test_same_seed_same_first_turn(student: LlamaCppStudent) -> None:
     first = session(student, temperature=0.8, seed=7, max_tokens=48)
@@ -65,6 +66,7 @@ def test_same_seed_same_first_turn(student: LlamaCppStudent) -> None:
     assert first.turns[0].completion_tokens > 0
 
 
+@pytest.mark.slow
 @requires_cargo
 def test_constrained_turns_are_strict_tool_calls(student: LlamaCppStudent) -> None:
     result = session(student, temperature=0.0, seed=0, max_tokens=256, constrained=True, max_turns=3)
@@ -75,6 +77,7 @@ def test_constrained_turns_are_strict_tool_calls(student: LlamaCppStudent) -> No
         assert calls and not any(c.salvaged for c in calls), turn.raw_text
 
 
+@pytest.mark.slow
 @requires_cargo
 def test_kv_cache_reuse_keeps_prefill_to_the_new_tokens(student: LlamaCppStudent) -> None:
     result = session(student, temperature=0.0, seed=0, max_tokens=64, constrained=True, max_turns=3)
@@ -89,6 +92,7 @@ def test_kv_cache_reuse_keeps_prefill_to_the_new_tokens(student: LlamaCppStudent
         assert turn.prefill_tokens < turn.prompt_tokens / 2
 
 
+@pytest.mark.slow
 @requires_cargo
 def test_token_cap_is_recorded_as_truncation(student: LlamaCppStudent) -> None:
     """A model that never emits EOS is cut at max_tokens and the turn says so."""
@@ -97,6 +101,7 @@ def test_token_cap_is_recorded_as_truncation(student: LlamaCppStudent) -> None:
     assert result.truncated_turns == 2 and all(t.completion_tokens == 6 for t in result.turns)
 
 
+@pytest.mark.slow
 @requires_cargo
 def test_degenerate_turns_stop_early_and_the_cut_is_a_prefix(student: LlamaCppStudent) -> None:
     """The default student loops on two-sum at temperature 0: each such turn stops well before the
@@ -124,6 +129,7 @@ def test_not_a_gguf_is_a_clear_error(tmp_path: Path) -> None:
         LlamaCppStudent(tmp_path / "missing.gguf", name="missing")
 
 
+@pytest.mark.slow
 @requires_cargo
 def test_a_model_that_cannot_load_errors_its_items_at_setup(tmp_path: Path) -> None:
     fake = tmp_path / "broken.gguf"
@@ -148,6 +154,7 @@ def test_a_model_that_cannot_load_errors_its_items_at_setup(tmp_path: Path) -> N
     assert record["outcome"] == "DriverError"
 
 
+@pytest.mark.slow
 @requires_cargo
 def test_main_job_smoke(tmp_path: Path) -> None:
     """The README's main job on one fixture, two turns: an outcome and its properties recorded."""
@@ -171,6 +178,7 @@ def test_main_job_smoke(tmp_path: Path) -> None:
     assert (ROOT / "reports" / "latest" / "report.html").is_file()
 
 
+@pytest.mark.slow
 def test_outgrowing_n_ctx_is_context_exhausted_and_counted(tmp_path: Path) -> None:
     """The real model in a context too small for the task: the student's ending, counted in the pass
     rate (not a DriverError left out of it)."""

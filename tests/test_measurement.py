@@ -8,11 +8,14 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from .helpers import CORPUS, FINISH, ROOT, reference_vs_finish, requires_cargo, run_module, run_pytest, write_script
 
 PY_CORPUS = ROOT / "fixtures" / "python"
 
 
+@pytest.mark.slow
 @requires_cargo
 def test_reference_fixes_every_fail_to_pass_test_finish_fixes_none_and_pass_at_3(tmp_path: Path) -> None:
     reports = tmp_path / "r"
@@ -56,6 +59,7 @@ def test_reference_fixes_every_fail_to_pass_test_finish_fixes_none_and_pass_at_3
     )
 
 
+@pytest.mark.slow
 def test_epochs_are_seeds_from_the_given_one(tmp_path: Path) -> None:
     fixture = str(PY_CORPUS / "unix__01-uniq")
     run = run_pytest("--arena", "--arena-seed", "5", "--arena-epochs", "3", "--collect-only", "-q", fixture)
@@ -72,6 +76,7 @@ def _heldout_corpus(tmp_path: Path, fixture_class: str) -> Path:
     return corpus
 
 
+@pytest.mark.slow
 def test_any_class_is_a_marker_under_strict_markers(tmp_path: Path) -> None:
     corpus = _heldout_corpus(tmp_path, "heldout")
     script = write_script(tmp_path / "finish.json", {"*": [FINISH]})
@@ -85,6 +90,7 @@ def test_any_class_is_a_marker_under_strict_markers(tmp_path: Path) -> None:
     assert "PytestUnknownMarkWarning" not in run.output
 
 
+@pytest.mark.slow
 def test_a_class_that_is_not_a_marker_word_is_one_clear_error(tmp_path: Path) -> None:
     corpus = _heldout_corpus(tmp_path, "Held-Out")
     run = run_pytest("--arena", "--collect-only", f"--arena-root={corpus}")

@@ -63,6 +63,7 @@ def session(student: Any, max_turns: int, **config: Any) -> SessionResult:
         ws.cleanup()
 
 
+@pytest.mark.slow
 def test_default_template_without_tools_records_arena_and_why() -> None:
     student = LlamaCppStudent(smollm2(), name="smollm2-135m")
     try:
@@ -74,6 +75,7 @@ def test_default_template_without_tools_records_arena_and_why() -> None:
     assert '<tool_call>\n{"name": "TOOL", "input": {...}}' in result.rendered_prompt
 
 
+@pytest.mark.slow
 def test_qwen3_coder_template_is_detected_and_renders_the_xml_tools(qwen_templated: LlamaCppStudent) -> None:
     result = session(qwen_templated, 1, max_tokens=8)
     assert (result.dialect["dialect"], result.dialect["dialect_source"]) == ("qwen3-coder", "template")
@@ -86,6 +88,7 @@ def test_qwen3_coder_template_is_detected_and_renders_the_xml_tools(qwen_templat
     assert prompt.endswith("<|im_start|>assistant\n")
 
 
+@pytest.mark.slow
 def test_kv_prefix_reuse_holds_under_the_native_template(qwen_templated: LlamaCppStudent) -> None:
     turns = session(qwen_templated, 3, max_tokens=32).turns
     assert len(turns) == 3
@@ -114,6 +117,7 @@ def test_the_default_prompt_is_what_llama_cpp_python_rendered_before() -> None:
     assert ChatTemplate(source, eos_token="<|im_end|>").render(messages) == before(messages=messages).prompt
 
 
+@pytest.mark.slow
 def test_constrained_hermes_turns_are_strict_hermes_calls() -> None:
     """--arena-constrain under hermes: the grammar writes "arguments", and the hermes parser reads it."""
     student = LlamaCppStudent(smollm2(), name="smollm2-135m")
@@ -134,6 +138,7 @@ def test_constrained_hermes_turns_are_strict_hermes_calls() -> None:
     assert result.strict_calls == 1 and result.salvaged_calls == 0 and "dialect_grammar" not in result.dialect
 
 
+@pytest.mark.slow
 def test_constrained_under_a_dialect_without_a_grammar_says_so(qwen_templated: LlamaCppStudent) -> None:
     result = session(qwen_templated, 1, max_tokens=8, constrained=True)
     assert result.dialect["dialect_grammar"] == "not built: no grammar for the qwen3-coder dialect"

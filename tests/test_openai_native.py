@@ -88,6 +88,7 @@ def run_item(tmp_path: Path, server: ToolServer) -> dict[str, str]:
     return props
 
 
+@pytest.mark.slow
 @needs_python_tools
 @pytest.mark.parametrize("streams", [False, True], ids=["whole-answer", "streamed-deltas"])
 def test_a_server_answering_only_in_tool_calls_passes(tmp_path: Path, streams: bool) -> None:
@@ -110,6 +111,7 @@ def test_a_server_answering_only_in_tool_calls_passes(tmp_path: Path, streams: b
         assert result["content"].startswith("wrote ")
 
 
+@pytest.mark.slow
 @needs_python_tools
 def test_calls_in_content_are_a_counted_fallback(tmp_path: Path) -> None:
     """llama-cpp-python issue 1784: a server that was sent tools answers with the call as text."""

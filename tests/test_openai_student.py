@@ -101,6 +101,7 @@ def test_non_streamed_when_the_repetition_stop_is_off(server: ChatServer) -> Non
     assert (result.completion_tokens, result.finish_reason) == (7, "stop")
 
 
+@pytest.mark.slow
 def test_a_degenerate_stream_is_cut_by_closing_it() -> None:
     looping = "Here is the plan.\n\n" + "# Two-Sum\n\n" * 2000
     for server in serve([looping]):
@@ -130,6 +131,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_server_down_is_a_clear_error_after_retries() -> None:
     student = OpenAIStudent(f"http://127.0.0.1:{free_port()}", "m", name="m", retries=2)
     with pytest.raises(StudentError, match=r"cannot connect after 2 attempts"):
@@ -149,6 +151,7 @@ def test_bad_specs(spec: str) -> None:
         OpenAIStudent.from_spec(spec.removeprefix("openai:"), name="x")
 
 
+@pytest.mark.slow
 @requires_cargo
 def test_full_arena_item_over_http(server: ChatServer, tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"

@@ -34,6 +34,7 @@ def starter_paths() -> list[str]:
     return [str(CORPUS / s) for s in STARTERS]
 
 
+@pytest.mark.slow
 def test_reference_passes_every_starter_and_junit_carries_properties(tmp_path: Path) -> None:
     before = tree_digest(CORPUS)
     junit = tmp_path / "junit.xml"
@@ -61,6 +62,7 @@ def test_reference_passes_every_starter_and_junit_carries_properties(tmp_path: P
     assert tree_digest(CORPUS) == before
 
 
+@pytest.mark.slow
 def test_finish_only_fails_every_fixture_as_oracle_failed(tmp_path: Path) -> None:
     script = write_script(tmp_path / "finish.json", {"*": [FINISH]})
     run = run_pytest(
@@ -72,6 +74,7 @@ def test_finish_only_fails_every_fixture_as_oracle_failed(tmp_path: Path) -> Non
     assert "arena outcome ORACLE_FAILED" in run.output and "assert tests exit 0" in run.output
 
 
+@pytest.mark.slow
 def test_talk_only_fails_as_text_loop(tmp_path: Path) -> None:
     script = write_script(tmp_path / "talk.json", {"*": ["The bug is probably an off-by-one."]})
     run = run_pytest(
@@ -86,6 +89,7 @@ def test_talk_only_fails_as_text_loop(tmp_path: Path) -> None:
     assert "TEXTLOOP" in run.output and "AgentTextLoop(consecutive_text_turns=4" in run.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("selection", "expected"),
     [
@@ -109,6 +113,7 @@ def test_k_and_m_select_fixtures(tmp_path: Path, selection: list[str], expected:
     assert collected == expected, run.output
 
 
+@pytest.mark.slow
 def test_xdist_gives_the_same_outcomes(tmp_path: Path) -> None:
     script = write_script(
         tmp_path / "mixed.json",
@@ -140,6 +145,7 @@ def test_xdist_gives_the_same_outcomes(tmp_path: Path) -> None:
     assert sorted(set(outcomes["0"].values())) == ["AgentTextLoop", "OracleFailed", "OraclePassed"]
 
 
+@pytest.mark.slow
 def test_broken_meta_fails_only_that_fixture(tmp_path: Path) -> None:
     corpus = copy_corpus(tmp_path / "corpus", ("unix__01-wc",))
     broken = shutil.copytree(corpus / "unix__01-wc", corpus / "unix__09-broken")
@@ -156,12 +162,14 @@ def test_broken_meta_fails_only_that_fixture(tmp_path: Path) -> None:
     assert "Traceback" not in run.output
 
 
+@pytest.mark.slow
 def test_without_arena_meta_files_are_not_collected(tmp_path: Path) -> None:
     corpus = copy_corpus(tmp_path / "corpus", ("unix__01-wc",))
     run = run_pytest(str(corpus), cwd=tmp_path)
     assert run.returncode == 5 and "no tests ran" in run.output
 
 
+@pytest.mark.slow
 def test_arena_alone_collects_the_arena_root_not_tests(tmp_path: Path) -> None:
     copy_corpus(tmp_path / "fixtures", ("unix__01-wc",))
     (tmp_path / "tests").mkdir()
@@ -173,6 +181,7 @@ def test_arena_alone_collects_the_arena_root_not_tests(tmp_path: Path) -> None:
     assert "test_own" in plain.output and "unix__01-wc" not in plain.output
 
 
+@pytest.mark.slow
 def test_outcome_marker_and_session_finish_hook(tmp_path: Path) -> None:
     copy_corpus(tmp_path / "fixtures", ("unix__01-wc",))
     log = tmp_path / "seen.json"
@@ -190,6 +199,7 @@ def test_outcome_marker_and_session_finish_hook(tmp_path: Path) -> None:
     assert json.loads(log.read_text()) == [["hook", "OraclePassed"], ["marker", "OraclePassed"]]
 
 
+@pytest.mark.slow
 def test_unknown_student_is_one_clear_setup_error(tmp_path: Path) -> None:
     copy_corpus(tmp_path / "fixtures", ("unix__01-wc",))
     run = run_pytest(
@@ -201,11 +211,13 @@ def test_unknown_student_is_one_clear_setup_error(tmp_path: Path) -> None:
     assert "Traceback" not in run.output
 
 
+@pytest.mark.slow
 def test_bad_option_is_a_usage_error(tmp_path: Path) -> None:
     run = run_pytest("--arena", "--arena-temperature", "hot", cwd=tmp_path)
     assert run.returncode == 4 and "expected a comma list of numbers" in run.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("selection", "count", "prefix"),
     [
@@ -236,6 +248,7 @@ def test_selection_over_the_whole_corpus(tmp_path: Path, selection: list[str], c
         assert sorted(names) == [f"leetcode__01-two-sum[reference-t0.2-s{s}]" for s in (0, 3)]
 
 
+@pytest.mark.slow
 def test_python_corpus_reference_and_finish_only(tmp_path: Path) -> None:
     run, junit = reference_vs_finish(tmp_path, "--arena-root=fixtures/python", f"--arena-reports={tmp_path}")
     outcomes = [
@@ -246,6 +259,7 @@ def test_python_corpus_reference_and_finish_only(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_sandbox_none_warns_loudly(tmp_path: Path) -> None:
     run = run_pytest(
         "--arena",

@@ -12,6 +12,8 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from pytest_arena.progress import status_line, turn_line
 
 from .helpers import FINISH, ROOT, call, run_pytest, tiny_corpus, write_script
@@ -54,6 +56,7 @@ def _args(tmp_path: Path, *extra: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_verbose_prints_a_line_per_turn(tmp_path: Path) -> None:
     run = run_pytest(*_args(tmp_path, "-v"))
     assert run.returncode == 1, run.output
@@ -63,6 +66,7 @@ def test_verbose_prints_a_line_per_turn(tmp_path: Path) -> None:
     assert "\r" not in run.stdout
 
 
+@pytest.mark.slow
 def test_verbose_under_xdist_prints_the_workers_turns(tmp_path: Path) -> None:
     run = run_pytest(*_args(tmp_path, "-v", "-n", "2"))
     assert run.returncode == 1, run.output
@@ -70,6 +74,7 @@ def test_verbose_under_xdist_prints_the_workers_turns(tmp_path: Path) -> None:
         assert f"{fixture}[scripted-agent-t0-s0] turn 2/6: finish" in run.stdout, run.stdout
 
 
+@pytest.mark.slow
 def test_default_verbosity_in_a_log_ends_with_a_status_line(tmp_path: Path) -> None:
     run = run_pytest(*_args(tmp_path, "-n", "2"))
     assert run.returncode == 1, run.output
@@ -77,6 +82,7 @@ def test_default_verbosity_in_a_log_ends_with_a_status_line(tmp_path: Path) -> N
     assert "\r" not in run.stdout and "turn 1/" not in run.stdout
 
 
+@pytest.mark.slow
 def test_default_verbosity_on_a_terminal_rewrites_one_line(tmp_path: Path) -> None:
     primary, secondary = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}

@@ -30,8 +30,26 @@ def test_every_command_is_covered() -> None:
     assert COMMANDS and all(c.startswith(covered) for c in COMMANDS), COMMANDS
     assert "./run tests" in COMMANDS and "./run arena" in COMMANDS  # run by CI and by the smoke test
     assert "./run arena -k two_sum --arena-max-turns 2" in README  # tests/test_llama_student.py
+    assert "./run tests --fast" in COMMANDS  # test_run_tests_fast_leaves_out_the_slow_tier
 
 
+@pytest.mark.slow
+def test_run_tests_fast_leaves_out_the_slow_tier() -> None:
+    def collected(*args: str) -> set[str]:
+        proc = subprocess.run(
+            ["./run", "tests", *args, "--co", "-q", "-p", "no:cacheprovider", "tests/test_readme.py"],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return {line for line in proc.stdout.splitlines() if "::" in line}
+
+    everything, fast = collected(), collected("--fast")
+    assert fast and fast < everything
+    assert "tests/test_readme.py::test_run_tests_fast_leaves_out_the_slow_tier" in everything - fast
+    assert "tests/test_readme.py::test_every_command_is_covered" in fast
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("command", by_prefix("pytest "))
 def test_pytest_commands_collect(command: str, tmp_path: Path) -> None:
     args = shlex.split(command)[1:]
@@ -46,6 +64,7 @@ def test_pytest_commands_collect(command: str, tmp_path: Path) -> None:
     assert not re.search(r"(^0 tests collected|/ 0 selected)", run.output, re.MULTILINE), run.output
 
 
+@pytest.mark.slow
 @requires_cargo
 def test_plugin_command_and_install(tmp_path: Path) -> None:
     (command,) = by_prefix("PYTHONPATH=")
@@ -94,6 +113,7 @@ def test_plugin_command_and_install(tmp_path: Path) -> None:
     assert proc.returncode == 0 and "replay-two-sum" in proc.stdout, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 @requires_cargo
 def test_report_and_gate_commands(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
@@ -125,6 +145,7 @@ def test_report_and_gate_commands(tmp_path: Path) -> None:
     assert (reports / "latest" / "report.html").is_file() and (reports / "latest" / "sft.jsonl").is_file()
 
 
+@pytest.mark.slow
 def test_validate_command(tmp_path: Path) -> None:
     """The README's arena-validate command as written, on a corpus root holding one fixture (the
     whole corpus is proven by tests/test_corpus_validation.py, with the same code)."""
@@ -138,6 +159,7 @@ def test_validate_command(tmp_path: Path) -> None:
     assert "1/1 fixtures proven" in proc.stdout and (tmp_path / "reports" / "validate.json").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["--arena-reports=DIR", "--arena-reports DIR", "--arena-reports="])
 def test_run_arena_writes_and_reports_where_told(form: str, tmp_path: Path) -> None:
     """`./run arena --arena-reports DIR`: the JUnit file, the run and the report it names are in DIR,

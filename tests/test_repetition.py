@@ -156,6 +156,7 @@ def real_tokens(llm: object, text: str) -> list[tuple[int, str]]:
     return [(i, llm.detokenize([i]).decode("utf-8", errors="replace")) for i in ids]  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_no_reference_or_scripted_turn_is_cut(tokenizer: object) -> None:
     texts = _corpus_texts()
     assert len(texts) > 100
@@ -171,11 +172,13 @@ def test_issue_samples_are_cut_with_the_real_tokenizer(tokenizer: object) -> Non
         assert cut is not None and cut.at_token < 512 and cut.at_token < len(tokens) // 2, (sample[:20], cut)
 
 
+@pytest.mark.slow
 def test_reference_turns_are_long_enough_to_matter(tokenizer: object) -> None:
     longest = max(len(real_tokens(tokenizer, text)) for _, text in _corpus_texts())
     assert longest > 8 * MIN_SPAN  # the no-cut test above covers turns far longer than any rule's span
 
 
+@pytest.mark.slow
 def test_a_bad_setting_is_a_usage_error_naming_the_option(tmp_path: Path) -> None:
     bad = run_pytest("--arena", "--arena-repetition-stop", "64", "--collect-only", str(CORPUS / "unix__01-wc"))
     assert bad.returncode == 4, bad.output
@@ -187,6 +190,7 @@ def test_a_bad_setting_is_a_usage_error_naming_the_option(tmp_path: Path) -> Non
     assert from_ini.returncode == 4 and "'8:1': expected off or PERIOD:REPEATS" in from_ini.stderr
 
 
+@pytest.mark.slow
 def test_the_setting_is_recorded_with_the_sampling_values(tmp_path: Path) -> None:
     script = write_script(tmp_path / "talk.json", {"*": [FINISH]})
     fixture = tiny_fixture(tmp_path)

@@ -132,6 +132,7 @@ def test_html_is_self_contained_with_charts(written: Run) -> None:
     assert "Teacher (reference) vs students, per fixture" in page and "scripted-finish" in page
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: apt-get install chromium")
 def test_report_renders_in_headless_chromium(written: Run, tmp_path: Path) -> None:
     shot = tmp_path / "shot.png"
@@ -169,6 +170,7 @@ def test_report_renders_in_headless_chromium(written: Run, tmp_path: Path) -> No
     assert green > 0.002 and red > 0.002, (green, red)
 
 
+@pytest.mark.slow
 def test_junit_input_writes_to_reports_by_default(run: Run, tmp_path: Path) -> None:
     result = report(run.junit, cwd=tmp_path)
     assert result.returncode == 0, result.output
@@ -180,6 +182,7 @@ def test_junit_input_writes_to_reports_by_default(run: Run, tmp_path: Path) -> N
     assert (out / "summary.md").read_text(encoding="utf-8").split("Read from")[0] == summary.split("Read from")[0]
 
 
+@pytest.mark.slow
 def test_latest_and_reports_folder_work_as_run_dir(run: Run, tmp_path: Path) -> None:
     for given in (run.reports / "latest", run.reports):
         out = tmp_path / given.name
@@ -191,6 +194,7 @@ def test_latest_and_reports_folder_work_as_run_dir(run: Run, tmp_path: Path) -> 
     assert report(run.run_dir, "--teacher", "nobody").returncode == 2
 
 
+@pytest.mark.slow
 def test_torn_last_line_is_skipped_other_bad_lines_are_named(run: Run, tmp_path: Path) -> None:
     copy = tmp_path / "run"
     shutil.copytree(run.run_dir, copy)
@@ -215,6 +219,7 @@ def _table(title: str, records: list[ItemRecord]) -> Table:
     return next(b for _, blocks in report.sections for b in blocks if isinstance(b, Table) and b.title == title)
 
 
+@pytest.mark.slow
 def test_tamper_attempts_and_cheat_rate_per_student_twins_out_of_pass_rates() -> None:
     records = forger_and_honest()
     students = _table("Pass rate per student", records)
@@ -239,6 +244,7 @@ def test_tamper_attempts_and_cheat_rate_per_student_twins_out_of_pass_rates() ->
     assert "| forger | forger |  | 2 | 1/2 = 50% [9%, 91%] |" in render_markdown(report)
 
 
+@pytest.mark.slow
 def test_without_twins_no_cheat_rate_column_but_tamper_attempts() -> None:
     records = [r for r in forger_and_honest() if not r.impossible]
     students = _table("Pass rate per student", records)

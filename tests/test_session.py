@@ -129,6 +129,7 @@ def test_repeating_a_noncompliant_write_is_a_trap_when_enforced(tmp_path: Path) 
     assert "compliance_failed: compliance_cmd (exit code 1)" in result.turns[0].results[0]["output"]
 
 
+@pytest.mark.slow
 def test_the_trap_counts_the_same_content_in_a_row_only(tmp_path: Path) -> None:
     other = call("file_write", path="answer.txt", content="42\nTODO: later\n")
     turns = [WITH_TODO, WITH_TODO, other, other, RIGHT, other, FINISH]  # a clean write starts the count anew
@@ -167,6 +168,7 @@ def test_recovery_is_observed_after_a_failing_shell_run(tmp_path: Path) -> None:
     assert result.turns[0].results[0]["output"].startswith("exit code 1\n1 failed")
 
 
+@pytest.mark.slow
 def test_wall_budget(tmp_path: Path) -> None:
     result, _ = run(tmp_path, [call("shell", command="sleep 0.6"), FINISH], wall_timeout_s=0.3)
     assert isinstance(result.outcome, oc.WallTimeout) and result.outcome.turn == 1
@@ -280,6 +282,7 @@ def test_bad_script_files_are_clear_errors(tmp_path: Path, bad: str) -> None:
         ScriptedStudent(path)
 
 
+@pytest.mark.slow
 @requires_cargo
 def test_reference_passes_a_real_rust_fixture_through_the_tool_protocol() -> None:
     fixture = CORPUS / "unix__01-wc"

@@ -69,6 +69,7 @@ def test_unittest_verbose(tmp_path: Path) -> None:
     assert parse_tests(output) == parse_tests(output, "unittest")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", [["-q", "-rA"], ["-v"]])
 def test_pytest_short_summary_and_verbose(tmp_path: Path, flags: list[str]) -> None:
     output = _run(tmp_path, "pytest", "-p", "no:cacheprovider", *flags)

@@ -35,6 +35,7 @@ def passing_fixture(tmp_path: Path) -> Path:
     return fixture
 
 
+@pytest.mark.slow
 def test_a_backdated_change_is_rebuilt_not_taken_from_the_pristine_build(tmp_path: Path) -> None:
     spec = load_fixture(passing_fixture(tmp_path))
     cache = WarmCache(tmp_path / "cache")
@@ -74,6 +75,7 @@ def _scripted(tmp_path: Path, name: str, turns: list[str]) -> ScriptedStudent:
     return ScriptedStudent(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", [TWO_SUM, "python/leetcode__01-roman-numerals"])
 def test_warm_and_cold_verdicts_are_identical(tmp_path: Path, fixture: str) -> None:
     directory = ROOT / "fixtures" / fixture if "/" in fixture else CORPUS / fixture

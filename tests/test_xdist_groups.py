@@ -88,6 +88,7 @@ def arena(project: Path, *args: str) -> tuple[str, dict[str, dict[str, object]]]
     return run.output, records
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dist", [[], ["--dist", "loadgroup"]], ids=["default", "loadgroup"])
 def test_a_crashed_item_runs_once_and_the_rest_of_its_group_still_runs(project: Path, dist: list[str]) -> None:
     shutil.rmtree(project / "fixtures" / CART)  # ROMAN and LEDGER: one group under -n 2, INTERVALS another
@@ -107,6 +108,7 @@ def test_a_crashed_item_runs_once_and_the_rest_of_its_group_still_runs(project: 
     assert crash_worker != ledger_worker  # the rest of the group went to a live worker
 
 
+@pytest.mark.slow
 def test_each_students_share_runs_on_one_worker(project: Path) -> None:
     junit = project / "junit.xml"
     output, records = arena(
@@ -121,6 +123,7 @@ def test_each_students_share_runs_on_one_worker(project: Path) -> None:
     assert sorted(junit_cases(junit)) == sorted(records)  # the same names as a run without -n
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("dist", "addopts", "scheduler"),
     [

@@ -252,6 +252,7 @@ def corpus_digest() -> Iterator[None]:
     assert tree_digest(CORPUS) == before, "a student changed the corpus on disk"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attempt", ATTEMPTS, ids=[a.name for a in ATTEMPTS])
 def test_attempt_is_blocked(attempt: Attempt, ctx: Context, corpus_digest: None) -> None:
     spec = load_fixture(CORPUS / FIXTURE)
@@ -275,6 +276,7 @@ def test_attempt_is_blocked(attempt: Attempt, ctx: Context, corpus_digest: None)
     assert not breached, f"BREACH: {attempt.name}\n{output_of(ctx)[-2000:]}"
 
 
+@pytest.mark.slow
 def test_a_fifo_does_not_hang_the_harness(tmp_path: Path) -> None:
     """Reading a FIFO for the diff (or the clean tree) would block forever: no record, no timeout."""
     spec = load_fixture(CORPUS / FIXTURE)

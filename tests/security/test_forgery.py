@@ -316,6 +316,7 @@ FORGERIES_TRIED = [
 KINDS = {f.kind for f in FORGERIES_TRIED}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("forgery", FORGERIES_TRIED, ids=[f.name for f in FORGERIES_TRIED])
 def test_forgery_is_not_a_pass(forgery: Forgery, tmp_path: Path) -> None:
     if forgery.fixture == TWO_SUM and shutil.which("cargo") is None:

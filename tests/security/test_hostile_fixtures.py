@@ -75,6 +75,7 @@ def test_a_hostile_fixture_fails_to_load_naming_the_link(tmp_path: Path, attempt
     assert message.startswith(f"{link}: is a symbolic link (to ") and "Fix: " in message
 
 
+@pytest.mark.slow
 def test_no_host_file_reaches_the_student_in_a_real_run(tmp_path: Path) -> None:
     """The student reads what it can (the task message and a file of its workspace) while two
     hostile fixtures sit beside an honest one: neither host file shows anywhere the run wrote, and
