@@ -31,6 +31,7 @@ from .outcome_display import SHOWN
 from .progress import TURN_LINES, turn_line
 from .recorder import REPORTS_UNWRITABLE
 from .results.dialect_record import dialect_fields
+from .results.item_id import ItemId
 from .results.provenance import provenance
 from .results.record import ItemRecord, Scalar, file_scores
 from .results.resume import ResumeKey, settings_digest
@@ -93,8 +94,8 @@ class Variant:
 
     @property
     def label(self) -> str:
-        suffix = f"-{self.dialect}" if self.dialect_in_id else ""
-        return f"{self.student}-t{self.temperature:g}-s{self.seed}{suffix}"
+        dialect = self.dialect if self.dialect_in_id else ""
+        return ItemId("", self.student, self.temperature, self.seed, dialect).variant
 
 
 class ArenaFile(pytest.File):

@@ -27,7 +27,7 @@ from xdist.workermanage import WorkerController
 
 from .items import group_name
 from .progress import is_arena_nodeid
-from .results.record import item_parts
+from .results.item_id import ItemId
 
 
 def _dist_given(config: pytest.Config) -> bool:
@@ -58,8 +58,8 @@ class ArenaGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist 
     def _split_scope(self, nodeid: str) -> str:
         if nodeid.rfind("@") > nodeid.rfind("]") or not is_arena_nodeid(nodeid):
             return str(super()._split_scope(nodeid))  # xdist's group, or the item alone
-        fixture, student, _, _ = item_parts(nodeid.rpartition("::")[2])
-        return group_name(student, fixture, self.numnodes)
+        item = ItemId.parse(nodeid)
+        return group_name(item.student, item.fixture, self.numnodes)
 
     def remove_node(self, node: WorkerController) -> str | None:
         """A node that stopped with work left died running its first unfinished item: that item

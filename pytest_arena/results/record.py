@@ -4,12 +4,13 @@ written as JSONL and trajectories under ``reports/<run-id>/``."""
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .item_id import ItemId
 
 PREFIX = "arena."
 Scalar = str | int | float | bool | None
@@ -121,13 +122,9 @@ class ItemRecord(BaseModel):
 
 
 def item_parts(item: str) -> tuple[str, str, float, int]:
-    """(fixture, student label, temperature, seed) of an item id such as
-    ``leetcode__01-two-sum[reference-t0-s0]`` (a dialect sweep adds ``-<dialect>``)."""
-    fixture, _, variant = item.partition("[")
-    found = re.fullmatch(r"(?P<label>.*)-t(?P<t>[0-9.e+-]+)-s(?P<s>-?\d+)(?:-[a-z0-9-]+)?\]", variant)
-    if found is None:
-        return fixture, variant.rstrip("]") or "?", 0.0, 0
-    return fixture, found["label"], float(found["t"]), int(found["s"])
+    """(fixture, student label, temperature, seed) of an item id (see :mod:`.item_id`)."""
+    parsed = ItemId.parse(item)
+    return parsed.fixture, parsed.student, parsed.temperature, parsed.seed
 
 
 def crash_record(item_or_nodeid: str, message: str, turn: int = 0) -> ItemRecord:
