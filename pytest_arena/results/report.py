@@ -49,7 +49,7 @@ from .report_tables import (
     temperature_table,
     twins_table,
 )
-from .tally import cheat_text, counted, driver_errors, has_twins, ordinary, pass_rate, tamper_text
+from .tally import cheat_text, counted, driver_errors, has_twins, ordinary, pass_rate, tamper_text, uncounted
 
 __all__ = ["build_report", "main", "render_html", "render_markdown"]
 
@@ -80,7 +80,8 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
     solvable = ordinary(records)
     overall = (
         f"Overall pass rate: {pass_rate(solvable)} over all runs; {pass_rate(counted(solvable))} without "
-        f"DriverError ({driver_errors(solvable)} DriverError)."
+        f"DriverError/HarnessError ({driver_errors(solvable)} DriverError, "
+        f"{uncounted(solvable) - driver_errors(solvable)} HarnessError)."
     )
     report.overview = [shape, overall]
     if has_twins(records):

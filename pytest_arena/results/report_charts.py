@@ -8,7 +8,7 @@ from .record import ItemRecord
 from .report_blocks import Chart, png
 from .report_tables import outcome_names, students_of, temp_label
 from .stats import group_by
-from .tally import counted, driver_errors, pass_rate
+from .tally import counted, pass_rate, uncounted
 
 OUTCOME_COLOURS = {
     "OraclePassed": "#2e7d32",
@@ -61,7 +61,7 @@ def temperature_chart(records: list[ItemRecord]) -> Chart:
     spread = 0.02 * (len(students) - 1)
     temperatures = sorted({r.temperature for r in records})
     width = (max(temperatures) - min(temperatures)) or 1.0
-    any_driver = driver_errors(records) > 0
+    any_driver = uncounted(records) > 0
     for index, student in enumerate(students):
         runs = [r for r in records if r.student == student]
         offset = (index * 0.04 - spread) * width
@@ -91,9 +91,9 @@ def temperature_chart(records: list[ItemRecord]) -> Chart:
     ax.set_title("Pass rate vs temperature (95% Wilson intervals)")
     ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     ax.grid(alpha=0.3)
-    caption = "Pass rate over runs without DriverError, with 95% Wilson intervals"
+    caption = "Pass rate over runs without DriverError/HarnessError, with 95% Wilson intervals"
     if any_driver:
-        caption += "; dashed: over all runs (DriverError counted as failure)"
+        caption += "; dashed: over all runs (DriverError and HarnessError counted as failures)"
     return Chart("Pass rate vs temperature", png(fig), caption + ".")
 
 
@@ -116,7 +116,7 @@ def fixture_chart(records: list[ItemRecord]) -> Chart:
             ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=8)
     ax.set_xticks(range(len(students)), students, fontsize=8, rotation=20, ha="right")
     ax.set_yticks(range(len(fixtures)), fixtures, fontsize=8)
-    ax.set_title("Pass rate per fixture (runs without DriverError)")
+    ax.set_title("Pass rate per fixture (runs without DriverError/HarnessError)")
     fig.colorbar(image, ax=ax, fraction=0.04)
     return Chart("Pass rate per fixture", png(fig), "Passed/runs per fixture and student, DriverError excluded.")
 

@@ -23,6 +23,11 @@ def driver_errors(runs: list[ItemRecord]) -> int:
     return sum(r.outcome == "DriverError" for r in runs)
 
 
+def uncounted(runs: list[ItemRecord]) -> int:
+    """Runs :func:`counted` leaves out: DriverError and HarnessError."""
+    return sum(r.outcome in NOT_COUNTED for r in runs)
+
+
 def outcome_counts(runs: list[ItemRecord], empty: str = "") -> str:
     """'3 OraclePassed, 1 OracleFailed', most common first."""
     return ", ".join(f"{n} {name}" for name, n in Counter(r.outcome for r in runs).most_common()) or empty
