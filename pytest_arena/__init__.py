@@ -10,7 +10,7 @@ from .engine.corpus import FixtureSpec
 from .engine.oracle import ComplianceCheck
 from .engine.protocol import ToolCall
 from .engine.session import SessionResult
-from .engine.student import GenerationResult, Student, StudentConfig, StudentError
+from .engine.student import GenerationResult, Student, StudentBase, StudentConfig, StudentError
 from .engine.tools import ToolError, ToolOutcome, ToolSpec
 from .engine.workspace import Workspace
 
@@ -21,6 +21,7 @@ __all__ = [
     "GenerationResult",
     "SessionResult",
     "Student",
+    "StudentBase",
     "StudentConfig",
     "StudentError",
     "ToolCall",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .engine.dialects import CHOICES
-from .options import OptionError
+from .option_types import OptionError
 
 # Student schemes that render their own prompt text and so cannot take server-side function calling.
 TEXT_ONLY = ("default", "reference", "llama:", "scripted:")

@@ -19,6 +19,7 @@ FORBIDDEN = {"pytest", "_pytest", "pluggy", "xdist"}
 MAX_LINES = 400
 API = {
     "Student",
+    "StudentBase",
     "StudentConfig",
     "GenerationResult",
     "StudentError",
@@ -86,3 +87,31 @@ def test_the_api_and_the_plugin_import_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_engine_reads_student_capabilities_without_probing() -> None:
+    """Capabilities are in the Student protocol (defaults on StudentBase): no getattr/hasattr on a
+    student in engine/, except with_capabilities, the one place that fills in the defaults."""
+    probes = []
+    for path in sorted((PACKAGE / "engine").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr")
+                and node.args
+                and "student" in ast.unparse(node.args[0])
+            ):
+                probes.append(f"{path.relative_to(ROOT)}: {ast.unparse(node)}")
+    assert probes == ["pytest_arena/engine/student.py: hasattr(student, name)"]
+
+
+def test_a_student_of_a_plugin_without_the_base_gets_the_defaults() -> None:
+    from pytest_arena.engine.student import with_capabilities
+
+    class Bare:
+        name = "bare"
+
+    student = with_capabilities(Bare())
+    assert student.chat_template_text is None and student.native_tools is False
+    assert student.cancel() is None and student.close() is None

@@ -33,9 +33,8 @@ def open_session(
     """``root``: the workspace (or a fixture's repo/) whose files the task message lists; ``dialect``:
     as --arena-dialect. Raises StudentError for a dialect the student cannot speak."""
     tools = list(tools)
-    template = getattr(student, "chat_template_text", None)
     try:
-        choice = choose(dialect, template, bool(getattr(student, "native_tools", False)))
+        choice = choose(dialect, student.chat_template_text, student.native_tools)
     except ValueError as exc:
         raise StudentError(f"--arena-dialect {dialect}: {exc}") from None
     record = choice.record()

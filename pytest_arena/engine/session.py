@@ -17,7 +17,7 @@ from .harness import HarnessFault, first_fault
 from .opening import open_session
 from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance, suppression_check
 from .protocol import MAX_PARSED_CHARS, ToolCall, clean_chat_output
-from .student import ContextExhausted, Message, Student, StudentConfig, StudentError
+from .student import ContextExhausted, Message, Student, StudentConfig, StudentError, with_capabilities
 from .suppressions import added as added_suppressions
 from .testresults import TestCounts
 from .tools import MAX_CALLS_PER_TURN, Toolbox, ToolOutcome, dropped_calls_note
@@ -127,7 +127,7 @@ class Session:
         warm: WarmCache | None = None,
         digest: str = "",
     ) -> None:
-        self.spec, self.ws, self.student, self.settings = spec, workspace, student, settings
+        self.spec, self.ws, self.student, self.settings = spec, workspace, with_capabilities(student), settings
         self.toolbox, self.checks = toolbox, checks
         self.warm, self.digest = warm, digest  # the oracle's clean tree starts from this warm build
         self.result = SessionResult(outcome=oc.OracleFailed(turns=0))

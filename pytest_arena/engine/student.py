@@ -102,3 +102,43 @@ class Student(Protocol):
     def describe(self) -> dict[str, Any]:
         """Provenance recorded with every item (model file, sha256, architecture...)."""
         ...
+
+    # Capabilities: StudentBase gives each a default, and with_capabilities adds the defaults to a
+    # student that does not derive from it, so the engine reads them without probing.
+    chat_template_text: str | None  # the model's own chat template: --arena-dialect auto reads it
+    native_tools: bool  # sends `tools` and reads `tool_calls` (the native dialect)
+
+    def cancel(self) -> None:
+        """Stop a generation that ran past its turn timeout; the next call waits for it to end."""
+        ...
+
+    def close(self) -> None:
+        """Let go of the model (memory, a server connection) once the pool moves on."""
+        ...
+
+
+class StudentBase:
+    """Defaults for every capability of :class:`Student`: derive a backend from it and override
+    what it can do."""
+
+    chat_template_text: str | None = None
+    native_tools: bool = False
+
+    def cancel(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+_CAPABILITIES = ("chat_template_text", "native_tools", "cancel", "close")
+
+
+def with_capabilities(student: Any) -> Student:
+    """``student`` with StudentBase's default for each capability it lacks (a plugin's student
+    that predates them, or that does not derive from StudentBase)."""
+    for name in _CAPABILITIES:
+        if not hasattr(student, name):
+            setattr(student, name, getattr(StudentBase(), name))
+    result: Student = student
+    return result

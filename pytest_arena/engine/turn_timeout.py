@@ -28,7 +28,7 @@ def generate_within(student: Student, messages: list[Message], config: StudentCo
     worker.start()
     worker.join(config.turn_timeout_s + TURN_GRACE_S)
     if worker.is_alive():
-        getattr(student, "cancel", lambda: None)()
+        student.cancel()
         raise StudentError(
             f"student '{student.name}' gave no answer within "
             f"{config.turn_timeout_s:g}s (per-turn timeout, --arena-turn-timeout)"

@@ -18,6 +18,7 @@ from ..engine.student import (
     ContextExhausted,
     GenerationResult,
     Message,
+    StudentBase,
     StudentConfig,
     StudentError,
     warn_user,
@@ -118,7 +119,7 @@ def _without_chat_handlers(llama_cpp: Any) -> Iterator[None]:
         formats.Jinja2ChatFormatter = original
 
 
-class LlamaCppStudent:
+class LlamaCppStudent(StudentBase):
     """One loaded model, reused across items; per-item state is only the seed and the grammar."""
 
     def __init__(

@@ -11,7 +11,7 @@ import httpx
 
 from ..engine.corpus import FixtureSpec
 from ..engine.repetition import RepetitionDetector
-from ..engine.student import GenerationResult, Message, StudentConfig, StudentError
+from ..engine.student import GenerationResult, Message, StudentBase, StudentConfig, StudentError
 
 CONNECT_RETRIES = 3
 REQUEST_TIMEOUT_S = 600.0
@@ -45,7 +45,7 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value
 
 
-class OpenAIStudent:
+class OpenAIStudent(StudentBase):
     native_tools = True  # sends `tools` and reads `tool_calls` when the session's dialect is native
 
     def __init__(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..engine.student import Student, StudentError
+from ..engine.student import Student, StudentError, with_capabilities
 from .schemes import forms
 
 
@@ -40,7 +40,5 @@ class StudentPool:
 
     def release(self) -> None:
         if self._current is not None:
-            close = getattr(self._current[1], "close", None)
-            if callable(close):
-                close()
+            with_capabilities(self._current[1]).close()
             self._current = None

@@ -10,11 +10,11 @@ from typing import Any
 from ..engine.corpus import FixtureSpec
 from ..engine.dialects import DIALECTS
 from ..engine.protocol import ToolCall
-from ..engine.student import GenerationResult, Message, StudentConfig, StudentError
+from ..engine.student import GenerationResult, Message, StudentBase, StudentConfig, StudentError
 from ..engine.workspace import iter_files
 
 
-class ScriptedStudent:
+class ScriptedStudent(StudentBase):
     """Says the listed raw texts one per turn; repeats the last when the list runs out."""
 
     def __init__(self, path: Path, name: str | None = None) -> None:
@@ -57,7 +57,7 @@ class ScriptedStudent:
         return {"student": self.name, "backend": "scripted", "script": str(self.path)}
 
 
-class ReferenceStudent:
+class ReferenceStudent(StudentBase):
     """The built-in teacher: writes every file of solution/ through the tool protocol, then finishes."""
 
     name = "reference"
