@@ -14,8 +14,8 @@ from .engine.tempdirs import clean_stale
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError, student_pool
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
 from .outcome_display import SHOWN
-from .progress import Progress, mark_crash
-from .recorder import RunRecorder, arena_outcome
+from .progress import Progress, arena_outcome, mark_crash
+from .recorder import RunRecorder
 from .results.record import new_run_id
 from .results.resume import completed
 from .results.run_folder import ReportsUnwritable, RunFolderError, check_run_folder

@@ -133,7 +133,7 @@ class Progress:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
-        outcome = _outcome_of(report) if report.when == "call" else None
+        outcome = arena_outcome(report) if report.when == "call" else None
         if outcome is None or not self.takes_over:
             return None
         return ("passed" if BY_NAME.get(outcome, _Failed).passed else "failed"), "", ""
@@ -142,7 +142,7 @@ class Progress:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         crashed = crashed_item(report)
         finished = report.when == "call" or (report.when == "setup" and report.failed)
-        outcome = "DriverError" if crashed else _outcome_of(report) if finished else None
+        outcome = "DriverError" if crashed else arena_outcome(report) if finished else None
         if outcome is not None:
             self.item_done(outcome, turn_lines_of(report))
 
@@ -201,7 +201,7 @@ def crashed_item(report: pytest.TestReport) -> bool:
     return any(key == CRASHED for key, _ in report.user_properties)
 
 
-def _outcome_of(report: pytest.TestReport) -> str | None:
+def arena_outcome(report: pytest.TestReport) -> str | None:
     for key, value in report.user_properties:
         if key == "arena.outcome":
             return str(value)

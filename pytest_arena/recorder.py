@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from .progress import crashed_item, crashed_item_name
+from .progress import arena_outcome, crashed_item, crashed_item_name
 from .results.dialect_summary import dialect_lines
 from .results.record import ItemRecord, crash_record
 from .results.resume import orphaned_records
@@ -21,13 +21,6 @@ from .turn_marker import forget, last_turn
 
 # User property of an item whose trajectory could not be written (not an ``arena.`` record field).
 REPORTS_UNWRITABLE = "arena-reports.unwritable"
-
-
-def arena_outcome(report: pytest.TestReport) -> str | None:
-    for key, value in report.user_properties:
-        if key == "arena.outcome":
-            return str(value)
-    return None
 
 
 class RunRecorder:

@@ -43,6 +43,11 @@ COMPLETE = ".complete"
 CONTENT_HASHED_BYTES = 1 << 20
 
 
+def _entry_key(spec: FixtureSpec, digest: str, hidden: bool) -> str:
+    """The oracle's build with hidden/ laid over is an entry of its own beside the pristine one."""
+    return f"{digest[:31]}h" if hidden and spec.hidden_dir.is_dir() else digest
+
+
 def cache_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "pytest-arena" / "warm"
@@ -59,8 +64,7 @@ class WarmCache:
         """The artifact folder of this fixture's pristine build, built on first use; None when
         the build left nothing worth copying. ``hidden``: the oracle's build, with the hidden
         tests compiled in: a separate build, since the student's copy must not carry them."""
-        if hidden and spec.hidden_dir.is_dir():
-            digest = f"{digest[:31]}h"
+        digest = _entry_key(spec, digest, hidden)
         with _LOCK:
             if digest not in self.ready:
                 self.ready[digest] = self._build(spec, digest, sandbox, hidden)
@@ -90,8 +94,7 @@ class WarmCache:
 
     def discard(self, spec: FixtureSpec, digest: str, *, hidden: bool = False) -> None:
         """Forgets an entry a tool crashed on: removed from disk, so the next use builds it again."""
-        if hidden and spec.hidden_dir.is_dir():
-            digest = f"{digest[:31]}h"
+        digest = _entry_key(spec, digest, hidden)
         with _LOCK:
             self.ready.pop(digest, None)
             _remove_entry(self.root / digest[:32])
