@@ -4,6 +4,8 @@ and caches that would exhaust memory or fail at setup, a misbehaving OpenAI-comp
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -67,6 +69,38 @@ def test_a_context_that_is_not_let_go_is_reloaded(monkeypatch: pytest.MonkeyPatc
     student.close()
 
 
+# The run's terminal output, written while another thread loads a model (a reload after a turn
+# timeout runs on the abandoned turn thread while the session prints its summary).
+LOAD_WHILE_PRINTING = """
+import sys, threading
+from pytest_arena.students.llama_cpp import LlamaCppStudent, default_model_path
+out, done = sys.stdout, threading.Event()
+def load():
+    for _ in range(3):
+        LlamaCppStudent(default_model_path(), name="m").close()
+    done.set()
+threading.Thread(target=load).start()
+sent = 0
+while not done.is_set():
+    out.write(f"line {sent}\\n"); out.flush(); sent += 1
+print("sent", sent, file=sys.__stderr__)
+"""
+
+
+@pytest.mark.slow
+def test_a_model_loading_on_another_thread_does_not_swallow_the_run_output() -> None:
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed: run ./run setup")
+    run = subprocess.run(
+        [sys.executable, "-c", LOAD_WHILE_PRINTING], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    sent = int(run.stderr.split("sent ")[-1])
+    received = run.stdout.count("line ")
+    # Before: llama-cpp-python pointed fd 1 at /dev/null during each load; 183 of 954 lines arrived.
+    assert not fault_probe("output while a model loads", run.stderr, data_lost=received != sent)
+    assert received == sent > 0
+
+
 @pytest.mark.slow
 def test_a_llama_turn_timeout_does_not_kill_the_run(tmp_path: Path) -> None:
     reports = tmp_path / "r"
@@ -78,6 +112,7 @@ def test_a_llama_turn_timeout_does_not_kill_the_run(tmp_path: Path) -> None:
     lines = (reports / "latest" / "results.jsonl").read_text().splitlines()
     found = {json.loads(line)["fixture"] for line in lines}
     # The FAILURES section holds the fixtures' own failing tests, which the student is shown.
+    assert "= arena =" in run.stdout, run.stdout[-3000:]  # the summary, not lost to a reload's redirect
     shown = run.output.split("= FAILURES =")[0] + run.output.split("= arena =")[-1]
     assert not fault_probe("llama turn timeout", shown, data_lost=found != set(CHEAP))
     assert found == set(CHEAP), run.output[-3000:]
@@ -144,8 +179,6 @@ def test_a_template_past_its_budget_is_a_driver_error_naming_it(source: str, mon
 
 
 def _templated_copy(tmp_path: Path, name: str, source: str) -> Path:
-    import subprocess
-    import sys
 
     pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed: run ./run setup")
     from pytest_arena.students.llama_cpp import default_model_path

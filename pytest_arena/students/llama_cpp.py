@@ -3,12 +3,11 @@ the chat template from the GGUF, optional grammar-constrained tool calls."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from .chat_template import ChatTemplate, TemplateRenderError
 from .gguf_meta import GGUFError, completeness_problem, read_metadata, trained_context
 from .grammar import ToolGrammar
 from .llama_guard import ContextPoisoned, GenerationGuard
+from .llama_import import import_llama, loading
 from .native_probe import probe
 from .template_process import TemplateProcess
 
@@ -85,40 +85,6 @@ def build_facts(llama_cpp: Any) -> str:
     return "; ".join(parts)
 
 
-def _import_llama() -> Any:
-    try:
-        import llama_cpp
-    except ImportError as exc:
-        raise StudentError(
-            f"llama-cpp-python is not installed ({exc}); run ./run setup, which builds "
-            "it with the CPU flags the README gives (or ARENA_CUDA=1 for a CUDA build)"
-        ) from None
-    return llama_cpp
-
-
-class _NoChatHandler:
-    """Stands in for llama-cpp-python's Jinja2ChatFormatter while a model loads: Llama() compiles
-    every template in the GGUF, and Jinja folds constants at compile time, so a template holding
-    ``'x' * 3000000000`` would cost gigabytes in this process before any budget applies. The arena
-    renders templates itself (TemplateProcess) and never asks llama-cpp-python to."""
-
-    def __init__(self, **_kwargs: Any) -> None:
-        pass
-
-    def to_chat_handler(self) -> None:
-        return None
-
-
-@contextlib.contextmanager
-def _without_chat_handlers(llama_cpp: Any) -> Iterator[None]:
-    formats = llama_cpp.llama_chat_format
-    original, formats.Jinja2ChatFormatter = formats.Jinja2ChatFormatter, _NoChatHandler
-    try:
-        yield
-    finally:
-        formats.Jinja2ChatFormatter = original
-
-
 class LlamaCppStudent(StudentBase):
     """One loaded model, reused across items; per-item state is only the seed and the grammar."""
 
@@ -137,7 +103,7 @@ class LlamaCppStudent(StudentBase):
         _check_gguf(self.model_path)
         # Before this process loads the library: a build for another CPU would kill it.
         probe(self.model_path, n_gpu_layers)
-        llama_cpp = _import_llama()
+        llama_cpp = import_llama()
         self._llama_cpp = llama_cpp
         self.offload_supported = bool(llama_cpp.llama_supports_gpu_offload())
         self.n_gpu_layers = n_gpu_layers if self.offload_supported else 0
@@ -166,7 +132,7 @@ class LlamaCppStudent(StudentBase):
     def _load(self) -> tuple[Any, GenerationGuard]:
         llama_cpp, args = self._llama_cpp, self._load_args
         try:
-            with _without_chat_handlers(llama_cpp):
+            with loading(llama_cpp):
                 llm = llama_cpp.Llama(
                     model_path=str(self.model_path),
                     n_ctx=args["n_ctx"],
