@@ -26,7 +26,7 @@ from .engine.student import Student, StudentConfig, StudentError
 from .engine.tools import Toolbox
 from .engine.warm import WarmCache
 from .engine.workspace import Workspace, iter_files, temp_space_problem
-from .options import OPTIONS_KEY, ArenaOptions
+from .options import OPTIONS_KEY, ArenaOptions, resume_settings
 from .outcome_display import SHOWN
 from .progress import TURN_LINES, turn_line
 from .recorder import REPORTS_UNWRITABLE
@@ -174,17 +174,22 @@ class ArenaItem(pytest.Item):
     @property
     def resume_key(self) -> ResumeKey:
         settings = self._settings()
-        recorded = {
+        keyed = settings.config.record() | resume_settings(self.effective_settings(settings))
+        return self.name, self.fixture_sha256, settings_digest(keyed)
+
+    def effective_settings(self, settings: SessionSettings) -> dict[str, object]:
+        """Every setting an option changes (options.Option.result), as this item runs with it."""
+        return {
             "student": self.variant.student_spec,
             **settings.config.record(),
             "max_turns": settings.max_turns or self.spec.max_turns,
             "sandbox": self.options.sandbox,
             "text_loop_limit": settings.text_loop_limit,
             "enforced": settings.compliance_enforced,
-            # Only a chosen dialect joins the digest: results recorded before dialects existed stay resumable.
-            **({"dialect": settings.dialect} if settings.dialect != "auto" else {}),
+            "dialect": settings.dialect,
+            "n_ctx": self.options.n_ctx,
+            "workspace_quota": self.options.workspace_quota,
         }
-        return self.name, self.fixture_sha256, settings_digest(recorded)
 
     def _settings(self) -> SessionSettings:
         opts = self.options

@@ -21,44 +21,108 @@ TURN_TIMEOUT_S = StudentConfig().turn_timeout_s
 TEXT_LOOP_LIMIT = SessionSettings().text_loop_limit
 WORKSPACE_QUOTA = "4G"
 
-# (name without "--", help, kind, default). ini keys use the same names.
-OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
-    ("arena-root", "fixture corpus root, relative to rootdir", "string", "fixtures"),
-    ("arena-student", f"student spec: {schemes.forms()} (repeatable)", "list", None),
-    ("arena-temperature", "comma list of temperatures (a sweep)", "string", "0"),
-    ("arena-seed", "comma list of seeds (a sweep)", "string", "0"),
-    ("arena-epochs", "N samples per fixture: seeds S .. S+N-1 from the one --arena-seed S (pass@k)", "string", ""),
-    ("arena-dialect", f"comma list of tool-call dialects (a sweep): {', '.join(CHOICES)}", "string", "auto"),
-    ("arena-gpu-layers", "layers offloaded to the GPU (-1 all, 0 none)", "string", "-1"),
-    ("arena-gpus", "comma list of GPU indices; xdist worker N uses the N-th (no split)", "string", ""),
-    ("arena-n-ctx", "context size for llama students (0: the model's, capped at 32768)", "string", "0"),
-    ("arena-max-turns", "override every fixture's turn budget", "string", ""),
-    ("arena-max-tokens", "cap on tokens generated per turn (default: the fixture's max_tokens)", "string", ""),
-    (
-        "arena-turn-timeout",
-        "seconds a student may take for one turn before the session ends",
-        "string",
-        f"{TURN_TIMEOUT_S:g}",
-    ),
-    ("arena-repetition-stop", "off, or PERIOD:REPEATS: end a turn repeating a block of tokens", "string", "64:8"),
-    ("arena-text-loop-limit", "text turns in a row that end a session (0 disables)", "string", str(TEXT_LOOP_LIMIT)),
-    ("arena-compliance-enforced", "run compliance after each write and feed it back", "bool", False),
-    ("arena-constrain", "constrained decoding: every turn is one well-formed tool call", "bool", False),
-    ("arena-sandbox", "bwrap (default) or none: how student commands and oracles are confined", "string", "bwrap"),
-    ("arena-reports", "folder for results.jsonl and trajectories", "string", "reports"),
-    ("arena-resume", "an earlier run folder: skip the items it recorded, append new records", "string", ""),
-    ("arena-keep-workspaces", "keep each item's workspace for inspection", "bool", False),
-    (
-        "arena-workspace-quota",
-        "workspace size limit (K/M/G; 0: none): a command past it stops",
-        "string",
-        WORKSPACE_QUOTA,
-    ),
-    ("arena-cold", "build every item from scratch (no warm oracle: no copy of the pristine build)", "bool", False),
-)
+_ALWAYS = object()
 
 
-__all__ = ["OPTIONS", "OPTIONS_KEY", "ArenaOptions", "OptionError", "add_options", "read_options"]
+@dataclass(frozen=True)
+class Option:
+    """One ``--arena-x`` option and its ini key ``arena_x``.
+
+    Each says what it does to an item's result: ``result`` names the setting it changes (a key of
+    the item's effective settings, see ArenaItem.resume_key), and every such setting joins the
+    resume key, so ``--arena-resume`` never takes a run made with another value as done. An option
+    that cannot change a result says why in ``inert`` instead; saying neither is an error at import."""
+
+    name: str  # without "--"
+    help: str
+    kind: str  # "string" | "list" | "bool"
+    default: object
+    result: str = ""
+    inert: str = ""
+    # A value left out of the resume key, for a setting added after runs were recorded without it:
+    # their keys stay the same, so they stay resumable.
+    keyed_unless: object = _ALWAYS
+
+    def __post_init__(self) -> None:
+        if bool(self.result) == bool(self.inert):
+            raise TypeError(
+                f"option --{self.name}: give result= (the item setting it changes, which joins the "
+                "resume key) or inert= (why it cannot change a result), not both or neither"
+            )
+
+
+WHERE = "where results go, not what they are"
+OPTIONS: tuple[Option, ...] = (
+    Option("arena-root", "fixture corpus root, relative to rootdir", "string", "fixtures",
+           inert="which fixtures run: each item's key holds its fixture's name and digest"),
+    Option("arena-student", f"student spec: {schemes.forms()} (repeatable)", "list", None, result="student"),
+    Option("arena-temperature", "comma list of temperatures (a sweep)", "string", "0", result="temperature"),
+    Option("arena-seed", "comma list of seeds (a sweep)", "string", "0", result="seed"),
+    Option("arena-epochs", "N samples per fixture: seeds S .. S+N-1 from the one --arena-seed S (pass@k)",
+           "string", "", result="seed"),
+    Option("arena-dialect", f"comma list of tool-call dialects (a sweep): {', '.join(CHOICES)}", "string", "auto",
+           result="dialect", keyed_unless="auto"),
+    Option("arena-gpu-layers", "layers offloaded to the GPU (-1 all, 0 none)", "string", "-1",
+           inert="the same model and settings, computed on a GPU"),
+    Option("arena-gpus", "comma list of GPU indices; xdist worker N uses the N-th (no split)", "string", "",
+           inert="which GPU computes, not what"),
+    Option("arena-n-ctx", "context size for llama students (0: the model's, capped at 32768)", "string", "0",
+           result="n_ctx", keyed_unless=0),
+    Option("arena-max-turns", "override every fixture's turn budget", "string", "", result="max_turns"),
+    Option("arena-max-tokens", "cap on tokens generated per turn (default: the fixture's max_tokens)", "string", "",
+           result="max_tokens"),
+    Option("arena-turn-timeout", "seconds a student may take for one turn before the session ends", "string",
+           f"{TURN_TIMEOUT_S:g}", result="turn_timeout_s"),
+    Option("arena-repetition-stop", "off, or PERIOD:REPEATS: end a turn repeating a block of tokens", "string",
+           "64:8", result="repetition_stop"),
+    Option("arena-text-loop-limit", "text turns in a row that end a session (0 disables)", "string",
+           str(TEXT_LOOP_LIMIT), result="text_loop_limit"),
+    Option("arena-compliance-enforced", "run compliance after each write and feed it back", "bool", False,
+           result="enforced"),
+    Option("arena-constrain", "constrained decoding: every turn is one well-formed tool call", "bool", False,
+           result="constrained"),
+    Option("arena-sandbox", "bwrap (default) or none: how student commands and oracles are confined", "string",
+           "bwrap", result="sandbox"),
+    Option("arena-reports", "folder for results.jsonl and trajectories", "string", "reports", inert=WHERE),
+    Option("arena-resume", "an earlier run folder: skip the items it recorded, append new records", "string", "",
+           inert=WHERE),
+    Option("arena-keep-workspaces", "keep each item's workspace for inspection", "bool", False, inert=WHERE),
+    Option("arena-workspace-quota", "workspace size limit (K/M/G; 0: none): a command past it stops", "string",
+           WORKSPACE_QUOTA, result="workspace_quota",
+           keyed_unless=PARSERS["arena-workspace-quota"]("arena-workspace-quota", WORKSPACE_QUOTA)),
+    Option("arena-cold", "build every item from scratch (no warm oracle: no copy of the pristine build)", "bool",
+           False, inert="the same build, made from scratch instead of copied"),
+)  # fmt: skip
+
+
+def resume_settings(effective: dict[str, object]) -> dict[str, object]:
+    """The settings an item's resume key digests: every one an option changes (see Option), from the
+    item's ``effective`` settings, which must carry them all."""
+    kept = {}
+    for option in OPTIONS:
+        if not option.result:
+            continue
+        if option.result not in effective:
+            raise LookupError(
+                f"option --{option.name} changes '{option.result}', which the item's effective settings "
+                "do not carry: add it to ArenaItem.effective_settings"
+            )
+        value = effective[option.result]
+        if option.keyed_unless is _ALWAYS or value != option.keyed_unless:
+            kept[option.result] = value
+    return kept
+
+
+__all__ = [
+    "OPTIONS",
+    "OPTIONS_KEY",
+    "ArenaOptions",
+    "Option",
+    "OptionError",
+    "add_options",
+    "read_options",
+    "resume_settings",
+]
 
 
 def _parsed(raw: dict[str, Any], name: str) -> Any:
@@ -100,7 +164,7 @@ def _ini_default(kind: str, default: Any) -> Any:
     return default if kind != "bool" else bool(default)
 
 
-_INI_DEFAULTS = {name: _ini_default(kind, default) for name, _, kind, default in OPTIONS}
+_INI_DEFAULTS = {o.name: _ini_default(o.kind, o.default) for o in OPTIONS}
 
 
 def ini_value(config: Any, name: str) -> Any:
@@ -142,7 +206,7 @@ def read_options(config: Any) -> ArenaOptions:
     """CLI beats ini beats default; relative paths are taken from the rootdir."""
     from .dialect_option import dialect_option
 
-    raw = {name: _value(config, name, kind) for name, _, kind, _ in OPTIONS}
+    raw = {o.name: _value(config, o.name, o.kind) for o in OPTIONS}
     gpu_layers = _parsed(raw, "arena-gpu-layers")
     n_ctx = _parsed(raw, "arena-n-ctx")
     turn_timeout = _parsed(raw, "arena-turn-timeout")
@@ -212,7 +276,8 @@ def add_options(parser: Any) -> None:
         default=False,
         help="collect the fixture corpus (meta.toml files) as arena items",
     )
-    for name, help_text, kind, default in OPTIONS:
+    for option in OPTIONS:
+        name, help_text, kind, default = option.name, option.help, option.kind, option.default
         dest = name.replace("-", "_")
         if kind == "bool":
             group.addoption(f"--{name}", dest=dest, action="store_true", default=False, help=help_text)

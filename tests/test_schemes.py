@@ -53,7 +53,7 @@ def test_static_facts_of_a_missing_gguf_and_of_a_scheme_without_facts(tmp_path: 
 
 
 def test_help_and_labels_list_every_scheme() -> None:
-    help_text = next(text for name, text, _, _ in OPTIONS if name == "arena-student")
+    help_text = next(option.help for option in OPTIONS if option.name == "arena-student")
     assert forms() in help_text
     assert all(scheme.form in forms() for scheme in SCHEMES.values())
     labels = student_labels(("llama:a/m.gguf", "llama:b/m.gguf"))
