@@ -20,6 +20,7 @@ from .results.record import new_run_id
 from .results.resume import completed
 from .results.run_folder import ReportsUnwritable, RunFolderError, check_run_folder
 from .results.writer import RunWriter
+from .run_script import tell_run_script
 from .students import builtin
 from .students.pool import StudentPool
 
@@ -74,6 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run_dir = options.resume or options.reports / new_run_id()
         recorder = RunRecorder(RunWriter(run_dir.parent, run_dir.name), config.rootpath / "gates.toml")
         _check_before_work(config, options, recorder)
+        tell_run_script(config, options)
         config.pluginmanager.register(recorder, "arena-recorder")
         config.pluginmanager.register(Progress(config), "arena-progress")
         config.stash[RUN_DIR_KEY] = recorder.writer.run_dir

@@ -172,11 +172,11 @@ def test_driver_errors_are_reported_not_counted_unless_asked(tmp_path: Path) -> 
     )
     default = gate(junit, "--gates", gates, "--gate", "default")
     assert default.returncode == 1 and "GATE default: NO EVIDENCE" in default.stdout
-    assert "1 DriverError (reported, not counted)" in default.stdout
+    assert "1 DriverError, 0 HarnessError (reported, not counted)" in default.stdout
     assert "every matched run ended in DriverError" in default.stdout
     counted = gate(junit, "--gates", gates, "--gate", "counted", "--gate", "share")
     assert counted.returncode == 1 and "GATE counted: FAIL" in counted.stdout
-    assert "1 DriverError (counted as failures)" in counted.stdout and "0/1 = 0%" in counted.stdout
+    assert "1 DriverError, 0 HarnessError (counted as failures)" in counted.stdout and "0/1 = 0%" in counted.stdout
     assert "[FAIL] max_outcome_share.DriverError: DriverError 1/1 = 1.000 (need <= 0)" in counted.stdout
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT
+from .helpers import ROOT, tiny_fixture
 
 PYTHON_CORPUS = ROOT / "fixtures" / "python"
 FIXTURE = "unix__01-uniq"
@@ -100,3 +100,17 @@ def test_ini_keys_use_underscores_and_dashed_ones_still_work(pytester: pytest.Py
     run.stdout.fnmatch_lines(["*unix__02-tr*reference-t0-s0*"])
     deprecated = "ini key 'arena-root' is deprecated: spell it 'arena_root'"
     assert (deprecated in run.stdout.str()) == (key == "arena-root")
+
+
+def test_an_item_failing_at_setup_reaches_session_finish(pytester: pytest.Pytester) -> None:
+    """As the README and the example plugin say: a student that cannot load is a DriverError that
+    session_finish observers see, with no turns."""
+    root = tiny_fixture(pytester.path / "corpus")
+    pytester.makeconftest(
+        "def pytest_arena_session_finish(item, result):\n"
+        "    with open(item.config.rootpath / 'finished.txt', 'a') as f:\n"
+        "        f.write(f'{result.outcome.name} {len(result.turns)}\\n')\n"
+    )
+    missing = pytester.path / "missing.gguf"
+    pytester.inline_run("--arena", f"--arena-student=llama:{missing}", "--arena-reports", "reports", str(root))
+    assert (pytester.path / "finished.txt").read_text().splitlines() == ["DriverError 0"]

@@ -160,10 +160,13 @@ def test_validate_command(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("form", ["--arena-reports=DIR", "--arena-reports DIR", "--arena-reports="])
+@pytest.mark.parametrize(
+    "form", ["--arena-reports=DIR", "--arena-reports DIR", "--arena-reports=", "-o arena_reports=DIR"]
+)
 def test_run_arena_writes_and_reports_where_told(form: str, tmp_path: Path) -> None:
     """`./run arena --arena-reports DIR`: the JUnit file, the run and the report it names are in DIR,
-    not in the project's reports/; an empty DIR means reports/, as it does to pytest."""
+    not in the project's reports/; an empty DIR means reports/, as it does to pytest; the ini key
+    (here through -o) counts as much as the option."""
     reports = tmp_path / "elsewhere" if "DIR" in form else ROOT / "reports"
     args = shlex.split(form.replace("DIR", str(reports)))
     proc = subprocess.run(

@@ -49,8 +49,9 @@ Writing your own plugin:
   ``compliance_cmd``, only when the tests pass (and after each write with
   ``--arena-compliance-enforced``).
 * ``pytest_arena_session_finish`` runs in the process that ran the item (an xdist worker under
-  ``-n``), before the item's pass/fail is raised. Items that fail at setup (a student that cannot
-  load: ``DriverError`` at turn 0) run no session and do not reach it.
+  ``-n``), before the item's pass/fail is raised. An item that fails at setup (a student that
+  cannot load: ``DriverError`` at turn 0; a missing program or sandbox: ``HarnessError``) runs no
+  session but reaches it too, with that outcome and no turns.
 """
 
 from __future__ import annotations

@@ -46,9 +46,7 @@ def scoreboard(results: list[GateResult], evidence: Evidence, gates_path: Path) 
         lines.append(
             f"  select {spec.select_text()}: {len(result.matched)} of {result.total} runs"
             + (f" (students: {', '.join(students)})" if students else "")
-            + f"; {driver} DriverError"
-            + (f", {harness} HarnessError" if harness else "")
-            + f" ({treatment})"
+            + f"; {driver} DriverError, {harness} HarnessError ({treatment})"
         )
         for note in result.notes:
             lines.append(f"  {note}")

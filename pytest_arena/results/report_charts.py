@@ -119,6 +119,3 @@ def fixture_chart(records: list[ItemRecord]) -> Chart:
     ax.set_title("Pass rate per fixture (runs without DriverError/HarnessError)")
     fig.colorbar(image, ax=ax, fraction=0.04)
     return Chart("Pass rate per fixture", png(fig), "Passed/runs per fixture and student, DriverError excluded.")
-
-
-# ---------------------------------------------------------------- tables

@@ -87,6 +87,3 @@ def render_html(report: Report) -> str:
                 parts.append(f'<p class="note">{esc(block.note)}</p>')
     parts.append("</body></html>")
     return "\n".join(parts)
-
-
-# ---------------------------------------------------------------- command line

@@ -47,9 +47,6 @@ def students_of(records: list[ItemRecord]) -> list[str]:
     return sorted({r.student for r in records})
 
 
-# ---------------------------------------------------------------- charts
-
-
 def student_table(records: list[ItemRecord]) -> Table:
     twins = has_twins(records)
     rows = []
@@ -276,6 +273,3 @@ def items_table(links: list[ItemLink]) -> Table:
         "diff and the oracle's output.",
         hrefs,
     )
-
-
-# ---------------------------------------------------------------- assembly
