@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -125,7 +125,7 @@ __all__ = [
 ]
 
 
-def _parsed(raw: dict[str, Any], name: str) -> Any:
+def _parsed(raw: dict[str, object], name: str) -> Any:
     return PARSERS[name](name, str(raw[name]))
 
 
@@ -157,7 +157,7 @@ class ArenaOptions:
     dialects: tuple[str, ...] = ("auto",)
 
 
-def _ini_default(kind: str, default: Any) -> Any:
+def _ini_default(kind: str, default: object) -> object:
     """What getini returns for a key the ini file does not set."""
     if default is None:
         return []
@@ -167,7 +167,7 @@ def _ini_default(kind: str, default: Any) -> Any:
 _INI_DEFAULTS = {o.name: _ini_default(o.kind, o.default) for o in OPTIONS}
 
 
-def ini_value(config: Any, name: str) -> Any:
+def ini_value(config: pytest.Config, name: str) -> object:
     """The ini key ``arena_x`` (underscores, like pytest's and xdist's own keys); the dashed
     ``arena-x`` of earlier versions still works, with a deprecation warning."""
     key = name.replace("-", "_")
@@ -182,14 +182,14 @@ def ini_value(config: Any, name: str) -> Any:
     return value
 
 
-def _value(config: Any, name: str, kind: str) -> Any:
+def _value(config: pytest.Config, name: str, kind: str) -> object:
     cli = config.getoption(name.replace("-", "_"))
     if cli not in (None, [], False):
         return cli
     return ini_value(config, name)
 
 
-def _path_option(config: Any, name: str) -> Path:
+def _path_option(config: pytest.Config, name: str) -> Path:
     """A folder given on the command line is relative to where pytest was invoked; one from an
     ini file (or the default) is relative to that file's folder. Not the rootdir: pytest derives
     it from arguments, and option values that are existing paths (`--arena-resume reports/x`)
@@ -202,7 +202,7 @@ def _path_option(config: Any, name: str) -> Path:
     return base / str(ini_value(config, name))
 
 
-def read_options(config: Any) -> ArenaOptions:
+def read_options(config: pytest.Config) -> ArenaOptions:
     """CLI beats ini beats default; relative paths are taken from the rootdir."""
     from .dialect_option import dialect_option
 
@@ -214,7 +214,9 @@ def read_options(config: Any) -> ArenaOptions:
     quota = _parsed(raw, "arena-workspace-quota")
     temperatures = _parsed(raw, "arena-temperature") or (0.0,)
     seeds = _epochs(_parsed(raw, "arena-seed") or (0,), _parsed(raw, "arena-epochs"))
-    students = tuple(s.strip() for s in (raw["arena-student"] or []) if s.strip()) or (DEFAULT_STUDENT,)
+    listed = raw["arena-student"]
+    given = [str(spec).strip() for spec in listed] if isinstance(listed, list) else []
+    students = tuple(spec for spec in given if spec) or (DEFAULT_STUDENT,)
     return ArenaOptions(
         enabled=bool(config.getoption("arena")),
         root=_path_option(config, "arena-root"),
@@ -268,7 +270,10 @@ def _sandbox_kind(raw: str) -> str:
     return raw
 
 
-def add_options(parser: Any) -> None:
+_INI_TYPES: dict[str, Literal["string", "linelist", "bool"]] = {"string": "string", "list": "linelist", "bool": "bool"}
+
+
+def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("arena", "pytest-arena: benchmark coding-agent students on fixtures")
     group.addoption(
         "--arena",
@@ -286,7 +291,7 @@ def add_options(parser: Any) -> None:
         else:
             checked = {"type": argparse_type(name)} if name in PARSERS else {}
             group.addoption(f"--{name}", dest=dest, default=None, help=help_text, **checked)
-        ini_type = {"bool": "bool", "list": "linelist"}.get(kind, "string")
+        ini_type = _INI_TYPES[kind]
         initial = default if default is not None else []
         parser.addini(dest, help_text, type=ini_type, default=initial)
         parser.addini(name, f"deprecated spelling of {dest}", type=ini_type, default=initial)

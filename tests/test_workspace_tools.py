@@ -90,6 +90,8 @@ def test_bad_inputs_are_tool_errors(ws: Workspace) -> None:
     assert "input must be a JSON object" in box.execute("glob", ["*"]).output
     assert "unknown tool 'rm'" in box.execute("rm", {}).output
     assert "invalid regular expression" in box.execute("grep", {"pattern": "("}).output
+    # A null for a required key is a missing key, not a tool failing internally on None.
+    assert "missing key(s) path" in box.execute("file_read", {"path": None}).output
 
 
 def test_binary_and_huge_reads(ws: Workspace) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .clipping import clip_middle
 from .harness import HarnessFault, sandbox_fault
@@ -29,6 +28,10 @@ class ToolError(Exception):
     """A tool call that cannot be carried out; its message goes back to the student."""
 
 
+# A tool call's input as a handler gets it: the tool's declared parameters, each a string.
+ToolArgs = Mapping[str, str]
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """A tool as the student sees it (prompt, grammar) and the handler that carries it out."""
@@ -39,10 +42,10 @@ class ToolSpec:
     required: tuple[str, ...]
     # A handler returns the text for the student, or a ToolOutcome when it has more to say
     # (the shell's exit code); it raises ToolError for a call it cannot carry out.
-    handler: Callable[[Workspace, dict[str, Any]], str | ToolOutcome]
+    handler: Callable[[Workspace, ToolArgs], str | ToolOutcome]
     writes: bool = False  # writes a file: compliance gating applies after it
 
-    def json_schema(self) -> dict[str, Any]:
+    def json_schema(self) -> dict[str, object]:
         return {
             "type": "object",
             "properties": {
@@ -67,7 +70,7 @@ class ToolOutcome:
     path: str | None = None  # the file a write touched, relative to the workspace
     exit_code: int | None = None  # shell only
 
-    def entry(self, text: str) -> dict[str, Any]:
+    def entry(self, text: str) -> dict[str, object]:
         """This call's result as the trajectory keeps it (``text``: what the student was shown)."""
         output = clip_middle(text, RESULT_CHARS_IN_TRAJECTORY)
         return {"name": self.name, "ok": self.ok, "output": output, "seconds": round(self.seconds, 4)}
@@ -85,7 +88,7 @@ def _is_binary(data: bytes) -> bool:
     return b"\x00" in data[:8192]
 
 
-def file_read(ws: Workspace, args: dict[str, Any]) -> str:
+def file_read(ws: Workspace, args: ToolArgs) -> str:
     real = ws.resolve(args["path"], must_exist=True)
     if real.is_dir():
         raise ToolError(f"{args['path']}: is a directory; use glob to list it")
@@ -103,7 +106,7 @@ def file_read(ws: Workspace, args: dict[str, Any]) -> str:
     return text
 
 
-def file_write(ws: Workspace, args: dict[str, Any]) -> str:
+def file_write(ws: Workspace, args: ToolArgs) -> str:
     content = args["content"]
     encoded = content.encode("utf-8", errors="replace")
     if len(encoded) > MAX_WRITE_BYTES:
@@ -116,7 +119,7 @@ def _too_large(path: str, size: int, limit: int) -> ToolError:
     return ToolError(f"{path}: file too large: {size} bytes, limit {limit}; use shell tools (head, sed) on it")
 
 
-def file_edit(ws: Workspace, args: dict[str, Any]) -> str:
+def file_edit(ws: Workspace, args: ToolArgs) -> str:
     real = ws.resolve(args["path"], must_exist=True)
     if not real.is_file():
         raise ToolError(f"{args['path']}: not a file")
@@ -135,7 +138,7 @@ def file_edit(ws: Workspace, args: dict[str, Any]) -> str:
     return f"edited {ws.relative(real)}"
 
 
-def glob_tool(ws: Workspace, args: dict[str, Any]) -> str:
+def glob_tool(ws: Workspace, args: ToolArgs) -> str:
     pattern = args["pattern"]
     if pattern.startswith("/") or ".." in pattern.split("/"):
         raise ToolError("pattern must be relative to the project root, without '..'")
@@ -161,7 +164,7 @@ def _searched(real: Path, rel: str, named: bool, skipped: list[str]) -> bytes | 
     return None if _is_binary(data) else data
 
 
-def grep_tool(ws: Workspace, args: dict[str, Any]) -> str:
+def grep_tool(ws: Workspace, args: ToolArgs) -> str:
     try:
         regex = re.compile(args["pattern"])
     except re.error as exc:
@@ -190,7 +193,7 @@ def grep_tool(ws: Workspace, args: dict[str, Any]) -> str:
     return "\n".join([*lines, *skipped[:20]]) or "(no matches)"
 
 
-def shell_tool(ws: Workspace, args: dict[str, Any]) -> ToolOutcome:
+def shell_tool(ws: Workspace, args: ToolArgs) -> ToolOutcome:
     result = ws.run(args["command"], SHELL_TIMEOUT_S, SHELL_OUTPUT_CAP)
     fault = sandbox_fault(result)
     if fault is not None:
@@ -198,7 +201,7 @@ def shell_tool(ws: Workspace, args: dict[str, Any]) -> ToolOutcome:
     return ToolOutcome("shell", result.ok, f"{result.describe()}\n{result.output}", exit_code=result.exit_code)
 
 
-def finish_tool(_ws: Workspace, _args: dict[str, Any]) -> str:
+def finish_tool(_ws: Workspace, _args: ToolArgs) -> str:
     return "finished"
 
 
@@ -262,18 +265,18 @@ class Toolbox:
     def call_schema(self) -> str:
         return call_schema(self.specs.values())
 
-    def execute(self, name: str, args: Any) -> ToolOutcome:
+    def execute(self, name: str, args: object) -> ToolOutcome:
         started = time.monotonic()
         spec = self.specs.get(name)
         try:
             if spec is None:
                 raise ToolError(f"unknown tool '{name}'; available: {', '.join(self.specs)}")
-            self._check_input(spec, args)
-            output = spec.handler(self.workspace, args)
+            checked = self._check_input(spec, args)
+            output = spec.handler(self.workspace, checked)
             if isinstance(output, ToolOutcome):
                 output.seconds = time.monotonic() - started
                 return output
-            path = self._written_path(spec, args)
+            path = self._written_path(spec, checked)
             return ToolOutcome(name, True, output, time.monotonic() - started, path=path)
         except HarnessFault:
             raise  # the harness's failure, not something to tell the student
@@ -289,18 +292,20 @@ class Toolbox:
                 time.monotonic() - started,
             )
 
-    def _written_path(self, spec: ToolSpec, args: dict[str, Any]) -> str | None:
+    def _written_path(self, spec: ToolSpec, args: ToolArgs) -> str | None:
         path = args.get("path")
         if not spec.writes or not isinstance(path, str):
             return None
         return self.workspace.relative(self.workspace.resolve(path))
 
     @staticmethod
-    def _check_input(spec: ToolSpec, args: Any) -> None:
+    def _check_input(spec: ToolSpec, args: object) -> ToolArgs:
+        """The call's input as its handler gets it: the declared parameters that were given (a null
+        is not given), every one a string. Keys the tool does not declare are left out."""
         signature = ", ".join(f"{p}: string" for p in spec.parameters)
         if not isinstance(args, dict):
             raise ToolError(f"tool {spec.name}: input must be a JSON object {{{signature}}}, got {type(args).__name__}")
-        missing = [p for p in spec.required if p not in args]
+        missing = [p for p in spec.required if args.get(p) is None]
         if missing:
             raise ToolError(f"tool {spec.name}: missing key(s) {', '.join(missing)}; expected {{{signature}}}")
         for key, value in args.items():
@@ -308,3 +313,4 @@ class Toolbox:
                 raise ToolError(
                     f"tool {spec.name}: '{key}' must be a string, got {type(value).__name__} ({json.dumps(value)[:80]})"
                 )
+        return {key: value for key, value in args.items() if key in spec.parameters and isinstance(value, str)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 # GGUF value types: (struct format, size) for scalars; 8 = string, 9 = array.
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
@@ -15,16 +15,26 @@ class GGUFError(ValueError):
     pass
 
 
-def _read(handle: BinaryIO, fmt: str) -> Any:
+# What read_metadata keeps: scalars and strings (arrays are skipped).
+Scalar = int | float | bool | str
+
+
+def _read(handle: BinaryIO, fmt: str) -> int | float | bool:
     size = struct.calcsize(fmt)
     data = handle.read(size)
     if len(data) != size:
         raise GGUFError("file ends inside the metadata")
-    return struct.unpack(fmt, data)[0]
+    value: int | float | bool = struct.unpack(fmt, data)[0]
+    return value
+
+
+def _int(handle: BinaryIO, fmt: str) -> int:
+    """A count, length, type or offset: an unsigned integer field."""
+    return int(_read(handle, fmt))
 
 
 def _string(handle: BinaryIO) -> str:
-    length = _read(handle, "<Q")
+    length = _int(handle, "<Q")
     if length > 1 << 26:
         raise GGUFError("implausible string length")
     data = handle.read(length)
@@ -33,13 +43,13 @@ def _string(handle: BinaryIO) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _value(handle: BinaryIO, kind: int) -> Any:
+def _value(handle: BinaryIO, kind: int) -> Scalar | None:
     if kind in _SCALARS:
         return _read(handle, _SCALARS[kind])
     if kind == STRING:
         return _string(handle)
     if kind == ARRAY:
-        item_kind, count = _read(handle, "<I"), _read(handle, "<Q")
+        item_kind, count = _int(handle, "<I"), _int(handle, "<Q")
         if item_kind in _SCALARS:  # skipped, not decoded: token tables are large
             handle.seek(struct.calcsize(_SCALARS[item_kind]) * count, 1)
         else:
@@ -49,26 +59,26 @@ def _value(handle: BinaryIO, kind: int) -> Any:
     raise GGUFError(f"unknown metadata value type {kind}")
 
 
-def read_metadata(path: Path) -> dict[str, Any]:
+def read_metadata(path: Path) -> dict[str, Scalar]:
     """Scalar and string metadata of a GGUF file (arrays are skipped)."""
     with path.open("rb") as handle:
         if handle.read(4) != b"GGUF":
             raise GGUFError(f"{path} is not a GGUF file")
-        version = _read(handle, "<I")
+        version = _int(handle, "<I")
         if version < 2:
             raise GGUFError(f"{path}: GGUF version {version} is too old")
-        _read(handle, "<Q")  # tensor count
-        count = _read(handle, "<Q")
-        meta: dict[str, Any] = {}
+        _int(handle, "<Q")  # tensor count
+        count = _int(handle, "<Q")
+        meta: dict[str, Scalar] = {}
         for _ in range(count):
             key = _string(handle)
-            value = _value(handle, _read(handle, "<I"))
+            value = _value(handle, _int(handle, "<I"))
             if value is not None:
                 meta[key] = value
         return meta
 
 
-def trained_context(meta: dict[str, Any]) -> int | None:
+def trained_context(meta: dict[str, Scalar]) -> int | None:
     value = meta.get(f"{meta.get('general.architecture', '')}.context_length")
     return int(value) if value else None
 
@@ -87,19 +97,19 @@ def declared_size(path: Path) -> int:
     with path.open("rb") as handle:
         if handle.read(4) != b"GGUF":
             raise GGUFError(f"{path} is not a GGUF file")
-        _read(handle, "<I")
-        tensors, count = _read(handle, "<Q"), _read(handle, "<Q")
+        _int(handle, "<I")
+        tensors, count = _int(handle, "<Q"), _int(handle, "<Q")
         alignment = 32
         for _ in range(count):
             key = _string(handle)
-            value = _value(handle, _read(handle, "<I"))
+            value = _value(handle, _int(handle, "<I"))
             if key == "general.alignment" and isinstance(value, int) and value > 0:
                 alignment = value
         end = 0
         for _ in range(tensors):
             _string(handle)
-            dims = [_read(handle, "<Q") for _ in range(_read(handle, "<I"))]
-            kind, offset = _read(handle, "<I"), _read(handle, "<Q")
+            dims = [_int(handle, "<Q") for _ in range(_int(handle, "<I"))]
+            kind, offset = _int(handle, "<I"), _int(handle, "<Q")
             elements = 1
             for dim in dims:
                 elements *= dim

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 WRAPPER = 'root ::= "<tool_call>\\n" call "\\n</tool_call>"\n'
@@ -32,7 +33,7 @@ class ToolGrammar:
         return self.status == "compiled"
 
     @classmethod
-    def build(cls, schema_json: str, llm: Any, llama_cpp: Any) -> ToolGrammar:
+    def build(cls, schema_json: str, llm: Any, llama_cpp: ModuleType) -> ToolGrammar:
         from llama_cpp.llama_grammar import LlamaGrammar
 
         try:

@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ..engine.corpus import FixtureSpec
@@ -72,7 +73,7 @@ def _check_gguf(path: Path) -> None:
         raise StudentError(f"{path} is not a GGUF file (starts with {magic!r}, expected b'GGUF')")
 
 
-def build_facts(llama_cpp: Any) -> str:
+def build_facts(llama_cpp: ModuleType) -> str:
     """What the installed library was built with: backends and the CPU features compiled in, as
     llama.cpp reports them (e.g. "CPU: SSE3 AVX AVX2 F16C FMA BMI2 AVX512 ...")."""
     info = llama_cpp.llama_print_system_info().decode(errors="replace")

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from types import ModuleType
 
 RELEASE_WAIT_S = 30.0  # how long a new turn waits for a stopped generation to let go of the context
 
@@ -22,7 +22,7 @@ class ContextPoisoned(Exception):
 
 
 class GenerationGuard:
-    def __init__(self, llama_cpp: Any, ctx: Any) -> None:
+    def __init__(self, llama_cpp: ModuleType, ctx: object) -> None:
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._deadline = float("inf")

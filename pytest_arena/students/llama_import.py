@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from typing import Any
+from types import ModuleType
 
 from ..engine.student import StudentError
 
@@ -38,14 +38,14 @@ class _NoChatHandler:
     ``'x' * 3000000000`` would cost gigabytes in this process before any budget applies. The arena
     renders templates itself (TemplateProcess) and never asks llama-cpp-python to."""
 
-    def __init__(self, **_kwargs: Any) -> None:
+    def __init__(self, **_kwargs: object) -> None:
         pass
 
     def to_chat_handler(self) -> None:
         return None
 
 
-def import_llama() -> Any:
+def import_llama() -> ModuleType:
     try:
         import llama_cpp
     except ImportError as exc:
@@ -60,7 +60,7 @@ def import_llama() -> Any:
 
 
 @contextlib.contextmanager
-def loading(llama_cpp: Any) -> Iterator[None]:
+def loading(llama_cpp: ModuleType) -> Iterator[None]:
     """Around ``Llama(...)``: one load at a time, with llama-cpp-python's template compiler out."""
     formats = llama_cpp.llama_chat_format
     with _LOADING:
