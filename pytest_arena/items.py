@@ -174,21 +174,18 @@ class ArenaItem(pytest.Item):
     @property
     def resume_key(self) -> ResumeKey:
         settings = self._settings()
-        keyed = settings.config.record() | resume_settings(self.effective_settings(settings))
+        keyed = settings.config.record() | resume_settings(self.effective_settings(settings), self.options)
         return self.name, self.fixture_sha256, settings_digest(keyed)
 
     def effective_settings(self, settings: SessionSettings) -> dict[str, object]:
-        """Every setting an option changes (options.Option.result), as this item runs with it."""
+        """The settings options change (options.Option.result) whose value this item decides or names
+        otherwise than ArenaOptions does; resume_settings takes the rest from the options."""
         return {
             "student": self.variant.student_spec,
             **settings.config.record(),
             "max_turns": settings.max_turns or self.spec.max_turns,
-            "sandbox": self.options.sandbox,
-            "text_loop_limit": settings.text_loop_limit,
             "enforced": settings.compliance_enforced,
             "dialect": settings.dialect,
-            "n_ctx": self.options.n_ctx,
-            "workspace_quota": self.options.workspace_quota,
         }
 
     def _settings(self) -> SessionSettings:

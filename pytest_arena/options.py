@@ -95,24 +95,6 @@ OPTIONS: tuple[Option, ...] = (
 )  # fmt: skip
 
 
-def resume_settings(effective: dict[str, object]) -> dict[str, object]:
-    """The settings an item's resume key digests: every one an option changes (see Option), from the
-    item's ``effective`` settings, which must carry them all."""
-    kept = {}
-    for option in OPTIONS:
-        if not option.result:
-            continue
-        if option.result not in effective:
-            raise LookupError(
-                f"option --{option.name} changes '{option.result}', which the item's effective settings "
-                "do not carry: add it to ArenaItem.effective_settings"
-            )
-        value = effective[option.result]
-        if option.keyed_unless is _ALWAYS or value != option.keyed_unless:
-            kept[option.result] = value
-    return kept
-
-
 __all__ = [
     "OPTIONS",
     "OPTIONS_KEY",
@@ -155,6 +137,28 @@ class ArenaOptions:
     resume: Path | None
     workspace_quota: int = PARSERS["arena-workspace-quota"]("arena-workspace-quota", WORKSPACE_QUOTA)  # 0: none
     dialects: tuple[str, ...] = ("auto",)
+
+
+def resume_settings(effective: dict[str, object], options: ArenaOptions) -> dict[str, object]:
+    """The settings an item's resume key digests: every one an option changes (see Option), as the
+    item runs with it (``effective``: per-item values) or else as the option was read (the
+    ArenaOptions field of that name), so a plain new option needs no other line anywhere."""
+    kept = {}
+    for option in OPTIONS:
+        if not option.result:
+            continue
+        if option.result in effective:
+            value = effective[option.result]
+        elif option.result in ArenaOptions.__dataclass_fields__:
+            value = getattr(options, option.result)
+        else:
+            raise LookupError(
+                f"option --{option.name} changes '{option.result}', which is neither an ArenaOptions field "
+                "nor in the item's effective settings (ArenaItem.effective_settings)"
+            )
+        if option.keyed_unless is _ALWAYS or value != option.keyed_unless:
+            kept[option.result] = value
+    return kept
 
 
 def _ini_default(kind: str, default: object) -> object:

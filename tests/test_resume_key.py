@@ -4,11 +4,13 @@ and a run with default settings keeps the key it had when the key was written by
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pytest_arena import options
 from pytest_arena.items import ArenaItem
-from pytest_arena.options import OPTIONS, Option
+from pytest_arena.options import OPTIONS, OPTIONS_KEY, Option
 from pytest_arena.results.resume import settings_digest
 
 from .helpers import tiny_fixture
@@ -87,6 +89,21 @@ def test_a_new_option_whose_setting_the_item_lacks_is_an_error_not_a_silent_key(
     monkeypatch.setattr(options, "OPTIONS", (*OPTIONS, added))
     with pytest.raises(LookupError, match="--arena-new changes 'new_knob'"):
         item.resume_key  # noqa: B018 (the property is the call under test)
+
+
+def test_a_new_option_read_into_arena_options_joins_the_key_with_no_other_line(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain new option is one row in the table and one ArenaOptions field: nothing else."""
+    item = _item(pytester, "--arena-student=reference")
+    before = item.resume_key[2]
+    added = Option(
+        "arena-cold-too", "as if --arena-cold changed results", "bool", False, result="cold", keyed_unless=False
+    )
+    monkeypatch.setattr(options, "OPTIONS", (*OPTIONS, added))
+    assert item.resume_key[2] == before  # the default is left out: earlier runs stay resumable
+    item.config.stash[OPTIONS_KEY] = dataclasses.replace(item.options, cold=True)
+    assert item.resume_key[2] != before
 
 
 def test_inert_options_say_why() -> None:
