@@ -249,3 +249,17 @@ def test_a_tamper_attempt_is_named_by_its_most_telling_dropped_change(pristine: 
     assert rules.tamper_kind(["src/.cargo/config.toml", "roman/ruff.toml"]) == "toolchain config"
     assert rules.tamper_kind(["pkg/sitecustomize.py"]) == "interpreter hook"
     assert rules.tamper_kind(["notes.txt"]) == "other"
+
+
+def test_an_edit_to_a_large_file_that_keeps_its_size_is_a_change(pristine: Path) -> None:
+    """Files past the diff limit were compared by size alone: a same-size fix to a large editable
+    file was not carried to the clean tree the oracle judges."""
+    (pristine / "src" / "table.txt").write_bytes(b"0" * (300 * 1024))
+    workspace = Workspace(pristine, ["tests/**"])
+    try:
+        assert workspace.changed_files() == []
+        (workspace.root / "src" / "table.txt").write_bytes(b"0" * (300 * 1024 - 1) + b"1")
+        assert workspace.changed_files() == ["src/table.txt"]
+        assert "sha256" in workspace.diff()
+    finally:
+        workspace.cleanup()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import hashlib
 import os
 import re
 import shutil
@@ -342,8 +343,8 @@ def _read(path: Path) -> bytes | None:
             return b"symlink -> " + os.readlink(path).encode()
         if not stat.S_ISREG(info.st_mode):
             return b"<not a regular file: %s>" % _file_kind(info.st_mode).encode()
-        if info.st_size > MAX_DIFF_FILE_BYTES:
-            return b"<large file %d bytes>" % info.st_size
+        if info.st_size > MAX_DIFF_FILE_BYTES:  # by digest: an edit that keeps the size still shows
+            return b"<large file %d bytes, sha256 %s>" % (info.st_size, _sha256(path).encode())
         return read_regular(path)
     except OSError:
         return None
@@ -361,6 +362,16 @@ def read_regular(path: Path, limit: int | None = None) -> bytes | None:
         if not stat.S_ISREG(info.st_mode) or (limit is not None and info.st_size > limit):
             return None
         return handle.read()
+
+
+def _sha256(path: Path) -> str:
+    """Streamed, never read whole (a file may be as large as the workspace quota)."""
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _file_kind(mode: int) -> str:
