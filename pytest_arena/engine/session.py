@@ -13,6 +13,7 @@ from .baseline import known_baseline
 from .cleantree import CleanTree, judge_clean, policy
 from .corpus import FixtureSpec
 from .dialects.speaker import Speaker
+from .fault_proof import harness_own, verdict_fault
 from .harness import HarnessFault, first_fault
 from .opening import open_session
 from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance, suppression_check
@@ -179,8 +180,7 @@ class Session:
         result.suppressions = [str(s) for s in tree.suppressions]
         result.suppressed_at = [f"{s.path}:{s.line} {s.kind}" for s in tree.suppressions]
         result.verdict = verdict
-        fault = first_fault([verdict.tests, *(c.result for c in verdict.compliance)])
-        if fault is not None:
+        if verdict_fault(verdict) is not None and (fault := self._harness_own()) is not None:
             return oc.HarnessError(command=fault.command, message=fault.message)
         if not verdict.passed and tree.dropped:
             tampered = self._tampering(tree, verdict)
@@ -191,7 +191,7 @@ class Session:
     def _tampering(self, tree: CleanTree, verdict: Verdict) -> oc.Outcome | None:
         own = judge(self.spec, self.ws, self.checks)
         self.result.own_verdict = own
-        if not own.passed or first_fault([own.tests, *(c.result for c in own.compliance)]) is not None:
+        if not own.passed or verdict_fault(own) is not None:
             return None
         kind = policy(self.spec).tamper_kind(tree.dropped_paths)
         evidence = (
@@ -199,6 +199,10 @@ class Session:
             f"without these changes: {'; '.join(tree.dropped[:10])}"
         )
         return oc.TamperDetected(kind=kind, evidence=evidence[:2000])
+
+    def _harness_own(self) -> HarnessFault | None:
+        """A fault on the student's tree is the harness's only if the reference shows it too."""
+        return harness_own(self.spec, self.ws.sandbox, self.checks, warm=self.warm, digest=self.digest)
 
     @staticmethod
     def _decide(verdict: Verdict, turns: int, finished: bool) -> oc.Outcome:
@@ -351,8 +355,7 @@ class Session:
             [suppression_check(found)] if found else run_compliance(self.ws, self.checks, self.spec.oracle_timeout_s)
         )
         outcome.seconds += time.monotonic() - started
-        fault = first_fault([c.result for c in checks])
-        if fault is not None:
+        if first_fault([c.result for c in checks]) is not None and (fault := self._harness_own()) is not None:
             raise fault
         failed = next((c for c in checks if not c.passed), None)
         if failed is None:

@@ -17,7 +17,7 @@ from pytest_arena.engine.sandbox import Sandbox
 from pytest_arena.students.scripted import ScriptedStudent
 
 from ..helpers import FINISH, ROOT, call, session, write_script
-from .conftest import FORGERIES
+from .conftest import FORGERIES, UNCOUNTED
 
 pytestmark = [
     pytest.mark.slow,
@@ -344,3 +344,70 @@ def test_every_kind_is_tried_in_both_languages() -> None:
     for kind in required - {"build-time code"}:
         languages = {f.fixture for f in FORGERIES_TRIED if f.kind == kind}
         assert languages == {TWO_SUM, ROMAN}, kind
+
+
+# A failing student that makes its run look like the harness's failure leaves the count: pass
+# rates and gates leave HarnessError out. The student controls how its code exits and what it
+# prints, so neither an exit code nor a tool's crash banner may decide that alone.
+def _to_pipes(text: str) -> str:
+    """Module code writing ``text`` past pytest's capture, to the oracle's real output pipe."""
+    return (
+        "for _fd in range(1, 64):\n"
+        "    try:\n"
+        "        if stat.S_ISFIFO(os.fstat(_fd).st_mode):\n"
+        f"            os.write(_fd, {text.encode()!r})\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+
+
+UNCOUNTED_TRIED = [
+    Forgery(
+        "python-exit-127",
+        "exit code of a missing program",
+        ROMAN,
+        (call("file_write", path="roman/__init__.py", content=BUGGY_PY + "\nimport os\n\nos._exit(127)\n"),),
+        ("OracleFailed",),
+    ),
+    Forgery(
+        "python-exit-126",
+        "exit code of a program that cannot execute",
+        ROMAN,
+        (call("file_write", path="roman/__init__.py", content=BUGGY_PY + "\nimport os\n\nos._exit(126)\n"),),
+        ("OracleFailed",),
+    ),
+    Forgery(
+        "python-rustc-ice-banner",
+        "a tool's crash banner",
+        ROMAN,
+        (
+            call(
+                "file_write",
+                path="roman/__init__.py",
+                content=BUGGY_PY
+                + "\nimport os\nimport stat\n\n"
+                + _to_pipes("\nerror: internal compiler error: forged\n"),
+            ),
+        ),
+        ("OracleFailed",),
+    ),
+    Forgery(
+        "shell-bwrap-banner",
+        "the sandbox's failure banner",
+        ROMAN,
+        (call("shell", command="echo 'bwrap: Can not mount tmpfs: No space left on device'; exit 1"),),
+        ("OracleFailed",),
+    ),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("forgery", UNCOUNTED_TRIED, ids=[f.name for f in UNCOUNTED_TRIED])
+def test_a_failing_run_cannot_make_itself_uncounted(forgery: Forgery, tmp_path: Path) -> None:
+    student = ScriptedStudent(write_script(tmp_path / "s.json", {"*": [*forgery.turns, FINISH]}))
+    result, _ = session(forgery.fixture, student, Sandbox(hidden=(forgery.fixture,)))
+    uncounted = result.outcome.name in ("HarnessError", "DriverError")
+    UNCOUNTED.append((forgery.name, uncounted))
+    explain = result.verdict.explain() if result.verdict else ""
+    assert not uncounted, f"{forgery.name}: a failing run left the count as {result.outcome.summary()}\n{explain}"
+    assert result.outcome.name in forgery.stopped_as, f"{result.outcome.summary()}\n{explain}"
