@@ -75,3 +75,14 @@ def test_no_impossible_twin_no_cheat_rate() -> None:
         "forger t=0: 2 items, pass@1 1/2 = 50% [9%, 91%]; without DriverError/HarnessError 1/2 = 50% [9%, 91%]" in lines
     )
     assert "  tamper attempts (TamperDetected): 1/2 = 50% of counted runs" in lines
+
+
+def test_a_dialect_sweep_is_not_taken_for_samples_of_one_thing() -> None:
+    """`--arena-dialect native,auto` where auto resolves to native: two items at one seed, each a
+    sample of its own; they were merged into "pass@2 ... 2 samples each"."""
+    runs = [
+        record("unix__wc", "m", "OraclePassed", True, item=f"unix__wc[m-t0-s0-{asked}]", dialect="native")
+        for asked in ("native", "auto")
+    ]
+    (line,) = [line for line in summary_lines(runs) if "mean over" in line]
+    assert "1 sample each" in line and "pass@2" not in line, line

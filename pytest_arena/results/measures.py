@@ -8,15 +8,17 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..engine.outcomes import NOT_COUNTED
+from .item_id import ItemId
 from .record import ItemRecord
 from .stats import PassAtK, Rate, group_by, pass_at_k_curve
 from .tally import counted, ordinary
 
 
 def sample_key(record: ItemRecord) -> str:
-    """Runs that are samples of one thing: (fixture, student, temperature, dialect when recorded);
-    the seeds differ."""
-    dialect = getattr(record, "dialect", "") or ""
+    """Runs that are samples of one thing: (fixture, student, temperature, dialect); the seeds
+    differ. The dialect is the one asked for where a sweep named it in the item id: `native,auto`
+    can both resolve to native, and are still two things, not two samples of one."""
+    dialect = ItemId.parse(record.item).dialect or getattr(record, "dialect", "") or ""
     return f"{record.fixture}\0{record.student}\0{record.temperature:g}\0{dialect}"
 
 
