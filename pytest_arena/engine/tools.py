@@ -12,6 +12,7 @@ from typing import Any
 
 from .clipping import clip_middle
 from .harness import HarnessFault, sandbox_fault
+from .languages import prompt_examples
 from .workspace import PathRefused, Workspace, iter_files, matches_any
 
 MAX_READ_BYTES = 256 * 1024
@@ -230,7 +231,7 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "shell",
-        "run a shell command in the project root (e.g. cargo test)",
+        f"run a shell command in the project root (e.g. {prompt_examples().test_word})",
         {"command": "the command line"},
         ("command",),
         shell_tool,
