@@ -1,12 +1,13 @@
 """pytest-arena: benchmarks local coding-agent models on executable fixtures.
 
-The names below are the API for plugin authors (new students, tools, compliance checks; see
-``pytest_arena/hookspecs.py``). Importing them loads the engine only: no pytest glue, no
-matplotlib.
+The names below are the API for plugin authors (new students, tools, compliance checks,
+languages; see ``pytest_arena/hookspecs.py``). Importing them loads the engine only: no pytest
+glue, no matplotlib.
 """
 
 from .engine.commands import CommandResult
 from .engine.corpus import FixtureSpec
+from .engine.languages import Language, PromptExamples
 from .engine.oracle import ComplianceCheck
 from .engine.protocol import ToolCall
 from .engine.session import SessionResult
@@ -19,6 +20,8 @@ __all__ = [
     "ComplianceCheck",
     "FixtureSpec",
     "GenerationResult",
+    "Language",
+    "PromptExamples",
     "SessionResult",
     "Student",
     "StudentBase",

@@ -1,9 +1,9 @@
-"""Hooks other plugins implement to add students, tools and compliance checks.
+"""Hooks other plugins implement to add students, tools, compliance checks and languages.
 
 Implement them in a ``conftest.py`` or in a plugin module pytest loads (an entry point in the
 ``pytest11`` group, or ``-p NAME``). The per-item hooks (tools, compliance, session finish) are
 called through the item's own hook relay, so a ``conftest.py`` beside a sub-corpus scopes them to
-the fixtures under its folder; ``pytest_arena_make_student`` is called once per process.
+the fixtures under its folder; ``pytest_arena_make_student`` and ``pytest_arena_languages`` are called once per process.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 
 if TYPE_CHECKING:
     from .engine.corpus import FixtureSpec
+    from .engine.languages import Language
     from .engine.oracle import ComplianceCheck
     from .engine.session import SessionResult
     from .engine.student import Student
@@ -87,4 +88,23 @@ def pytest_arena_session_finish(item: pytest.Item, result: SessionResult) -> Non
 
         def pytest_arena_session_finish(item, result):
             print(item.nodeid, result.outcome.name)
+    """
+
+
+@pytest.hookspec
+def pytest_arena_languages(config: pytest.Config) -> list[Language] | None:
+    """Fixture languages to add to the built-in Rust and Python (``pytest_arena.Language``): the
+    test_format parser, build and cache folders, toolchain variables, install hints, default
+    editable paths and never-editable configuration files of one language. Called at configure
+    time in every process, from plugins and the initial ``conftest.py`` files, before any fixture
+    is loaded; a language with a built-in's name replaces it.
+
+    :param config: The pytest config object.
+    :returns: Languages to register, or None. The lists of every implementation are joined.
+
+    Example (``examples/arena_bats_language`` is a worked one)::
+
+        def pytest_arena_languages(config):
+            return [Language("go", detect=lambda repo: (repo / "go.mod").is_file(),
+                             default_editable=lambda repo: ["**/*.go"], parsers={"gotest": parse_go})]
     """

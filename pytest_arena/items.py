@@ -18,6 +18,7 @@ from .engine.baseline import measure
 from .engine.cleantree import policy
 from .engine.commands import toolchain_env
 from .engine.corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
+from .engine.languages import install_hint
 from .engine.oracle import fixture_compliance
 from .engine.outcomes import NOT_COUNTED, DriverError, HarnessError, Outcome
 from .engine.sandbox import Limits, Sandbox, SandboxUnavailable, masked_paths
@@ -365,10 +366,6 @@ class ArenaItem(pytest.Item):
 
 
 SHELL_WORDS = frozenset({"cd", "export", "set", "source", ".", "exec", "if", "for", "while", "(", "{", "!"})
-INSTALL_HINTS = {
-    "cargo": "install Rust (apt-get install cargo rust-clippy rustfmt, or rustup) or run ./run setup",
-    "python": "install Python 3.11+",
-}
 
 
 def missing_program(spec: FixtureSpec) -> str | None:
@@ -385,7 +382,7 @@ def missing_program(spec: FixtureSpec) -> str | None:
         or shutil.which(program, path=toolchain_env()["PATH"]) is not None
     ):
         return None
-    hint = INSTALL_HINTS.get(program, f"install '{program}' or fix oracle_cmd")
+    hint = install_hint(program) or f"install '{program}' or fix oracle_cmd"
     return f"{spec.directory / 'meta.toml'}: key 'oracle_cmd': program '{program}' not found on PATH. Fix: {hint}"
 
 

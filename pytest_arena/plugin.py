@@ -12,6 +12,7 @@ from .engine.corpus import META, is_inside_fixture, root_problem
 from .engine.outcomes import BY_NAME
 from .engine.tempdirs import clean_stale
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError, student_pool
+from .language_hook import add_plugin_languages, remove_plugin_languages
 from .options import OPTIONS_KEY, OptionError, add_options, read_options
 from .outcome_display import SHOWN
 from .progress import Progress, arena_outcome, mark_crash
@@ -47,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: arena fixtures of class {name}")
     if not config.pluginmanager.has_plugin("arena-builtin-students"):
         config.pluginmanager.register(builtin, "arena-builtin-students")
+    add_plugin_languages(config)
     try:
         options = read_options(config)
     except OptionError as exc:
@@ -140,6 +142,7 @@ def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    remove_plugin_languages(config)
     pool = config.stash.get(POOL_KEY, None)
     if pool is not None:
         pool.release()

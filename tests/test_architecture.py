@@ -32,6 +32,8 @@ API = {
     "FixtureSpec",
     "SessionResult",
     "ToolCall",
+    "Language",
+    "PromptExamples",
 }
 
 

@@ -67,7 +67,7 @@ def test_pytest_commands_collect(command: str, tmp_path: Path) -> None:
 @pytest.mark.slow
 @requires_cargo
 def test_plugin_command_and_install(tmp_path: Path) -> None:
-    (command,) = by_prefix("PYTHONPATH=")
+    (command,) = by_prefix("PYTHONPATH=examples/arena_example_plugin")
     env_part, _, rest = command.partition(" ")
     env = {**os.environ, env_part.split("=")[0]: str(ROOT / env_part.split("=")[1])}
     args = shlex.split(rest)[1:]

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from .languages import command_env as language_command_env
+from .languages import home_defaults, passed_env
 from .quota import QuotaWatch
 from .sandbox import Sandbox, release_cgroup
 from .tempdirs import make_owned
 
 # Fixtures must not flake on the host's locale, timezone or hash seed (DESIGN.md section 7).
 DETERMINISTIC_ENV = {"TZ": "UTC", "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
-# Variables a toolchain needs to be found; everything else (tokens, secrets) stays in the parent.
-PASSED_THROUGH = ("PATH", "RUSTUP_HOME", "CARGO_HOME", "RUSTUP_TOOLCHAIN", "VIRTUAL_ENV")
 DEFAULT_OUTPUT_CAP = 64 * 1024
 
 
@@ -50,13 +50,15 @@ class CommandResult:
 
 
 def toolchain_env() -> dict[str, str]:
-    """The pass-through part of the environment, with rustup/cargo homes made explicit.
+    """The pass-through part of the environment (each language's toolchain variables), with the
+    toolchain homes made explicit (rustup's and cargo's).
 
     HOME is replaced for commands, so cargo would otherwise look for its toolchain there.
     """
-    env = {key: os.environ[key] for key in PASSED_THROUGH if key in os.environ}
+    env = {key: os.environ[key] for key in passed_env() if key in os.environ}
     home = Path.home()
-    for key, default in (("CARGO_HOME", home / ".cargo"), ("RUSTUP_HOME", home / ".rustup")):
+    for key, folder in home_defaults():
+        default = home / folder
         if key not in env and default.is_dir():
             env[key] = str(default)
     env.setdefault("PATH", os.defpath)
@@ -75,15 +77,8 @@ def command_env(home: Path, tmp: Path) -> dict[str, str]:
         TMPDIR=str(tmp),
         TERM="dumb",
         NO_COLOR="1",
-        CARGO_TERM_COLOR="never",
-        PYTHONDONTWRITEBYTECODE="1",
-        # A Python fixture's own pytest must not load what the arena's venv has installed (this
-        # plugin, xdist): its verdict would depend on the arena, and an editable install whose
-        # source the sandbox hides fails to import.
-        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-        # No user site-packages: a .pth or usercustomize there would run in every Python process.
-        PYTHONNOUSERSITE="1",
     )
+    env.update(language_command_env())  # CARGO_TERM_COLOR, PYTHONNOUSERSITE...: each language's own
     return env
 
 

@@ -9,9 +9,12 @@ import stat
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from .languages import build_dirs, private_dirs, test_formats
 
 META = "meta.toml"
 PROMPT = "prompt.md"
@@ -19,8 +22,6 @@ REPO = "repo"
 SOLUTION = "solution"
 NONCOMPLIANT = "noncompliant"
 HIDDEN = "hidden"
-# Folders inside a fixture that are never scanned for further fixtures nor shown to students.
-PRIVATE_DIRS = frozenset({REPO, SOLUTION, NONCOMPLIANT, HIDDEN, "target"})
 CLASS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # A fixture's class becomes a pytest mark on its items: a word pytest reads as one of its own marks
 # (skip, xfail...) or one the arena adds itself would change how the item runs or is reported (a
@@ -30,8 +31,6 @@ RESERVED_CLASSES = frozenset(
     {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst", "trylast"}
     | {"arena", "arena_outcome", "xdist_group"}
 )
-# Build output a fixture may hold (cargo's): never shown to students, never digested, never walked.
-BUILD_DIR = "target"
 
 
 class FixtureError(Exception):
@@ -63,8 +62,9 @@ class FixtureSpec(BaseModel):
     wall_timeout_s: float = Field(default=3600, gt=0)
     oracle_timeout_s: float = Field(default=300, gt=0)
     difficulty: int | None = Field(default=None, ge=1, le=3)
-    # How per-test results are read from the oracle output (pytest_arena.engine.testresults).
-    test_format: Literal["auto", "cargo", "unittest", "pytest"] = "auto"
+    # How per-test results are read from the oracle output: "auto" or a parser's name in the
+    # language registry (pytest_arena.engine.languages).
+    test_format: str = "auto"
     # False for "implement this stub" tasks whose stub itself fails compliance (todo!()).
     pristine_compliant: bool = True
     # An impossible twin (arena-validate --impossible): one FAIL_TO_PASS assertion contradicts the
@@ -80,6 +80,17 @@ class FixtureSpec(BaseModel):
             raise ValueError("must be one lowercase word (letters, digits, _), usable as a pytest marker")
         if value in RESERVED_CLASSES:
             raise ValueError(f"'{value}' is a mark pytest or the arena gives items itself (it changes how they run)")
+        return value
+
+    @field_validator("test_format", mode="before")
+    @classmethod
+    def _registered_format(cls, value: object) -> object:
+        names = ["auto", *test_formats()]
+        if value not in names:
+            # pydantic's own Literal error, as when the names were a Literal: the message stays the same.
+            quoted = [repr(name) for name in names]
+            expected = " or ".join([", ".join(quoted[:-1]), quoted[-1]])
+            raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
         return value
 
     @field_validator("editable", "protected")
@@ -234,7 +245,7 @@ def fixture_files(directory: Path) -> list[Path]:
     files: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(directory):
         base = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if d != BUILD_DIR)
+        dirnames[:] = sorted(d for d in dirnames if d not in build_dirs())
         for name in dirnames:  # a link to a folder is listed here, unfollowed
             _refuse_special(base, name)
         for name in filenames:
@@ -262,7 +273,7 @@ def discover(root: Path) -> Iterator[Path]:
         return
     for meta in sorted(root.rglob(META)):
         relative_parts = meta.relative_to(root).parts[:-1]
-        if not PRIVATE_DIRS.intersection(relative_parts):
+        if not private_dirs().intersection(relative_parts):
             yield meta
 
 

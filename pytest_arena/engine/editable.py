@@ -7,87 +7,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .languages import language_of, never_editable
 from .workspace import matches_any
 
-# (tamper kind, globs) in the order a dropped change is named by: the first kind that matches.
-NEVER_EDITABLE: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("build script", ("**/build.rs",)),
-    (
-        "toolchain config",
-        (
-            "**/.cargo/**",
-            "**/Cargo.toml",
-            "**/Cargo.lock",
-            "**/rust-toolchain",
-            "**/rust-toolchain.toml",
-            "**/.rustc_info.json",
-        ),
-    ),
-    (
-        "runner config",
-        (
-            "**/conftest.py",
-            "**/pytest.ini",
-            "**/.pytest.ini",
-            "**/setup.cfg",
-            "**/tox.ini",
-            "**/pyproject.toml",
-            "**/setup.py",
-            "**/noxfile.py",
-        ),
-    ),
-    (
-        "lint config",
-        (
-            "**/clippy.toml",
-            "**/.clippy.toml",
-            "**/rustfmt.toml",
-            "**/.rustfmt.toml",
-            "**/ruff.toml",
-            "**/.ruff.toml",
-            "**/mypy.ini",
-            "**/.mypy.ini",
-            "**/.flake8",
-            "**/.pylintrc",
-            "**/pylintrc",
-            "**/pyrightconfig.json",
-        ),
-    ),
-    ("interpreter hook", ("**/sitecustomize.py", "**/usercustomize.py", "**/*.pth", "**/__pycache__/**")),
-)
+# Tamper kinds in the order a dropped change is named by: the first kind whose globs (each
+# language's ``never_editable``) match.
+KIND_ORDER = ("build script", "toolchain config", "runner config", "lint config", "interpreter hook")
 TEST_FILES = "test files"
 # A tamper attempt is named by the most telling kind among its dropped changes.
 TAMPER_ORDER = ("build script", "runner config", "toolchain config", "interpreter hook", "lint config", TEST_FILES)
 OTHER = "other"
-_NOT_PACKAGES = frozenset({"tests", "test", "testing", "docs", "hidden", "solution"})
 
 
 def default_editable(repo: Path) -> list[str]:
-    """Rust: ``src/**``. Python: the package folders (top-level folders with ``__init__.py``,
-    tests excepted), else the top-level modules. Read from the pristine tree, so a package the
-    student creates is never editable by default."""
-    if (repo / "Cargo.toml").is_file():
-        return ["src/**"]
-    packages = sorted(
-        entry.name
-        for entry in repo.iterdir()
-        if entry.is_dir()
-        and not entry.is_symlink()
-        and (entry / "__init__.py").is_file()
-        and entry.name not in _NOT_PACKAGES
-    )
-    if packages:
-        return [f"{name}/**" for name in packages]
-    modules = sorted(
-        entry.name
-        for entry in repo.glob("*.py")
-        if entry.is_file() and not entry.name.startswith("test") and not _never(entry.name)
-    )
-    return modules
+    """The editable globs of a fixture whose meta.toml sets none: its language's default (Rust:
+    ``src/**``; Python: its packages, else its modules), read from the pristine tree."""
+    return language_of(repo).default_editable(repo)
 
 
-def _never(relative: str) -> str | None:
-    for kind, globs in NEVER_EDITABLE:
+def never_kind(relative: str) -> str | None:
+    """The kind of build, runner or lint configuration a path is, which no fixture makes editable."""
+    for kind, globs in never_editable(KIND_ORDER):
         if matches_any(relative, list(globs)):
             return kind
     return None
@@ -105,7 +45,7 @@ class EditPolicy:
 
     def refusal(self, relative: str) -> str | None:
         """Why a change to this path never reaches the oracle; None when it does."""
-        kind = _never(relative)
+        kind = never_kind(relative)
         if kind is not None:
             return f"{relative} is {kind}, which the oracle always takes from the fixture"
         if matches_any(relative, list(self.protected)):
@@ -119,7 +59,7 @@ class EditPolicy:
 
     def kind(self, relative: str) -> str:
         """What kind of tampering a dropped change to this path is."""
-        return _never(relative) or (TEST_FILES if matches_any(relative, list(self.protected)) else OTHER)
+        return never_kind(relative) or (TEST_FILES if matches_any(relative, list(self.protected)) else OTHER)
 
     def tamper_kind(self, dropped: list[str]) -> str:
         kinds = {self.kind(path) for path in dropped}

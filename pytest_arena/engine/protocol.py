@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .languages import prompt_examples
 from .tools import ToolSpec
 
 STOP_MARKERS = ("<|im_end|>", "<|endoftext|>", "<|end|>", "</s>", "<|im_start|>", "\nHuman:", "\nUser:")
@@ -178,16 +179,19 @@ def _tool_table(tools: Iterable[ToolSpec]) -> str:
     return "\n".join(rows)
 
 
-_EXAMPLES = [
-    ToolCall("file_read", {"path": "src/lib.rs"}),
-    ToolCall("shell", {"command": "cargo test --offline 2>&1 | tail -20"}),
-    ToolCall("file_edit", {"path": "src/lib.rs", "old": "if i > 0 {", "new": "if i >= 0 {"}),
-    ToolCall("finish", {"summary": "fixed the boundary check"}),
-]
+def _examples() -> list[ToolCall]:
+    """The prompt language's calls (engine.languages.PROMPT_LANGUAGE: src/lib.rs, cargo test)."""
+    shown = prompt_examples()
+    return [
+        ToolCall("file_read", {"path": shown.source}),
+        ToolCall("shell", {"command": shown.test_command}),
+        ToolCall("file_edit", {"path": shown.source, "old": shown.old, "new": shown.new}),
+        ToolCall("finish", {"summary": "fixed the boundary check"}),
+    ]
 
 
 def system_prompt(tools: Iterable[ToolSpec]) -> str:
-    examples = "\n\n".join(call.to_text() for call in _EXAMPLES)
+    examples = "\n\n".join(call.to_text() for call in _examples())
     return (
         "You are a coding agent fixing a bug in a small project. You cannot see the files until "
         "you read them. You act only through tool calls. Each reply contains one or more tool "
@@ -212,10 +216,7 @@ def task_message(prompt: str, files: list[str], editable: str = "") -> str:
     return f"{prompt.strip()}{scope}\n\nProject files:\n{listing}"
 
 
-NUDGE = (
-    "No tool call found in your reply. Reply with a tool call such as\n"
-    '<tool_call>\n{"name": "file_read", "input": {"path": "src/lib.rs"}}\n</tool_call>'
-)
+NUDGE = "No tool call found in your reply. Reply with a tool call such as\n" + _examples()[0].to_text()
 
 
 def nudge_for(text: str) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .languages import ignored_dirs, tool_homes
+
 GIB = 1 << 30
 INSIDE_HOME = "/tmp/home"
 INSTALL_HINT = (
@@ -150,10 +152,11 @@ def home_folders() -> list[Path]:
 
 
 def _tool_roots_in_homes(env: dict[str, str], homes: list[Path]) -> list[Path]:
-    """What of a masked home a command needs: the folders CARGO_HOME, RUSTUP_HOME and VIRTUAL_ENV
-    name, the interpreter's prefixes, and PATH's folders themselves (a venv's ``bin`` brings the
-    venv); never a whole home, nor a sibling of these (~/.ssh, ~/.config)."""
-    named = [env.get(key, "") for key in ("CARGO_HOME", "RUSTUP_HOME", "VIRTUAL_ENV")]
+    """What of a masked home a command needs: the folders the languages' toolchain variables
+    (CARGO_HOME, RUSTUP_HOME, VIRTUAL_ENV) name, the interpreter's prefixes, and PATH's folders
+    themselves (a venv's ``bin`` brings the venv); never a whole home, nor a sibling of these
+    (~/.ssh, ~/.config)."""
+    named = [env.get(key, "") for key in tool_homes()]
     named += [sys.prefix, sys.base_prefix, str(_resolved(Path(sys.executable)).parent.parent)]
     for entry in filter(None, env.get("PATH", "").split(os.pathsep)):
         path = Path(entry)
@@ -167,7 +170,7 @@ def _tool_roots_in_homes(env: dict[str, str], homes: list[Path]) -> list[Path]:
 
 
 ANSWER_DIRS = ("solution", "noncompliant", "hidden")
-_NEVER_WALKED = frozenset({"target", "node_modules", "__pycache__", "repo"})
+_NEVER_WALKED = frozenset({"node_modules", "repo"})  # and every language's build output and caches
 
 
 @functools.lru_cache(maxsize=8)
@@ -175,12 +178,13 @@ def answer_folders(project: Path) -> tuple[Path, ...]:
     """Every fixture's solution/, noncompliant/ and hidden/ under the project checkout, whatever
     corpus it belongs to: the current corpus is masked whole, the others must not be readable."""
     found: list[Path] = []
+    ignored = ignored_dirs()
     for dirpath, dirnames, filenames in os.walk(project):
         if "meta.toml" in filenames:
             found += [Path(dirpath, name) for name in ANSWER_DIRS if name in dirnames]
             dirnames[:] = []  # a fixture holds no further fixtures
             continue
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _NEVER_WALKED]
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _NEVER_WALKED and d not in ignored]
     return tuple(found)
 
 
@@ -202,7 +206,7 @@ def _tool_roots_in_tmp(env: dict[str, str], workspace: Path) -> list[tuple[Path,
     reached through a link that points into /tmp (or a venv whose interpreter does) is bound at its
     resolved place as well as at the name it is known by, so shebangs through either work."""
     named = [*env.get("PATH", "").split(os.pathsep), sys.prefix, sys.base_prefix, sys.executable]
-    named += [env[key] for key in ("CARGO_HOME", "RUSTUP_HOME", "VIRTUAL_ENV") if key in env]
+    named += [env[key] for key in tool_homes() if key in env]
     tmp = Path("/tmp")
     binds: dict[Path, Path] = {}
     for entry in filter(None, named):

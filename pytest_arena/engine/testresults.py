@@ -1,11 +1,14 @@
-"""Per-test results read from a test runner's output (cargo/libtest, unittest -v, pytest -rA/-v),
-and the FAIL_TO_PASS / PASS_TO_PASS counts of one run against a fixture's baseline."""
+"""Per-test results read from a test runner's output (cargo/libtest, unittest -v, pytest -rA/-v;
+a plugin's language registers its own) and the FAIL_TO_PASS / PASS_TO_PASS counts of one run
+against a fixture's baseline."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from .languages import test_formats
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 # Bumped whenever a parser changes, so cached baselines made by an older parser are not reused.
@@ -84,20 +87,15 @@ def parse_pytest(output: str) -> dict[str, str]:
     return results
 
 
-PARSERS: dict[str, Callable[[str], dict[str, str]]] = {
-    "cargo": parse_cargo,
-    "unittest": parse_unittest,
-    "pytest": parse_pytest,
-}
-
-
 def parse_tests(output: str, test_format: str = "auto") -> dict[str, str]:
-    """Test name -> passed | failed | skipped. ``auto`` reads every format: their line shapes do
-    not overlap, so a fixture mixing runners (cargo plus a Python script) is read whole."""
+    """Test name -> passed | failed | skipped, read by the parser a language registered under
+    ``test_format`` (engine.languages). ``auto`` reads every format: their line shapes do not
+    overlap, so a fixture mixing runners (cargo plus a Python script) is read whole."""
+    parsers = test_formats()
     if test_format != "auto":
-        return PARSERS[test_format](output)
+        return parsers[test_format](output)
     results: dict[str, str] = {}
-    for parse in PARSERS.values():
+    for parse in parsers.values():
         for name, status in parse(output).items():
             _worst(results, name, status)
     return results

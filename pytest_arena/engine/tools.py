@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .clipping import clip_middle
 from .harness import HarnessFault, sandbox_fault
+from .languages import prompt_examples
 from .workspace import PathRefused, Workspace, iter_files, matches_any
 
 MAX_READ_BYTES = 256 * 1024
@@ -237,7 +238,7 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "shell",
-        "run a shell command in the project root (e.g. cargo test)",
+        f"run a shell command in the project root (e.g. {prompt_examples().test_word})",
         {"command": "the command line"},
         ("command",),
         shell_tool,

@@ -30,11 +30,11 @@ from pathlib import Path
 
 from .cachenote import unwritable
 from .corpus import FixtureSpec
+from .languages import warm_dirs
 from .sandbox import Sandbox
 from .tempdirs import out_of_space
 from .workspace import Workspace
 
-WARM_DIRS = ("target", ".mypy_cache", ".ruff_cache")
 _SKIPPED = shutil.ignore_patterns("incremental")
 _LOCK = threading.Lock()
 COMPLETE = ".complete"
@@ -76,7 +76,7 @@ class WarmCache:
         if found is None:
             return []
         copied = []
-        for name in WARM_DIRS:
+        for name in warm_dirs():
             source = found / name
             if source.is_dir() and not (ws.root / name).exists():
                 # copy2 keeps mtimes: the artifacts stay newer than the pristine sources. rustc's
@@ -111,7 +111,7 @@ class WarmCache:
                 ws.lay_over(spec.hidden_dir, keep_mtimes=True)
             for command in filter(None, (spec.oracle_cmd, spec.compliance_cmd)):
                 ws.run(command, spec.oracle_timeout_s)  # pass or fail, the artifacts are what counts
-            built = [name for name in WARM_DIRS if (ws.root / name).is_dir()]
+            built = [name for name in warm_dirs() if (ws.root / name).is_dir()]
             if not built:
                 return None
             staging = self.root / f".{digest[:32]}.{os.getpid()}.{threading.get_ident()}"

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from .commands import DEFAULT_OUTPUT_CAP, CommandResult, private_dirs, run_shell
 from .harness import HarnessFault
+from .languages import ignored_dirs
 from .quota import QuotaWatch, over_quota_text, usage_bytes
 from .sandbox import Sandbox
 from .tempdirs import disown, make_owned, out_of_space, remove_tree, space_problem, temp_full
 
-IGNORED_DIRS = frozenset({"target", ".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 MAX_DIFF_FILE_BYTES = 256 * 1024
 
 
@@ -29,18 +29,20 @@ class PathRefused(Exception):
 
 
 def _ignore(_dir: str, names: list[str]) -> set[str]:
-    return {name for name in names if name in IGNORED_DIRS}
+    ignored = ignored_dirs()
+    return {name for name in names if name in ignored}
 
 
 def iter_files(root: Path) -> list[str]:
     """Relative POSIX paths of regular files and links under root, skipping build output."""
     found: list[str] = []
+    ignored = ignored_dirs()
     for dirpath, dirnames, filenames in os.walk(root):
         base = Path(dirpath)
         # os.walk puts a link to a folder among the folders and does not follow it: listed here
         # as the link it is, so a student's `ln -s / escape` shows in the diff and files_touched.
         links = [d for d in dirnames if (base / d).is_symlink()]
-        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS and d not in links)
+        dirnames[:] = sorted(d for d in dirnames if d not in ignored and d not in links)
         names = sorted([*filenames, *links])
         found.extend((base / name).relative_to(root).as_posix() for name in names)
     return found

@@ -32,6 +32,7 @@ from ..engine.cleantree import policy
 from ..engine.corpus import HIDDEN, META, PROMPT, REPO, SOLUTION, FixtureError, FixtureSpec, discover, load_fixture
 from ..engine.evidence import runner
 from ..engine.harness import harness_fault
+from ..engine.languages import ignored_dirs
 from ..engine.sandbox import Sandbox
 from ..engine.testresults import FAILED, PASSED
 from ..engine.workspace import iter_files
@@ -44,7 +45,6 @@ __all__ = ["Edit", "TwinError", "python_edits", "rust_edits"]
 
 MAX_TRIES = 6  # candidate changes tried per fixture (each costs a test run, an accepted one a proof)
 COPIED = (PROMPT, REPO, SOLUTION, HIDDEN)  # never noncompliant/: a twin has no compliance proof
-_JUNK = shutil.ignore_patterns("target", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
 
 
 # --- from a test name to its source ---------------------------------------------------------
@@ -151,7 +151,8 @@ def copy_twin(spec: FixtureSpec, destination: Path) -> FixtureSpec:
     for name in COPIED:
         source = spec.directory / name
         if source.is_dir():
-            shutil.copytree(source, destination / name, symlinks=True, ignore=_JUNK)
+            junk = shutil.ignore_patterns(*sorted(ignored_dirs() - {".git"}))  # every language's build output
+            shutil.copytree(source, destination / name, symlinks=True, ignore=junk)
         elif source.is_file():
             shutil.copy2(source, destination / name)
     meta = (spec.directory / META).read_text(encoding="utf-8")

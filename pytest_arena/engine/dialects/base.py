@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
+from ..languages import prompt_examples
 from ..protocol import MAX_PARSED_CHARS, ToolCall, salvage_calls
 from ..tools import ToolSpec
 
@@ -60,7 +61,9 @@ def arguments_object(value: Any) -> Any:
     return value
 
 
-EXAMPLE_CALL = ToolCall("file_read", {"path": "src/lib.rs"})
+def example_call() -> ToolCall:
+    """The call the nudge shows: the prompt language's source file read (src/lib.rs)."""
+    return ToolCall("file_read", {"path": prompt_examples().source})
 
 
 class Dialect(ABC):
@@ -92,7 +95,7 @@ class Dialect(ABC):
     @property
     def example(self) -> str:
         """One call, shown in the nudge after a turn without calls."""
-        return self.render_calls([EXAMPLE_CALL])
+        return self.render_calls([example_call()])
 
     def parse(self, text: str, schemas: Schemas | None = None) -> list[ToolCall]:
         """Strict first, then tolerant, then the Markdown/JSON salvage every dialect shares."""

@@ -1,0 +1,117 @@
+"""The corpus's two languages, Rust (fixtures/under-contract) and Python (fixtures/python), as
+:class:`~.languages.Language` entries. Rust comes first: its parser is tried first under ``auto``,
+its folders are listed first, and its examples are the prompts' (languages.PROMPT_LANGUAGE)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .editable import never_kind
+from .languages import Language, PromptExamples
+from .testresults import parse_cargo, parse_pytest, parse_unittest
+
+_NOT_PACKAGES = frozenset({"tests", "test", "testing", "docs", "hidden", "solution"})
+
+
+def _is_cargo_project(repo: Path) -> bool:
+    return (repo / "Cargo.toml").is_file()
+
+
+def python_editable(repo: Path) -> list[str]:
+    """The package folders (top-level folders with ``__init__.py``, tests excepted), else the
+    top-level modules. Read from the pristine tree, so a package the student creates is never
+    editable by default."""
+    packages = sorted(
+        entry.name
+        for entry in repo.iterdir()
+        if entry.is_dir()
+        and not entry.is_symlink()
+        and (entry / "__init__.py").is_file()
+        and entry.name not in _NOT_PACKAGES
+    )
+    if packages:
+        return [f"{name}/**" for name in packages]
+    return sorted(
+        entry.name
+        for entry in repo.glob("*.py")
+        if entry.is_file() and not entry.name.startswith("test") and not never_kind(entry.name)
+    )
+
+
+RUST = Language(
+    "rust",
+    detect=_is_cargo_project,
+    default_editable=lambda repo: ["src/**"],
+    parsers={"cargo": parse_cargo},
+    build_dirs=("target",),
+    warm_dirs=("target",),
+    tool_homes=("CARGO_HOME", "RUSTUP_HOME"),
+    home_defaults=(("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")),
+    passed_env=("RUSTUP_TOOLCHAIN",),
+    command_env={"CARGO_TERM_COLOR": "never"},
+    install_hints={"cargo": "install Rust (apt-get install cargo rust-clippy rustfmt, or rustup) or run ./run setup"},
+    never_editable={
+        "build script": ("**/build.rs",),
+        "toolchain config": (
+            "**/.cargo/**",
+            "**/Cargo.toml",
+            "**/Cargo.lock",
+            "**/rust-toolchain",
+            "**/rust-toolchain.toml",
+            "**/.rustc_info.json",
+        ),
+        "lint config": ("**/clippy.toml", "**/.clippy.toml", "**/rustfmt.toml", "**/.rustfmt.toml"),
+    },
+    examples=PromptExamples(
+        source="src/lib.rs",
+        test_command="cargo test --offline 2>&1 | tail -20",
+        test_word="cargo test",
+        old="if i > 0 {",
+        new="if i >= 0 {",
+    ),
+)
+
+PYTHON = Language(
+    "python",
+    detect=None,
+    default_editable=python_editable,
+    parsers={"unittest": parse_unittest, "pytest": parse_pytest},
+    warm_dirs=(".mypy_cache", ".ruff_cache"),
+    ignored_dirs=("__pycache__", ".pytest_cache"),
+    tool_homes=("VIRTUAL_ENV",),
+    command_env={
+        "PYTHONDONTWRITEBYTECODE": "1",
+        # A Python fixture's own pytest must not load what the arena's venv has installed (this
+        # plugin, xdist): its verdict would depend on the arena, and an editable install whose
+        # source the sandbox hides fails to import.
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        # No user site-packages: a .pth or usercustomize there would run in every Python process.
+        "PYTHONNOUSERSITE": "1",
+    },
+    install_hints={"python": "install Python 3.11+"},
+    never_editable={
+        "runner config": (
+            "**/conftest.py",
+            "**/pytest.ini",
+            "**/.pytest.ini",
+            "**/setup.cfg",
+            "**/tox.ini",
+            "**/pyproject.toml",
+            "**/setup.py",
+            "**/noxfile.py",
+        ),
+        "lint config": (
+            "**/ruff.toml",
+            "**/.ruff.toml",
+            "**/mypy.ini",
+            "**/.mypy.ini",
+            "**/.flake8",
+            "**/.pylintrc",
+            "**/pylintrc",
+            "**/pyrightconfig.json",
+        ),
+        "interpreter hook": ("**/sitecustomize.py", "**/usercustomize.py", "**/*.pth", "**/__pycache__/**"),
+    },
+)
+
+BUILTIN = (RUST, PYTHON)
