@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from .dialect_option import dialect_option
 from .engine.dialects import CHOICES
 from .engine.repetition import RepetitionRule
 from .engine.session import SessionSettings
@@ -140,8 +141,6 @@ def _path_option(config: Any, name: str) -> Path:
 
 def read_options(config: Any) -> ArenaOptions:
     """CLI beats ini beats default; relative paths are taken from the rootdir."""
-    from .dialect_option import dialect_option
-
     raw = {name: _value(config, name, kind) for name, _, kind, _ in OPTIONS}
     gpu_layers = _parsed(raw, "arena-gpu-layers")
     n_ctx = _parsed(raw, "arena-n-ctx")
