@@ -129,6 +129,19 @@ def test_students_import_no_glue() -> None:
     assert upward == {}, f"students/ imports the pytest glue: {upward}"
 
 
+@pytest.mark.parametrize(("layer", "allowed"), [("engine", ("engine",)), ("results", ("engine", "results"))])
+def test_engine_and_results_import_no_higher_layer(layer: str, allowed: tuple[str, ...]) -> None:
+    """The engine imports only itself; results/ only the engine and itself (so facts both need, such
+    as the scheme traits, live in engine/)."""
+    prefixes = tuple(f"pytest_arena.{name}" for name in allowed)
+    upward = {
+        module: sorted(t for t in targets if not t.startswith(prefixes))
+        for module, targets in import_graph().items()
+        if module.startswith(f"pytest_arena.{layer}") and any(not t.startswith(prefixes) for t in targets)
+    }
+    assert upward == {}
+
+
 def test_no_import_cycle() -> None:
     cycle = import_cycle(import_graph())
     assert cycle == [], "import cycle: " + " -> ".join(cycle)
