@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from .engine.dialects import CHOICES
 from .option_types import OptionError
-
-# Student schemes that render their own prompt text and so cannot take server-side function calling.
-TEXT_ONLY = ("default", "reference", "llama:", "scripted:")
+from .students.schemes import text_only
 
 
 def dialect_option(raw: str, students: tuple[str, ...]) -> tuple[str, ...]:
@@ -17,7 +15,7 @@ def dialect_option(raw: str, students: tuple[str, ...]) -> tuple[str, ...]:
                 f"--arena-dialect={raw!r}: unknown dialect {name!r}; expected one of {', '.join(CHOICES)}"
             )
     if "native" in names:
-        local = [s for s in students if s in TEXT_ONLY or s.startswith(TEXT_ONLY)]
+        local = [s for s in students if text_only(s)]
         if local:
             raise OptionError(
                 f"--arena-dialect native: student '{local[0]}' has no server-side function calling; "

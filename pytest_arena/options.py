@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import pytest
 
+from .dialect_option import dialect_option
 from .engine.dialects import CHOICES
 from .engine.repetition import RepetitionRule
 from .engine.session import SessionSettings
@@ -208,8 +209,6 @@ def _path_option(config: pytest.Config, name: str) -> Path:
 
 def read_options(config: pytest.Config) -> ArenaOptions:
     """CLI beats ini beats default; relative paths are taken from the rootdir."""
-    from .dialect_option import dialect_option
-
     raw = {o.name: _value(config, o.name, o.kind) for o in OPTIONS}
     gpu_layers = _parsed(raw, "arena-gpu-layers")
     n_ctx = _parsed(raw, "arena-n-ctx")

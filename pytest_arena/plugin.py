@@ -13,7 +13,7 @@ from .engine.outcomes import BY_NAME
 from .engine.tempdirs import clean_stale
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError, student_pool
 from .language_hook import add_plugin_languages, remove_plugin_languages
-from .options import OPTIONS_KEY, OptionError, add_options, read_options
+from .options import OPTIONS_KEY, OptionError, add_options, ini_value, read_options
 from .outcome_display import SHOWN
 from .progress import Progress, arena_outcome, mark_crash
 from .recorder import RunRecorder
@@ -24,6 +24,7 @@ from .results.writer import RunWriter
 from .run_script import tell_run_script
 from .students import builtin
 from .students.pool import StudentPool
+from .students.schemes import LoadSettings
 
 KNOWN_CLASSES = ("leetcode", "oo", "transpile", "unix", "refactor")
 
@@ -46,14 +47,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "arena_outcome(name): the outcome an arena item ended with")
     for name in KNOWN_CLASSES:
         config.addinivalue_line("markers", f"{name}: arena fixtures of class {name}")
-    if not config.pluginmanager.has_plugin("arena-builtin-students"):
-        config.pluginmanager.register(builtin, "arena-builtin-students")
     add_plugin_languages(config)
     try:
         options = read_options(config)
     except OptionError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[OPTIONS_KEY] = options
+    if not config.pluginmanager.has_plugin("arena-builtin-students"):
+        load = LoadSettings(gpu_layers=options.gpu_layers, n_ctx=options.n_ctx, gpus=options.gpus)
+        config.pluginmanager.register(builtin.BuiltinStudents(load), "arena-builtin-students")
     if not options.enabled:
         return
     if options.sandbox == "none" and not _is_worker(config):
@@ -107,7 +109,8 @@ def _check_before_work(config: pytest.Config, options: Any, recorder: RunRecorde
             stacklevel=2,
         )
     clean_stale()  # workspaces of processes that died (a killed xdist worker) in earlier runs
-    offload = builtin.offload_warning(config, options)
+    asked = config.getoption("arena_gpu_layers") is not None or str(ini_value(config, "arena-gpu-layers")) != "-1"
+    offload = builtin.offload_warning(asked, options.gpu_layers, options.students)
     if offload is not None:
         config.issue_config_time_warning(pytest.PytestWarning(offload), stacklevel=2)
     if config.args_source != pytest.Config.ArgsSource.ARGS:

@@ -15,6 +15,7 @@ from .helpers import ROOT
 
 PACKAGE = ROOT / "pytest_arena"
 PYTEST_FREE = ("engine", "results")
+LAYERS = ("engine", "students", "results", "twins")  # every other pytest_arena/*.py is the pytest glue
 FORBIDDEN = {"pytest", "_pytest", "pluggy", "xdist"}
 MAX_LINES = 400
 API = {
@@ -46,6 +47,121 @@ def imported_roots(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             roots.add(node.module.partition(".")[0])
     return roots
+
+
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node, at any depth, except under ``if TYPE_CHECKING:`` (never imported at run time)."""
+    found: list[ast.AST] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def package_imports(path: Path, modules: set[str], package: Path = PACKAGE) -> set[str]:
+    """The package's modules a file imports, at module level or inside a function (relative imports
+    resolved; ``from . import x`` counts x when it is a module)."""
+    name = module_name(path, package)
+    here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = here.split(".")[: len(here.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found |= {target for target in targets if target in modules and target != name}
+    return found
+
+
+def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    paths = {module_name(path, package): path for path in sorted(package.rglob("*.py"))}
+    return {name: package_imports(path, set(paths), package) for name, path in paths.items()}
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of the graph as a path that ends where it starts, or [] when there is none."""
+    state: dict[str, str] = {}  # "open": on the current path; "done": no cycle through it
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return path[path.index(nxt) :] + [node, nxt] if nxt in path else [node, nxt]
+            if nxt not in state and (cycle := visit(nxt, path + [node])):
+                return cycle
+        state[node] = "done"
+        return []
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start, [])):
+            return cycle
+    return []
+
+
+def is_glue(module: str) -> bool:
+    parts = module.split(".")
+    return len(parts) == 2 and parts[1] not in LAYERS
+
+
+def test_students_import_no_glue() -> None:
+    """The glue calls students/, never the other way round: no import of a top-level module
+    (plugin, items, options, ...) from students/, at module level or inside a function."""
+    graph = import_graph()
+    upward = {
+        module: sorted(filter(is_glue, targets))
+        for module, targets in graph.items()
+        if module.startswith("pytest_arena.students") and any(map(is_glue, targets))
+    }
+    assert upward == {}, f"students/ imports the pytest glue: {upward}"
+
+
+@pytest.mark.parametrize(("layer", "allowed"), [("engine", ("engine",)), ("results", ("engine", "results"))])
+def test_engine_and_results_import_no_higher_layer(layer: str, allowed: tuple[str, ...]) -> None:
+    """The engine imports only itself; results/ only the engine and itself (so facts both need, such
+    as the scheme traits, live in engine/)."""
+    prefixes = tuple(f"pytest_arena.{name}" for name in allowed)
+    upward = {
+        module: sorted(t for t in targets if not t.startswith(prefixes))
+        for module, targets in import_graph().items()
+        if module.startswith(f"pytest_arena.{layer}") and any(not t.startswith(prefixes) for t in targets)
+    }
+    assert upward == {}
+
+
+def test_no_import_cycle() -> None:
+    cycle = import_cycle(import_graph())
+    assert cycle == [], "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_graph_sees_lazy_imports_and_the_cycle_they_close(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "a.py").write_text("from .sub import b\n")
+    (package / "sub" / "b.py").write_text("def f():\n    from .. import a\n")
+    (package / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import a\n")
+    graph = import_graph(package)
+    assert graph["pkg.a"] == {"pkg.sub", "pkg.sub.b"} and graph["pkg.sub.b"] == {"pkg", "pkg.a"}
+    assert graph["pkg.c"] == set()
+    assert import_cycle(graph) == ["pkg.a", "pkg.sub.b", "pkg.a"]
+    assert is_glue("pytest_arena.options") and not is_glue("pytest_arena.students.schemes")
 
 
 @pytest.mark.parametrize("layer", PYTEST_FREE)

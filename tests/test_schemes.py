@@ -7,10 +7,29 @@ from types import SimpleNamespace
 
 import pytest
 
+from pytest_arena.dialect_option import dialect_option
+from pytest_arena.engine.scheme_traits import TRAITS, SchemeTraits, record_keys
 from pytest_arena.engine.student import StudentError
+from pytest_arena.option_types import OptionError
 from pytest_arena.options import OPTIONS
-from pytest_arena.students.builtin import static_info, student_label, student_labels
-from pytest_arena.students.schemes import SCHEMES, forms, lookup
+from pytest_arena.results.gate_keys import known_keys
+from pytest_arena.students.builtin import (
+    BuiltinStudents,
+    offload_warning,
+    static_info,
+    student_label,
+    student_labels,
+)
+from pytest_arena.students.schemes import (
+    SCHEMES,
+    LoadSettings,
+    Scheme,
+    forms,
+    loads_gguf,
+    lookup,
+    text_only,
+)
+from pytest_arena.students.scripted import ReferenceStudent
 
 
 def config(tmp_path: Path) -> SimpleNamespace:
@@ -43,7 +62,7 @@ def test_lookup_needs_the_bare_word_or_the_colon() -> None:
 
 def test_an_empty_path_names_the_form(tmp_path: Path) -> None:
     with pytest.raises(StudentError, match=r"'llama:' needs a file after the colon: --arena-student llama:PATH.gguf"):
-        SCHEMES["llama"].make(config(tmp_path), "")
+        SCHEMES["llama"].make(config(tmp_path), "", LoadSettings())
 
 
 def test_static_facts_of_a_missing_gguf_and_of_a_scheme_without_facts(tmp_path: Path) -> None:
@@ -58,3 +77,45 @@ def test_help_and_labels_list_every_scheme() -> None:
     assert all(scheme.form in forms() for scheme in SCHEMES.values())
     labels = student_labels(("llama:a/m.gguf", "llama:b/m.gguf"))
     assert len(set(labels.values())) == 2
+
+
+def test_every_scheme_has_its_traits_and_the_old_tables_are_derived_from_them() -> None:
+    assert set(SCHEMES) == set(TRAITS)
+    assert [name for name, scheme in SCHEMES.items() if scheme.traits.text_only] == [
+        "default",
+        "reference",
+        "scripted",
+        "llama",
+    ]
+    assert [name for name, scheme in SCHEMES.items() if scheme.traits.gpu_offload] == ["default", "llama"]
+    assert record_keys() == {
+        "backend", "model_file", "model_sha256", "gguf_architecture", "gguf_name", "chat_template",
+        "chat_template_sha256", "n_ctx", "n_gpu_layers", "gpu_offload_supported", "load_s", "grammar",
+        "url", "model", "script", "student",
+    }  # fmt: skip
+    openai_http = pytest.importorskip("pytest_arena.students.openai_http", exc_type=ImportError)
+    assert openai_http.OpenAIStudent.native_tools is True
+
+
+def test_a_new_scheme_is_seen_by_every_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One entry in SCHEMES and its traits: the dialect check, the offload warning's selection, the
+    gate's known keys, help forms and labels all see it, with nothing else edited."""
+    toy = Scheme("toy", "toy:PATH.bin", make=lambda config, rest, load: ReferenceStudent(), label=lambda rest: "toy")
+    monkeypatch.setitem(SCHEMES, "toy", toy)
+    monkeypatch.setitem(TRAITS, "toy", SchemeTraits(gpu_offload=True, record_keys=frozenset({"toy_key"})))
+    with pytest.raises(OptionError, match="student 'toy:m.bin' has no server-side function calling"):
+        dialect_option("native", ("toy:m.bin",))
+    assert loads_gguf("toy:m.bin") and text_only("toy:m.bin")
+    assert {"toy_key", "student.toy_key"} <= known_keys([])
+    assert "toy:PATH.bin" in forms() and student_label("toy:m.bin") == "toy"
+    monkeypatch.setitem(TRAITS, "toy", SchemeTraits(text_only=False))
+    assert dialect_option("native", ("toy:m.bin",)) == ("native",)
+    assert not loads_gguf("toy:m.bin") and "toy_key" not in known_keys([])
+
+
+def test_the_glue_passes_the_load_settings_in(tmp_path: Path) -> None:
+    hook = BuiltinStudents(LoadSettings(gpu_layers=0, n_ctx=512, gpus=(1,)))
+    assert isinstance(hook.pytest_arena_make_student(config(tmp_path), "reference"), ReferenceStudent)
+    assert hook.pytest_arena_make_student(config(tmp_path), "nosuch:x") is None
+    assert offload_warning(asked=False, gpu_layers=8, students=("default",)) is None
+    assert offload_warning(asked=True, gpu_layers=8, students=("reference", "openai:http://h#m")) is None

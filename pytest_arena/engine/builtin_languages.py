@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .editable import never_kind
-from .languages import Language, PromptExamples
+from .languages import Language, PromptExamples, register
 from .testresults import parse_cargo, parse_pytest, parse_unittest
 
 _NOT_PACKAGES = frozenset({"tests", "test", "testing", "docs", "hidden", "solution"})
@@ -115,3 +115,5 @@ PYTHON = Language(
 )
 
 BUILTIN = (RUST, PYTHON)
+for _language in BUILTIN:
+    register(_language)

@@ -57,33 +57,21 @@ class Language:
     examples: PromptExamples | None = None
 
 
+# Rust and Python are registered by the engine package's __init__ (builtin_languages imports
+# modules that read this registry, so this module cannot import it), before any plugin's.
 _REGISTRY: dict[str, Language] = {}
-_BUILTINS_LOADED = False
-
-
-def _load_builtins() -> None:
-    global _BUILTINS_LOADED
-    if not _BUILTINS_LOADED:
-        _BUILTINS_LOADED = True
-        from . import builtin_languages  # imported here: it imports the modules that read this registry
-
-        for language in builtin_languages.BUILTIN:
-            _REGISTRY.setdefault(language.name, language)
 
 
 def register(language: Language) -> None:
-    """Adds (or replaces, by name) a language; built-ins first, so they keep their order."""
-    _load_builtins()
+    """Adds (or replaces, by name) a language."""
     _REGISTRY[language.name] = language
 
 
 def unregister(name: str) -> None:
-    _load_builtins()
     _REGISTRY.pop(name, None)
 
 
 def registered() -> tuple[Language, ...]:
-    _load_builtins()
     return tuple(_REGISTRY.values())
 
 

@@ -6,24 +6,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..engine.scheme_traits import record_keys
 from .record import ItemRecord
 
 ALIASES = {"class": "fixture_class"}
-# What the built-in backends put in student_info (llama_cpp, openai_http, scripted): selecting on
-# one of these is meaningful even when this input holds no such student (V1_004 on a reference run
-# has NO EVIDENCE, it is not misconfigured).
-BACKEND_KEYS = frozenset(
-    {
-        "backend", "model_file", "model_sha256", "gguf_architecture", "gguf_name", "chat_template",
-        "chat_template_sha256", "n_ctx", "n_gpu_layers", "gpu_offload_supported", "load_s", "grammar",
-        "url", "model", "script", "student",
-    }
-)  # fmt: skip
 
 
 def known_keys(records: list[ItemRecord]) -> set[str]:
+    """Record fields, and student_info keys: those in the input and every one a built-in scheme
+    records (selecting on one is meaningful even when this input holds no such student: V1_004 on
+    a reference run has NO EVIDENCE, it is not misconfigured)."""
     fields = {name for name in ItemRecord.model_fields if name != "student_info"} | set(ALIASES)
-    info = {key for record in records for key in record.student_info} | BACKEND_KEYS
+    info = {key for record in records for key in record.student_info} | record_keys()
     return fields | info | {f"student.{key}" for key in info}
 
 

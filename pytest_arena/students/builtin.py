@@ -9,16 +9,22 @@ from typing import Any
 import pluggy
 
 from ..engine.student import Student
-from ..options import ini_value
-from .schemes import lookup
+from .schemes import LoadSettings, loads_gguf, lookup
 
 hookimpl = pluggy.HookimplMarker("pytest")
 
 
-@hookimpl(trylast=True)
-def pytest_arena_make_student(config: Any, spec: str) -> Student | None:
-    found = lookup(spec)
-    return found[0].make(config, found[1]) if found else None
+class BuiltinStudents:
+    """The built-in schemes' ``pytest_arena_make_student``; the glue registers one, made with the
+    load settings it read from the options (students/ never reads the options itself)."""
+
+    def __init__(self, load: LoadSettings) -> None:
+        self.load = load
+
+    @hookimpl(trylast=True)
+    def pytest_arena_make_student(self, config: Any, spec: str) -> Student | None:
+        found = lookup(spec)
+        return found[0].make(config, found[1], self.load) if found else None
 
 
 def student_label(spec: str) -> str:
@@ -53,12 +59,10 @@ def static_info(config: Any, spec: str) -> dict[str, Any]:
     return found[0].facts(config, found[1])
 
 
-def offload_warning(config: Any, options: Any) -> str | None:
-    """One line when GPU layers were asked for (the option given, not the default) but this
-    llama-cpp-python build cannot offload: the layers then silently stay on the CPU."""
-    asked = config.getoption("arena_gpu_layers") is not None or str(ini_value(config, "arena-gpu-layers")) != "-1"
-    llama = [s for s in options.students if s == "default" or s.startswith("llama:")]
-    if not asked or options.gpu_layers == 0 or not llama:
+def offload_warning(asked: bool, gpu_layers: int, students: tuple[str, ...]) -> str | None:
+    """One line when GPU layers were asked for (``asked``: the option given, not the default) but
+    this llama-cpp-python build cannot offload: the layers then silently stay on the CPU."""
+    if not asked or gpu_layers == 0 or not any(loads_gguf(s) for s in students):
         return None
     try:
         import llama_cpp
@@ -67,6 +71,6 @@ def offload_warning(config: Any, options: Any) -> str | None:
     if llama_cpp.llama_supports_gpu_offload():
         return None
     return (
-        f"--arena-gpu-layers {options.gpu_layers}: this llama-cpp-python build has no GPU offload; "
+        f"--arena-gpu-layers {gpu_layers}: this llama-cpp-python build has no GPU offload; "
         "every layer runs on the CPU (rebuild with ARENA_CUDA=1 ./run setup for a CUDA build)"
     )

@@ -11,6 +11,7 @@ import httpx
 
 from ..engine.corpus import FixtureSpec
 from ..engine.repetition import RepetitionDetector
+from ..engine.scheme_traits import TRAITS
 from ..engine.student import GenerationResult, Message, StudentBase, StudentConfig, StudentError
 
 CONNECT_RETRIES = 3
@@ -46,7 +47,8 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 class OpenAIStudent(StudentBase):
-    native_tools = True  # sends `tools` and reads `tool_calls` when the session's dialect is native
+    # Sends `tools` and reads `tool_calls` when the session's dialect is native: its scheme is not text-only.
+    native_tools = not TRAITS["openai"].text_only
 
     def __init__(
         self,

@@ -1,8 +1,10 @@
-"""The one registry of built-in student schemes: name -> make, label, static facts, help form.
+"""The one registry of built-in student schemes: name -> make, label, static facts, help form,
+traits.
 
 A spec is either a bare word (``reference``, ``default``) or ``scheme:REST``. Every place that
 needs to know the schemes (the make hook, item labels, static facts, the option help, the pool's
-error) reads this table, so a new scheme is one entry here.
+error, --arena-dialect native, the offload warning) reads this table. A new scheme is one entry
+here plus its traits in engine/scheme_traits.py, where results/ can read them too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..engine.scheme_traits import TRAITS, SchemeTraits
 from ..engine.student import Student, StudentError
 from .scripted import ReferenceStudent, ScriptedStudent
 
@@ -19,13 +22,26 @@ Config = Any  # a pytest.Config; kept Any so this module imports no pytest
 
 
 @dataclass(frozen=True)
+class LoadSettings:
+    """How an in-process GGUF loads: the glue reads the options and passes these in."""
+
+    gpu_layers: int = -1
+    n_ctx: int = 0
+    gpus: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Scheme:
     name: str
     form: str  # how the option help and error messages write it
-    make: Callable[[Config, str], Student]  # (config, the text after the colon)
+    make: Callable[[Config, str, LoadSettings], Student]  # (config, the text after the colon, load settings)
     label: Callable[[str], str]  # the text after the colon -> a short name for item ids
     facts: Callable[[Config, str], dict[str, Any]] | None = None  # known without loading the student
     bare: bool = False  # the spec is the name alone, with no colon
+
+    @property
+    def traits(self) -> SchemeTraits:
+        return TRAITS[self.name]
 
 
 def resolve_path(config: Config, raw: str, scheme: str = "") -> Path:
@@ -44,18 +60,16 @@ def worker_gpu(config: Config, gpus: tuple[int, ...]) -> int:
     return gpus[index % len(gpus)]
 
 
-def _llama_at(config: Config, path: Path, name: str) -> Student:
-    from ..options import OPTIONS_KEY
+def _llama_at(config: Config, load: LoadSettings, path: Path, name: str) -> Student:
     from .llama_cpp import LlamaCppStudent
 
-    options = config.stash[OPTIONS_KEY]
     return LlamaCppStudent(
         path,
         name=name,
-        n_gpu_layers=options.gpu_layers,
-        n_ctx=options.n_ctx,
-        main_gpu=worker_gpu(config, options.gpus),
-        single_gpu=bool(options.gpus),
+        n_gpu_layers=load.gpu_layers,
+        n_ctx=load.n_ctx,
+        main_gpu=worker_gpu(config, load.gpus),
+        single_gpu=bool(load.gpus),
     )
 
 
@@ -81,7 +95,7 @@ def _gguf_facts(path: Path | None, raw: str) -> dict[str, Any]:
     }
 
 
-def _openai(config: Config, rest: str) -> Student:
+def _openai(config: Config, rest: str, load: LoadSettings) -> Student:
     try:
         from .openai_http import OpenAIStudent
     except ModuleNotFoundError as exc:
@@ -102,25 +116,29 @@ SCHEMES: dict[str, Scheme] = {
         Scheme(
             "default",
             "default",
-            make=lambda config, _: _llama_at(config, _default_path(), "smollm2-135m"),
+            make=lambda config, _, load: _llama_at(config, load, _default_path(), "smollm2-135m"),
             label=lambda _: "smollm2-135m",
             facts=lambda config, _: _gguf_facts(None, ""),
             bare=True,
         ),
         Scheme(
-            "reference", "reference", make=lambda config, _: ReferenceStudent(), label=lambda _: "reference", bare=True
+            "reference",
+            "reference",
+            make=lambda config, _, load: ReferenceStudent(),
+            label=lambda _: "reference",
+            bare=True,
         ),
         Scheme(
             "scripted",
             "scripted:PATH.json",
-            make=lambda config, rest: ScriptedStudent(resolve_path(config, rest, "scripted")),
+            make=lambda config, rest, load: ScriptedStudent(resolve_path(config, rest, "scripted")),
             label=lambda rest: "scripted-" + Path(rest).stem if Path(rest).stem else "scripted",
         ),
         Scheme(
             "llama",
             "llama:PATH.gguf",
-            make=lambda config, rest: _llama_at(
-                config, resolve_path(config, rest, "llama"), Path(rest).stem.lower() or "llama"
+            make=lambda config, rest, load: _llama_at(
+                config, load, resolve_path(config, rest, "llama"), Path(rest).stem.lower() or "llama"
             ),
             label=lambda rest: Path(rest).stem.lower() or "llama",
             facts=lambda config, rest: _gguf_facts(resolve_path(config, rest), rest),
@@ -140,6 +158,18 @@ def lookup(spec: str) -> tuple[Scheme, str] | None:
     if scheme is not None and colon and not scheme.bare:
         return scheme, rest
     return None
+
+
+def text_only(spec: str) -> bool:
+    """A built-in student that renders its own prompt text (no server-side function calling)."""
+    found = lookup(spec)
+    return found is not None and found[0].traits.text_only
+
+
+def loads_gguf(spec: str) -> bool:
+    """A built-in student that loads a GGUF in-process (--arena-gpu-layers applies)."""
+    found = lookup(spec)
+    return found is not None and found[0].traits.gpu_offload
 
 
 def forms() -> str:

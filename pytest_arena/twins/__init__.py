@@ -36,7 +36,7 @@ from ..engine.languages import ignored_dirs
 from ..engine.sandbox import Sandbox
 from ..engine.testresults import FAILED, PASSED
 from ..engine.workspace import iter_files
-from ..validate import Check, Proof, prove
+from ..proof import Check, Proof, prove
 from .edits import Edit, TwinError
 from .python_edits import python_edits
 from .rust_edits import rust_edits

@@ -11,7 +11,8 @@ from .base import Dialect, Schemas
 
 class Arena(Dialect):
     name = "arena"
-    markers = ("<tool_call>",)
+    call_starts = ("<tool_call>",)
+    argument_key = "input"
 
     def strict(self, text: str, schemas: Schemas) -> list[ToolCall]:
         return protocol.strict_calls(text)
@@ -24,3 +25,6 @@ class Arena(Dialect):
 
     def render_result(self, call: ToolCall, output: str) -> str:
         return protocol.render_tool_result(call.name, output)
+
+    def nudge(self, text: str) -> str:
+        return protocol.nudge_for(text)  # the JSON error when the turn tried, and the parser's window

@@ -72,7 +72,23 @@ class Dialect(ABC):
     holds no state: one instance serves every session."""
 
     name: ClassVar[str]
-    markers: ClassVar[tuple[str, ...]] = ()  # where calls start: the text before them is the turn's prose
+    # Where calls start in a turn: the text before them is the turn's prose.
+    call_starts: ClassVar[tuple[str, ...]] = ()
+    # A chat template speaks this dialect when it holds every string of one of these groups
+    # (as llama.cpp's common/chat.cpp detects them); shown in the reason as template_markers_shown,
+    # by default the groups joined.
+    template_markers: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    template_markers_shown: ClassVar[str] = ""
+    # Templates are matched in rank order, lowest first: a dialect whose templates also hold
+    # another's markers ranks before it.
+    detect_rank: ClassVar[int] = 0
+    # A server that answers in content although it was sent tools: its text is tried with every
+    # dialect that has a rank here, lowest first (None: not tried).
+    fallback_rank: ClassVar[int | None] = None
+    # The key of a call's arguments in --arena-constrain's grammar (None: no grammar for this dialect).
+    argument_key: ClassVar[str | None] = None
+    # The chat template takes one call per assistant message: several become one exchange each.
+    one_call_per_message: ClassVar[bool] = False
 
     @abstractmethod
     def strict(self, text: str, schemas: Schemas) -> list[ToolCall]: ...
@@ -105,6 +121,10 @@ class Dialect(ABC):
 
     def nudge(self, text: str) -> str:
         return "No tool call found in your reply. Reply with a tool call such as\n" + self.example
+
+    @classmethod
+    def markers_shown(cls) -> str:
+        return cls.template_markers_shown or ", ".join("/".join(group) for group in cls.template_markers)
 
 
 AGENT_INTRO = (

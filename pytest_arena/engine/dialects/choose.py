@@ -8,24 +8,23 @@ from dataclasses import dataclass
 
 from ..protocol import ToolCall
 from . import DIALECTS
+from .base import Dialect
 
-# Order matters: Qwen3-Coder's template also holds <tool_call>.
-MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("qwen3-coder", ("<function=", "<parameter=")),
-    ("hermes", ("<tool_call>",)),
-    ("llama3", ("<|python_tag|>",)),
-    ("llama3", ("<|start_header_id|>ipython<|end_header_id|>",)),
-    ("mistral", ("[TOOL_CALLS]",)),
-)
-NO_MARKERS = "no tool-call markers (<function=/<parameter=, <tool_call>, <|python_tag|>, ipython header, [TOOL_CALLS])"
+
+def detected_in_order() -> list[Dialect]:
+    """The dialects a template can be detected as, in the order they are tried."""
+    return sorted((d for d in DIALECTS.values() if d.template_markers), key=lambda d: d.detect_rank)
 
 
 def detect(template: str) -> tuple[str | None, str]:
     """(dialect, the markers found) from a chat template's text."""
-    for name, markers in MARKERS:
-        if all(marker in template for marker in markers):
-            return name, "template has " + " and ".join(markers)
-    return None, "template has " + NO_MARKERS
+    candidates = detected_in_order()
+    for dialect in candidates:
+        for markers in dialect.template_markers:
+            if all(marker in template for marker in markers):
+                return dialect.name, "template has " + " and ".join(markers)
+    shown = ", ".join(dialect.markers_shown() for dialect in candidates)
+    return None, f"template has no tool-call markers ({shown})"
 
 
 def template_sha256(template: str | None) -> str:

@@ -7,13 +7,13 @@ import json
 from collections.abc import Iterable
 
 from ..tools import ToolSpec, call_schema
-
-ARGUMENT_KEYS = {"arena": "input", "hermes": "arguments"}
+from . import DIALECTS
 
 
 def constrained_schema(dialect: str, specs: Iterable[ToolSpec]) -> str | None:
     """None: no grammar for this dialect (the session then runs unconstrained and says so)."""
-    key = ARGUMENT_KEYS.get(dialect)
+    found = DIALECTS.get(dialect)  # "native": the server's own tool calls, no grammar
+    key = found.argument_key if found is not None else None
     if key is None:
         return None
     schema = call_schema(list(specs))

@@ -13,7 +13,12 @@ from .base import AGENT_INTRO, Dialect, Schemas, tools_json_lines
 
 class Hermes(Dialect):
     name = "hermes"
-    markers: ClassVar[tuple[str, ...]] = ("<tool_call>",)
+    # Annotated: Qwen3Coder, of Hermes' family, overrides them with other shapes.
+    call_starts: ClassVar[tuple[str, ...]] = ("<tool_call>",)
+    template_markers: ClassVar[tuple[tuple[str, ...], ...]] = (("<tool_call>",),)
+    detect_rank = 20
+    fallback_rank = 20
+    argument_key: ClassVar[str | None] = "arguments"
 
     def strict(self, text: str, schemas: Schemas) -> list[ToolCall]:
         return strict_calls(text)  # the same block; its JSON may say "arguments" or "input"

@@ -40,7 +40,12 @@ class Llama3(Dialect):
     """Results go back as plain text: the template's ipython role wraps them."""
 
     name = "llama3"
-    markers = (PYTHON_TAG, '{"name"')
+    call_starts = (PYTHON_TAG, '{"name"')
+    template_markers = ((PYTHON_TAG,), ("<|start_header_id|>ipython<|end_header_id|>",))
+    template_markers_shown = "<|python_tag|>, ipython header"
+    detect_rank = 30
+    fallback_rank = 40
+    one_call_per_message = True
 
     def strict(self, text: str, schemas: Schemas) -> list[ToolCall]:
         return _calls(text)  # a JSON object with a name anywhere in the turn: the shared salvage finds it

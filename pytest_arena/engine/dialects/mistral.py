@@ -49,7 +49,10 @@ def _args_form(text: str) -> list[ToolCall]:
 
 class Mistral(Dialect):
     name = "mistral"
-    markers = (MARKER, "[{")
+    call_starts = (MARKER, "[{")
+    template_markers = ((MARKER,),)
+    detect_rank = 40
+    fallback_rank = 30
 
     def strict(self, text: str, schemas: Schemas) -> list[ToolCall]:
         at = text.find(MARKER)

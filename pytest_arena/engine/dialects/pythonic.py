@@ -39,7 +39,8 @@ def _calls(source: str, salvaged: bool) -> list[ToolCall]:
 
 class Pythonic(Dialect):
     name = "pythonic"
-    markers = ("[",)
+    call_starts = ("[",)
+    fallback_rank = 50
 
     def strict(self, text: str, schemas: Schemas) -> list[ToolCall]:
         stripped = text.strip()

@@ -148,7 +148,11 @@ class Qwen3Coder(Hermes):
     """Hermes' family: results in the same ``<tool_response>``; calls in XML."""
 
     name = "qwen3-coder"
-    markers = (WRAPPER, FUNCTION)
+    call_starts = (WRAPPER, FUNCTION)
+    template_markers = ((FUNCTION, PARAMETER),)  # before Hermes: these templates hold <tool_call> too
+    detect_rank = 10
+    fallback_rank = 10
+    argument_key = None  # not Hermes' JSON: no grammar
 
     def strict(self, text: str, schemas: Schemas) -> list[ToolCall]:
         return _calls(text, schemas, want_well_formed=True)

@@ -11,20 +11,25 @@ from typing import Any
 from ..protocol import DEEP_ARGUMENTS, ToolCall, refuse_deep, salvage_calls
 from ..tools import ToolSpec
 from . import DIALECTS
-from .base import AGENT_INTRO, arguments_object, call_id, function_schemas, parameter_schemas
+from .base import AGENT_INTRO, Dialect, Schemas, arguments_object, call_id, function_schemas, parameter_schemas
 from .choose import DialectChoice
 
-# A server that answers in content although it was sent tools: the text may be in any dialect.
-FALLBACK_ORDER = ("qwen3-coder", "hermes", "mistral", "llama3", "pythonic")
 NATIVE_NUDGE = "No tool call found in your reply. Call one of the tools you were given."
 
 
-def parse_any(text: str, schemas: Any) -> list[ToolCall]:
-    for name in FALLBACK_ORDER:
-        if calls := DIALECTS[name].strict(text, schemas):
+def fallback_order() -> list[Dialect]:
+    """A server that answers in content although it was sent tools: the text may be in any of these."""
+    tried = (d for d in DIALECTS.values() if d.fallback_rank is not None)
+    return sorted(tried, key=lambda d: d.fallback_rank or 0)
+
+
+def parse_any(text: str, schemas: Schemas) -> list[ToolCall]:
+    order = fallback_order()
+    for dialect in order:
+        if calls := dialect.strict(text, schemas):
             return calls
-    for name in FALLBACK_ORDER:
-        if calls := DIALECTS[name].tolerant(text, schemas):
+    for dialect in order:
+        if calls := dialect.tolerant(text, schemas):
             return calls
     return salvage_calls(text)
 
@@ -68,9 +73,9 @@ class Speaker:
         return [refuse_deep(c) for c in calls], kind
 
     def _prose(self, text: str) -> str:
-        if self.dialect is None or not self.dialect.markers:
+        if self.dialect is None or not self.dialect.call_starts:
             return text
-        cut = min((at for m in self.dialect.markers if (at := text.find(m)) != -1), default=len(text))
+        cut = min((at for m in self.dialect.call_starts if (at := text.find(m)) != -1), default=len(text))
         return text[:cut].strip()
 
     def assistant_message(self, text: str, calls: list[ToolCall], native: bool) -> dict[str, Any]:
@@ -98,8 +103,9 @@ class Speaker:
             {"role": "tool", "tool_call_id": call.id, "name": call.name, "content": output} for call, output in results
         ]
         last = messages[-1] if messages else {}
-        if self.choice.native_template and self.choice.name == "llama3" and len(last.get("tool_calls", ())) > 1:
-            # Llama 3.x templates take one call per assistant message: one exchange per call.
+        one_each = self.dialect is not None and self.dialect.one_call_per_message
+        if self.choice.native_template and one_each and len(last.get("tool_calls", ())) > 1:
+            # Such a template (Llama 3.x) takes one call per assistant message: one exchange per call.
             messages.pop()
             by_id = {m["tool_call_id"]: m for m in tool_messages}
             for tool_call in last["tool_calls"]:
@@ -112,10 +118,6 @@ class Speaker:
     def nudge(self, text: str) -> str:
         if self.dialect is None:
             return NATIVE_NUDGE
-        if self.dialect.name == "arena":
-            from ..protocol import nudge_for
-
-            return nudge_for(text)
         return self.dialect.nudge(text)
 
 
