@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,26 @@ def test_warm_and_cold_verdicts_are_identical(tmp_path: Path, fixture: str) -> N
         warm = _session(spec, make(), cache)
         assert warm[2], f"{name}: nothing was seeded"
         assert warm[:2] == cold[:2], name
+
+
+@pytest.mark.slow
+def test_a_seeded_cli_test_finds_the_program_built_here(tmp_path: Path) -> None:
+    """An integration test holds the absolute path of its crate's binary (CARGO_BIN_EXE_head), the
+    warm build's folder, gone by now: unless it is compiled again here, every CLI test of an
+    untouched tree (or one fixed in main.rs only) failed with NotFound, and P2P counted as broken."""
+    spec = load_fixture(CORPUS / "unix__02-head")
+    cache = WarmCache(tmp_path / "cache")
+
+    def results(seed: bool) -> list[str]:
+        ws = Workspace(spec.repo_dir, spec.protected)
+        try:
+            if seed:
+                assert "target" in cache.seed(spec, fixture_digest(spec.directory), ws)
+            output = judge(spec, ws, []).tests.output
+            return sorted(re.findall(r"^test (\S+) \.\.\. (ok|FAILED)$", output, re.MULTILINE))
+        finally:
+            ws.cleanup()
+
+    cold, warm = results(seed=False), results(seed=True)
+    assert sum(status == "ok" for _, status in cold) >= 10, cold  # the P2P tests, CLI ones included
+    assert warm == cold

@@ -38,6 +38,20 @@ def python_editable(repo: Path) -> list[str]:
     )
 
 
+def _rust_relocated(repo: Path) -> None:
+    """An integration test of a crate with a binary holds the binary's absolute path
+    (``env!("CARGO_BIN_EXE_<name>")``), which is the warm build's folder, gone by now; cargo does
+    not rebuild the test for a new folder, so an untouched tree (or one whose fix is in main.rs
+    only) ran tests that could not find the program. Dropping those tests' fingerprints makes
+    cargo compile them again, here."""
+    fingerprints = repo / "target" / "debug" / ".fingerprint"
+    if not fingerprints.is_dir() or not any(fingerprints.glob("*/bin-*")):
+        return
+    for stale in fingerprints.glob("*/test-integration-test-*"):
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink()
+
+
 RUST = Language(
     "rust",
     detect=_is_cargo_project,
@@ -50,6 +64,7 @@ RUST = Language(
     passed_env=("RUSTUP_TOOLCHAIN",),
     command_env={"CARGO_TERM_COLOR": "never"},
     install_hints={"cargo": "install Rust (apt-get install cargo rust-clippy rustfmt, or rustup) or run ./run setup"},
+    relocated=_rust_relocated,
     never_editable={
         "build script": ("**/build.rs",),
         "toolchain config": (

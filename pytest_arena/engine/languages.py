@@ -55,6 +55,9 @@ class Language:
     # tamper kind (editable.KIND_ORDER) -> globs of files that configure the build: never editable.
     never_editable: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     examples: PromptExamples | None = None
+    # Run on a workspace the warm cache has just seeded: drops what the copied build holds that
+    # names the folder it was built in, so the tool rebuilds that part here.
+    relocated: Callable[[Path], None] | None = None
 
 
 # Rust and Python are registered by the engine package's __init__ (builtin_languages imports

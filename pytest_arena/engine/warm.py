@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .cachenote import unwritable
 from .corpus import FixtureSpec
-from .languages import warm_dirs
+from .languages import language_of, warm_dirs
 from .sandbox import Sandbox
 from .tempdirs import out_of_space
 from .workspace import Workspace
@@ -90,6 +90,9 @@ class WarmCache:
                         raise
                     break
                 copied.append(name)
+        language = language_of(ws.root)
+        if copied and language.relocated is not None:
+            language.relocated(ws.root)
         return copied
 
     def discard(self, spec: FixtureSpec, digest: str, *, hidden: bool = False) -> None:
