@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,16 +13,22 @@ from .engine.corpus import META, is_inside_fixture, root_problem
 from .engine.outcomes import BY_NAME
 from .engine.tempdirs import clean_stale
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError, student_pool
-from .options import OPTIONS_KEY, OptionError, add_options, read_options
+from .options import OPTIONS_KEY, ArenaOptions, OptionError, add_options, read_options
 from .outcome_display import SHOWN
-from .progress import Progress, arena_outcome, mark_crash
-from .recorder import RunRecorder
+from .progress import PROGRESS_KEY, Progress, arena_outcome, mark_crash
+from .recorder import RECORDER_KEY, RunRecorder
 from .results.record import new_run_id
 from .results.resume import completed
 from .results.run_folder import ReportsUnwritable, RunFolderError, check_run_folder
 from .results.writer import RunWriter
 from .students import builtin
 from .students.pool import StudentPool
+from .xdist_role import is_worker, worker_input
+
+if TYPE_CHECKING:
+    from xdist.remote import Producer
+    from xdist.scheduler.protocol import Scheduling
+    from xdist.workermanage import WorkerController
 
 KNOWN_CLASSES = ("leetcode", "oo", "transpile", "unix", "refactor")
 
@@ -32,10 +39,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
-
-
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -53,7 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[OPTIONS_KEY] = options
     if not options.enabled:
         return
-    if options.sandbox == "none" and not _is_worker(config):
+    if options.sandbox == "none" and not is_worker(config):
         config.issue_config_time_warning(
             pytest.PytestWarning(
                 "ARENA SANDBOX DISABLED (--arena-sandbox none): student shell commands and oracles run "
@@ -67,19 +70,20 @@ def pytest_configure(config: pytest.Config) -> None:
         # `pytest --arena` alone runs the corpus, not the project's own tests.
         config.args = [str(options.root)]
     student_pool(config)
-    if _is_worker(config):
-        run_id = config.workerinput["arena_run_id"]  # type: ignore[attr-defined]
-        config.stash[RUN_DIR_KEY] = options.reports / run_id
+    if is_worker(config):
+        config.stash[RUN_DIR_KEY] = options.reports / str(worker_input(config)["arena_run_id"])
     else:
         run_dir = options.resume or options.reports / new_run_id()
         recorder = RunRecorder(RunWriter(run_dir.parent, run_dir.name), config.rootpath / "gates.toml")
         _check_before_work(config, options, recorder)
+        progress = Progress(config)
+        config.stash[RECORDER_KEY], config.stash[PROGRESS_KEY] = recorder, progress
         config.pluginmanager.register(recorder, "arena-recorder")
-        config.pluginmanager.register(Progress(config), "arena-progress")
+        config.pluginmanager.register(progress, "arena-progress")
         config.stash[RUN_DIR_KEY] = recorder.writer.run_dir
 
 
-def _check_before_work(config: pytest.Config, options: Any, recorder: RunRecorder) -> None:
+def _check_before_work(config: pytest.Config, options: ArenaOptions, recorder: RunRecorder) -> None:
     """Everything that would otherwise fail only after the items ran: where results go, the corpus."""
     writer, resuming = recorder.writer, options.resume is not None
     try:
@@ -113,7 +117,7 @@ def _check_before_work(config: pytest.Config, options: Any, recorder: RunRecorde
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
+def pytest_configure_node(node: WorkerController) -> None:
     """xdist: workers write trajectories into the controller's run folder."""
     run_dir = node.config.stash.get(RUN_DIR_KEY, None)
     if run_dir is not None:
@@ -121,7 +125,7 @@ def pytest_configure_node(node: Any) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> Scheduling | None:
     """xdist: an arena run under -n schedules by student group, crash-safe (xdist_schedule)."""
     options = config.stash.get(OPTIONS_KEY, None)
     if options is None or not options.enabled:
@@ -132,7 +136,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Scheduling) -> None:
     """xdist: an item whose worker died is recorded as a DriverError (RunRecorder, Progress)."""
     mark_crash(crashitem, report)
 
@@ -141,9 +145,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     pool = config.stash.get(POOL_KEY, None)
     if pool is not None:
         pool.release()
-    recorder = config.pluginmanager.get_plugin("arena-recorder")
+    recorder = config.stash.get(RECORDER_KEY, None)
     if recorder is not None:
         recorder.writer.close()
+        del config.stash[RECORDER_KEY]
         config.pluginmanager.unregister(recorder)  # like junitxml's LogXML: one run object per config
 
 
@@ -189,7 +194,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[slot] = item
 
 
-def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, tuple[str, Mapping[str, bool]]] | None:
     if report.when != "call":
         return None
     name = arena_outcome(report)
@@ -203,7 +210,9 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     # pytest renders setup errors as tracebacks without asking the item (repr_failure is only
     # used for the call phase); an item that cannot start is one readable line instead.
