@@ -6,7 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from . import outcomes as oc
 from .baseline import known_baseline
@@ -28,7 +28,7 @@ from .student import (
 )
 from .suppressions import added as added_suppressions
 from .testresults import TestCounts
-from .tools import MAX_CALLS_PER_TURN, Toolbox, ToolOutcome, dropped_calls_note
+from .tools import MAX_CALLS_PER_TURN, ResultEntry, Toolbox, ToolOutcome, dropped_calls_note
 from .turn_timeout import generate_within
 from .warm import WarmCache
 from .workspace import Workspace
@@ -45,14 +45,22 @@ class SessionSettings:
     dialect: str = "auto"  # --arena-dialect: auto, a dialect name, or native
 
 
+class CallEntry(TypedDict):
+    """A parsed call as a Turn keeps it."""
+
+    name: str
+    input: object
+    salvaged: bool
+
+
 @dataclass
 class Turn:
     index: int
     prompt_delta: list[Message]
     raw_text: str
     text: str
-    calls: list[dict[str, Any]]
-    results: list[dict[str, Any]]
+    calls: list[CallEntry]
+    results: list[ResultEntry]
     finish_reason: FinishReason
     prompt_tokens: int
     prefill_tokens: int

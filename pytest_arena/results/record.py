@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -177,10 +177,10 @@ class ItemRecord(BaseModel):
         return props
 
     @classmethod
-    def from_properties(cls, props: list[tuple[str, Any]] | dict[str, Any]) -> ItemRecord:
-        pairs = props.items() if isinstance(props, dict) else props
-        data: dict[str, Any] = {}
-        info: dict[str, Any] = {}
+    def from_properties(cls, props: Iterable[tuple[str, object]] | Mapping[str, object]) -> ItemRecord:
+        pairs = props.items() if isinstance(props, Mapping) else props
+        data: dict[str, object] = {}
+        info: dict[str, object] = {}
         for key, value in pairs:
             if not key.startswith(PREFIX):
                 continue

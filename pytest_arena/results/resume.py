@@ -21,7 +21,7 @@ def settings_digest(settings: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def record_key(data: Any) -> ResumeKey | None:
+def record_key(data: object) -> ResumeKey | None:
     """The key of a record's JSON object; None for one without a fixture version (a crash record,
     whose item runs again)."""
     if not isinstance(data, dict) or not data.get("fixture_sha256"):
