@@ -36,7 +36,7 @@ from pytest_arena.engine.dialects.base import call_id
 from pytest_arena.engine.dialects.choose import render_for
 from pytest_arena.engine.opening import Opening, open_session
 from pytest_arena.engine.protocol import ToolCall, clean_chat_output
-from pytest_arena.engine.student import GenerationResult, Message, StudentConfig
+from pytest_arena.engine.student import GenerationResult, Message, StudentConfig, finish_reason
 from pytest_arena.engine.tools import BUILTIN_TOOLS, Toolbox
 from pytest_arena.engine.workspace import Workspace
 from pytest_arena.students.llama_cpp import LlamaCppStudent, default_model_path
@@ -207,7 +207,7 @@ class Bench:
             )  # fmt: skip
             choice = out["choices"][0]
             completion = int(out["usage"]["completion_tokens"])
-            result = GenerationResult(choice["text"], str(choice["finish_reason"]), -1, -1, completion)
+            result = GenerationResult(choice["text"], finish_reason(choice["finish_reason"]), -1, -1, completion)
         else:
             result = self.student.generate(messages, self.config)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

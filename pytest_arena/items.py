@@ -7,7 +7,7 @@ import shlex
 import shutil
 import zlib
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +26,19 @@ from .engine.session import Session, SessionResult, SessionSettings, Turn
 from .engine.student import Student, StudentConfig, StudentError
 from .engine.tools import Toolbox
 from .engine.warm import WarmCache
-from .engine.workspace import Workspace, iter_files, temp_space_problem
+from .engine.workspace import Workspace, temp_space_problem
 from .options import OPTIONS_KEY, ArenaOptions, resume_settings
 from .outcome_display import SHOWN
-from .progress import TURN_LINES, turn_line
+from .progress import PROGRESS_KEY, TURN_LINES, turn_line
 from .recorder import REPORTS_UNWRITABLE
-from .results.dialect_record import dialect_fields
 from .results.item_id import ItemId
-from .results.provenance import provenance
-from .results.record import ItemRecord, Scalar, file_scores
+from .results.record import ItemFacts, ItemRecord
 from .results.resume import ResumeKey, settings_digest
 from .results.trajectory import save_trajectory
 from .students.builtin import static_info, student_labels
 from .students.pool import StudentPool
 from .turn_marker import forget, note_turn
+from .xdist_role import is_worker, worker_count
 
 POOL_KEY = pytest.StashKey[StudentPool]()
 
@@ -54,8 +53,7 @@ def group_name(student: str, fixture: str, workers: int) -> str:
 def xdist_group(config: pytest.Config, fixture: str, student: str) -> str:
     """The ``xdist_group`` marker's name, for xdist and users' hooks; the arena's scheduler
     (``xdist_schedule``) derives the same group from the node id, which is all the controller sees."""
-    workers = int(getattr(config, "workerinput", {}).get("workercount", 1)) or 1
-    return group_name(student, fixture, workers)
+    return group_name(student, fixture, worker_count(config))
 
 
 def student_pool(config: pytest.Config) -> StudentPool:
@@ -69,7 +67,7 @@ def student_pool(config: pytest.Config) -> StudentPool:
 
 
 WARM_KEY = pytest.StashKey[WarmCache]()
-RUN_DIR_KEY = pytest.StashKey[Any]()
+RUN_DIR_KEY = pytest.StashKey[Path]()  # reports/<run-id>: where this process writes trajectories
 
 
 class ArenaFailure(Exception):
@@ -132,7 +130,7 @@ class ArenaItem(pytest.Item):
         self._turn_lines: list[str] = []  # per-turn progress lines no terminal here could show
         self.add_marker(pytest.mark.arena)
         self.add_marker(getattr(pytest.mark, spec.fixture_class))
-        if hasattr(self.config, "workerinput"):
+        if is_worker(self.config):
             self.add_marker(pytest.mark.xdist_group(xdist_group(self.config, spec.id, variant.student)))
         # `-k two_sum` should find leetcode__01-two-sum: ids use '-', Python words use '_'.
         self.extra_keyword_matches.add(spec.id.replace("-", "_"))
@@ -209,42 +207,10 @@ class ArenaItem(pytest.Item):
 
     def runtest(self) -> None:
         assert self.student is not None
-        hook = self.ihook
         settings = self._settings()
-        ws = Workspace(
-            self.spec.repo_dir,
-            self.spec.protected,
-            prefix=f"arena-{self.spec.id}-",
-            sandbox=self.sandbox(),
-            quota=self.options.workspace_quota,
-            refuse=policy(self.spec).refusal,
-        )
-        warm = None if self.options.cold else self.config.stash.setdefault(WARM_KEY, WarmCache())
-        run_dir = self.config.stash.get(RUN_DIR_KEY, None)
+        ws = self._workspace()
         try:
-            if warm is not None:
-                warm.seed(self.spec, self.fixture_sha256, ws)
-            extra_tools = tuple(
-                t for tools in hook.pytest_arena_tools(config=self.config, fixture=self.spec) if tools for t in tools
-            )
-            checks = fixture_compliance(self.spec) + [
-                c
-                for found in hook.pytest_arena_compliance(config=self.config, fixture=self.spec, workspace=ws)
-                if found
-                for c in found
-            ]
-            session = Session(
-                self.spec, ws, self.student, settings, Toolbox(ws, extra_tools), checks,
-                warm=warm, digest=self.fixture_sha256,
-            )  # fmt: skip
-            if run_dir is not None:
-                session.on_turn_start = lambda turn: note_turn(run_dir, self.name, turn)
-            session.on_turn = self._turn_ended
-            result = session.run()
-            if result.outcome.name not in NOT_COUNTED:
-                result.tests = measure(
-                    self.spec, ws, result.verdict, bool(result.files_touched), warm=warm, digest=self.fixture_sha256
-                )
+            result = self._run(ws, settings, self.student)
         except Exception as exc:
             # A harness or plugin bug still leaves a record of this item (and a traceback).
             self._finish(
@@ -253,22 +219,73 @@ class ArenaItem(pytest.Item):
             )
             raise
         finally:
-            if self.options.keep_workspaces:
-                print(f"workspace kept: {ws.root}")
-                ws.keep()
-            else:
-                ws.cleanup()
-            if run_dir is not None:
-                forget(run_dir, self.name)
+            self._release(ws)
         self._finish(result, settings.config)
         if self._turn_lines:
             self.user_properties.append((TURN_LINES, json.dumps(self._turn_lines)))
         if not result.outcome.passed:
             raise ArenaFailure(self._failure_text(result))
 
+    def _workspace(self) -> Workspace:
+        return Workspace(
+            self.spec.repo_dir,
+            self.spec.protected,
+            prefix=f"arena-{self.spec.id}-",
+            sandbox=self.sandbox(),
+            quota=self.options.workspace_quota,
+            refuse=policy(self.spec).refusal,
+        )
+
+    def _warm(self) -> WarmCache | None:
+        return None if self.options.cold else self.config.stash.setdefault(WARM_KEY, WarmCache())
+
+    def _run(self, ws: Workspace, settings: SessionSettings, student: Student) -> SessionResult:
+        """The session, then the tests it fixed and broke against the baseline."""
+        warm = self._warm()
+        if warm is not None:
+            warm.seed(self.spec, self.fixture_sha256, ws)
+        result = self._session(ws, settings, student, warm).run()
+        if result.outcome.name not in NOT_COUNTED:
+            result.tests = measure(
+                self.spec, ws, result.verdict, bool(result.files_touched), warm=warm, digest=self.fixture_sha256
+            )
+        return result
+
+    def _session(self, ws: Workspace, settings: SessionSettings, student: Student, warm: WarmCache | None) -> Session:
+        """The item's session, with the tools and compliance checks plugins add."""
+        hook = self.ihook
+        extra_tools = tuple(
+            t for tools in hook.pytest_arena_tools(config=self.config, fixture=self.spec) if tools for t in tools
+        )
+        checks = fixture_compliance(self.spec) + [
+            c
+            for found in hook.pytest_arena_compliance(config=self.config, fixture=self.spec, workspace=ws)
+            if found
+            for c in found
+        ]
+        session = Session(
+            self.spec, ws, student, settings, Toolbox(ws, extra_tools), checks,
+            warm=warm, digest=self.fixture_sha256,
+        )  # fmt: skip
+        run_dir = self.config.stash.get(RUN_DIR_KEY, None)
+        if run_dir is not None:
+            session.on_turn_start = lambda turn: note_turn(run_dir, self.name, turn)
+        session.on_turn = self._turn_ended
+        return session
+
+    def _release(self, ws: Workspace) -> None:
+        if self.options.keep_workspaces:
+            print(f"workspace kept: {ws.root}")
+            ws.keep()
+        else:
+            ws.cleanup()
+        run_dir = self.config.stash.get(RUN_DIR_KEY, None)
+        if run_dir is not None:
+            forget(run_dir, self.name)
+
     def _turn_ended(self, turn: Turn, max_turns: int) -> None:
         line = turn_line(self.name, turn.index, max_turns, turn)
-        progress = self.config.pluginmanager.get_plugin("arena-progress")
+        progress = self.config.stash.get(PROGRESS_KEY, None)
         if progress is not None:
             progress.turn(self.name, line)
         elif self.config.get_verbosity() > 0:  # an xdist worker: the controller prints them
@@ -281,64 +298,32 @@ class ArenaItem(pytest.Item):
         self.ihook.pytest_arena_session_finish(item=self, result=result)
 
     def _record(self, result: SessionResult, config: StudentConfig) -> None:
-        reference = iter_files(self.spec.solution_dir) if self.spec.solution_dir.is_dir() else []
-        recall, precision = file_scores(result.files_touched, reference)
-        tokens = result.tokens()
-        verdict = result.verdict
-        described = (
-            self.student.describe() if self.student is not None else static_info(self.config, self.variant.student_spec)
-        )
-        info: dict[str, Scalar] = {k: v for k, v in described.items() if isinstance(v, str | int | float | bool)}
         run_dir = self.config.stash.get(RUN_DIR_KEY, None)
-        record = ItemRecord(
-            item=self.name,
-            run_id=run_dir.name if run_dir else "",
-            fixture=self.spec.id,
-            fixture_class=self.spec.fixture_class,
-            difficulty=self.spec.difficulty,
-            student=self.variant.student,
-            student_spec=self.variant.student_spec,
-            fixture_sha256=self.fixture_sha256,
-            settings_sha256=self.resume_key[2],
-            sandbox=self.options.sandbox,
-            **config.record(),
-            outcome=result.outcome.name,
-            outcome_fields=json.dumps(result.outcome.fields()),
-            passed=result.outcome.passed,
-            failed_clause=(verdict.failed_clause or "") if verdict else "",
-            turns=len(result.turns),
-            text_turns=result.text_turns,
-            well_formed_turns=result.well_formed_turns,
-            strict_calls=result.strict_calls,
-            salvaged_calls=result.salvaged_calls,
-            truncated_turns=result.truncated_turns,
-            tokens_prompt=tokens["prompt"],
-            tokens_prefill=tokens["prefill"],
-            tokens_completion=tokens["completion"],
-            generation_s=round(result.generation_s, 4),
-            tools_s=round(result.tools_s, 4),
-            oracle_s=round(result.oracle_s, 4),
-            wall_s=round(result.wall_s, 4),
-            recovery_observed=result.recovery_observed,
-            files_touched=",".join(result.files_touched),
-            solution_files=",".join(reference),
-            file_recall=recall,
-            file_precision=precision,
-            restored_protected=",".join(result.restored),
-            dropped_changes=",".join(result.dropped_paths),
-            suppressions=",".join(result.suppressed_at),
-            impossible=self.spec.impossible,
-            diff=result.diff[:20000],
-            **(asdict(result.tests) if result.tests is not None else {}),
-            **dialect_fields(result, self.variant.dialect),
-            **provenance(self.config.rootpath),
-            student_info=info,
-        )
+        record = ItemRecord.from_session(self._facts(config, run_dir), result)
         problem = save_trajectory(run_dir, self.name, record, result) if run_dir is not None else None
         if problem is not None:  # the record still goes out; the run stops after this item
             self.user_properties.append((REPORTS_UNWRITABLE, problem))
             self.session.shouldstop = problem
         self.user_properties.extend(record.to_properties())
+
+    def _facts(self, config: StudentConfig, run_dir: Path | None) -> ItemFacts:
+        student = self.student
+        return ItemFacts(
+            item=self.name,
+            run_id=run_dir.name if run_dir is not None else "",
+            spec=self.spec,
+            student=self.variant.student,
+            student_spec=self.variant.student_spec,
+            dialect=self.variant.dialect,
+            fixture_sha256=self.fixture_sha256,
+            settings_sha256=self.resume_key[2],
+            sandbox=self.options.sandbox,
+            config=config,
+            student_info=student.describe()
+            if student is not None
+            else static_info(self.config, self.variant.student_spec),
+            root=self.config.rootpath,
+        )
 
     def _failure_text(self, result: SessionResult) -> str:
         outcome = result.outcome

@@ -15,6 +15,7 @@ from .engine.session import SessionSettings
 from .engine.student import StudentConfig
 from .option_types import PARSERS, OptionError, argparse_type
 from .students import schemes
+from .xdist_role import is_worker
 
 DEFAULT_STUDENT = "default"
 # Defaults whose home is the engine: the option table shows them, read_options falls back to them.
@@ -179,7 +180,7 @@ def ini_value(config: pytest.Config, name: str) -> object:
     value, dashed = config.getini(key), config.getini(name)
     unset = _INI_DEFAULTS[name]
     if dashed != unset and value == unset:  # only the dashed spelling was given
-        if not hasattr(config, "workerinput"):  # the controller warns; workers read the same file
+        if not is_worker(config):  # the controller warns; workers read the same file
             config.issue_config_time_warning(
                 pytest.PytestDeprecationWarning(f"ini key '{name}' is deprecated: spell it '{key}'"), stacklevel=2
             )

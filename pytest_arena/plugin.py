@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,10 +14,10 @@ from .engine.outcomes import BY_NAME
 from .engine.tempdirs import clean_stale
 from .items import POOL_KEY, RUN_DIR_KEY, ArenaFile, ArenaItem, ArenaSetupError, student_pool
 from .language_hook import add_plugin_languages, remove_plugin_languages
-from .options import OPTIONS_KEY, OptionError, add_options, ini_value, read_options
+from .options import OPTIONS_KEY, ArenaOptions, OptionError, add_options, ini_value, read_options
 from .outcome_display import SHOWN
-from .progress import Progress, arena_outcome, mark_crash
-from .recorder import RunRecorder
+from .progress import PROGRESS_KEY, Progress, arena_outcome, mark_crash
+from .recorder import RECORDER_KEY, RunRecorder
 from .results.record import new_run_id
 from .results.resume import completed
 from .results.run_folder import ReportsUnwritable, RunFolderError, check_run_folder
@@ -25,6 +26,12 @@ from .run_script import tell_run_script
 from .students import builtin
 from .students.pool import StudentPool
 from .students.schemes import LoadSettings
+from .xdist_role import is_worker, worker_input, worker_number
+
+if TYPE_CHECKING:
+    from xdist.remote import Producer
+    from xdist.scheduler.protocol import Scheduling
+    from xdist.workermanage import WorkerController
 
 KNOWN_CLASSES = ("leetcode", "oo", "transpile", "unix", "refactor")
 
@@ -35,10 +42,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
-
-
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -54,11 +57,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[OPTIONS_KEY] = options
     if not config.pluginmanager.has_plugin("arena-builtin-students"):
-        load = LoadSettings(gpu_layers=options.gpu_layers, n_ctx=options.n_ctx, gpus=options.gpus)
+        load = LoadSettings(options.gpu_layers, options.n_ctx, options.gpus, worker_number(config))
         config.pluginmanager.register(builtin.BuiltinStudents(load), "arena-builtin-students")
     if not options.enabled:
         return
-    if options.sandbox == "none" and not _is_worker(config):
+    if options.sandbox == "none" and not is_worker(config):
         config.issue_config_time_warning(
             pytest.PytestWarning(
                 "ARENA SANDBOX DISABLED (--arena-sandbox none): student shell commands and oracles run "
@@ -72,20 +75,21 @@ def pytest_configure(config: pytest.Config) -> None:
         # `pytest --arena` alone runs the corpus, not the project's own tests.
         config.args = [str(options.root)]
     student_pool(config)
-    if _is_worker(config):
-        run_id = config.workerinput["arena_run_id"]  # type: ignore[attr-defined]
-        config.stash[RUN_DIR_KEY] = options.reports / run_id
+    if is_worker(config):
+        config.stash[RUN_DIR_KEY] = options.reports / str(worker_input(config)["arena_run_id"])
     else:
         run_dir = options.resume or options.reports / new_run_id()
         recorder = RunRecorder(RunWriter(run_dir.parent, run_dir.name), config.rootpath / "gates.toml")
         _check_before_work(config, options, recorder)
         tell_run_script(config, options)
+        progress = Progress(config)
+        config.stash[RECORDER_KEY], config.stash[PROGRESS_KEY] = recorder, progress
         config.pluginmanager.register(recorder, "arena-recorder")
-        config.pluginmanager.register(Progress(config), "arena-progress")
+        config.pluginmanager.register(progress, "arena-progress")
         config.stash[RUN_DIR_KEY] = recorder.writer.run_dir
 
 
-def _check_before_work(config: pytest.Config, options: Any, recorder: RunRecorder) -> None:
+def _check_before_work(config: pytest.Config, options: ArenaOptions, recorder: RunRecorder) -> None:
     """Everything that would otherwise fail only after the items ran: where results go, the corpus."""
     writer, resuming = recorder.writer, options.resume is not None
     try:
@@ -120,7 +124,7 @@ def _check_before_work(config: pytest.Config, options: Any, recorder: RunRecorde
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
+def pytest_configure_node(node: WorkerController) -> None:
     """xdist: workers write trajectories into the controller's run folder."""
     run_dir = node.config.stash.get(RUN_DIR_KEY, None)
     if run_dir is not None:
@@ -128,7 +132,7 @@ def pytest_configure_node(node: Any) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> Scheduling | None:
     """xdist: an arena run under -n schedules by student group, crash-safe (xdist_schedule)."""
     options = config.stash.get(OPTIONS_KEY, None)
     if options is None or not options.enabled:
@@ -139,7 +143,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Scheduling) -> None:
     """xdist: an item whose worker died is recorded as a DriverError (RunRecorder, Progress)."""
     mark_crash(crashitem, report)
 
@@ -149,9 +153,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     pool = config.stash.get(POOL_KEY, None)
     if pool is not None:
         pool.release()
-    recorder = config.pluginmanager.get_plugin("arena-recorder")
+    recorder = config.stash.get(RECORDER_KEY, None)
     if recorder is not None:
         recorder.writer.close()
+        del config.stash[RECORDER_KEY]
         config.pluginmanager.unregister(recorder)  # like junitxml's LogXML: one run object per config
 
 
@@ -197,7 +202,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[slot] = item
 
 
-def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, tuple[str, Mapping[str, bool]]] | None:
     if report.when != "call":
         return None
     name = arena_outcome(report)
@@ -211,7 +218,9 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     # pytest renders setup errors as tracebacks without asking the item (repr_failure is only
     # used for the call phase); an item that cannot start is one readable line instead.

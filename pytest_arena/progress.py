@@ -13,23 +13,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections import Counter
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
+from _pytest.capture import CaptureManager
 
 from .engine.corpus import META
 from .engine.outcomes import BY_NAME
+from .engine.session import Turn
+
+if TYPE_CHECKING:
+    from xdist.workermanage import WorkerController
 
 TURN_LINES = "arena-progress.turns"  # user property key: not an ``arena.`` record field
 PLAIN_EVERY_S = 30.0
 
 
-def turn_line(item: str, index: int, max_turns: int, turn: Any) -> str:
-    """One turn as a log line; ``turn`` is a session Turn."""
+def turn_line(item: str, index: int, max_turns: int, turn: Turn) -> str:
+    """One turn as a log line."""
     calls = ", ".join(c["name"] + ("*" if c.get("salvaged") else "") for c in turn.calls) or "text"
     rate = turn.completion_tokens / turn.generation_s if turn.generation_s > 0 else 0.0
     line = (
@@ -72,8 +80,9 @@ class Progress:
         self._rewritten = False
 
     @property
-    def reporter(self) -> Any:
-        return self.config.pluginmanager.get_plugin("terminalreporter")
+    def reporter(self) -> pytest.TerminalReporter | None:
+        found: pytest.TerminalReporter | None = self.config.pluginmanager.get_plugin("terminalreporter")
+        return found
 
     @property
     def tty(self) -> bool:
@@ -86,9 +95,10 @@ class Progress:
 
     def collected(self, total: int) -> None:
         self.total = total
-        if self.takes_over and total:
-            self.reporter.showfspath = False
-            self.reporter._show_progress_info = False  # its [NN%] would land on our line
+        reporter = self.reporter
+        if self.takes_over and total and reporter is not None:
+            reporter.showfspath = False
+            reporter._show_progress_info = False  # its [NN%] would land on our line
 
     def turn(self, item: str, line: str) -> None:
         """A turn ended in this process: its line under -v, a fresh status line otherwise."""
@@ -114,10 +124,11 @@ class Progress:
             self._write_line(self.status())
 
     def finish(self) -> None:
-        if self.reporter is None or not self.done:
+        reporter = self.reporter
+        if reporter is None or not self.done:
             return
         if self._rewritten:
-            self.reporter.write_line("")
+            reporter.write_line("")
         elif not self.verbose:
             self._write_line(self.status())
 
@@ -127,12 +138,12 @@ class Progress:
         self.collected(sum(is_arena_nodeid(item.nodeid) for item in session.items))
 
     @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+    def pytest_xdist_node_collection_finished(self, node: WorkerController, ids: Sequence[str]) -> None:
         if not self.total:
             self.collected(sum(is_arena_nodeid(nodeid) for nodeid in ids))
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
         outcome = arena_outcome(report) if report.when == "call" else None
         if outcome is None or not self.takes_over:
             return None
@@ -140,9 +151,7 @@ class Progress:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        crashed = crashed_item(report)
-        finished = report.when == "call" or (report.when == "setup" and report.failed)
-        outcome = "DriverError" if crashed else arena_outcome(report) if finished else None
+        outcome = ended_outcome(report)
         if outcome is not None:
             self.item_done(outcome, turn_lines_of(report))
 
@@ -153,23 +162,30 @@ class Progress:
         return status_line(self.done, self.total, self.outcomes, time.monotonic() - self.started)
 
     def _write_line(self, line: str) -> None:
+        reporter = self.reporter
+        assert reporter is not None
         with self._uncaptured():
-            self.reporter.ensure_newline()
-            if self.reporter._tw.width_of_current_line:  # xdist's letters do not end their line
-                self.reporter._tw.line()
-            self.reporter.write_line(line)
+            reporter.ensure_newline()
+            if reporter._tw.width_of_current_line:  # xdist's letters do not end their line
+                reporter._tw.line()
+            reporter.write_line(line)
 
     def _write_status(self, extra: str = "") -> None:
+        reporter = self.reporter
+        assert reporter is not None
         text = self.status() + (f"; {extra}" if extra else "")
-        width = max(self.reporter._tw.fullwidth - 1, 20)
+        width = max(reporter._tw.fullwidth - 1, 20)
         with self._uncaptured():
-            self.reporter.rewrite(text[:width], erase=True)
-            self.reporter.flush()
+            reporter.rewrite(text[:width], erase=True)
+            reporter.flush()
         self._rewritten = True
 
-    def _uncaptured(self) -> Any:
-        capture = self.config.pluginmanager.get_plugin("capturemanager")
-        return capture.global_and_fixture_disabled() if capture is not None else _Null()
+    def _uncaptured(self) -> AbstractContextManager[None]:
+        capture: CaptureManager | None = self.config.pluginmanager.get_plugin("capturemanager")
+        return capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext()
+
+
+PROGRESS_KEY = pytest.StashKey[Progress]()  # set in the process that owns the terminal
 
 
 class _Failed:
@@ -208,12 +224,13 @@ def arena_outcome(report: pytest.TestReport) -> str | None:
     return None
 
 
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_exc: object) -> None:
-        return None
+def ended_outcome(report: pytest.TestReport) -> str | None:
+    """The outcome of the arena item this report ends (DriverError for one whose worker died; an
+    item that cannot start ends at its setup); None for every other report."""
+    if crashed_item(report):
+        return "DriverError"
+    ends = report.when == "call" or (report.when == "setup" and report.failed)
+    return arena_outcome(report) if ends else None
 
 
 def turn_lines_of(report: pytest.TestReport) -> list[str]:

@@ -5,12 +5,10 @@ when results can no longer be written, and prints the summary."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
-from .progress import arena_outcome, crashed_item, crashed_item_name
+from .progress import crashed_item, crashed_item_name, ended_outcome
 from .results.dialect_summary import dialect_lines
 from .results.record import ItemRecord, crash_record
 from .results.resume import orphaned_records
@@ -33,13 +31,7 @@ class RunRecorder:
 
     def recover(self) -> int:
         """Appends the records a killed run left only in its trajectories (see orphaned_records)."""
-        count = 0
-        for data in orphaned_records(self.writer.run_dir):
-            try:
-                count += self.writer.append(ItemRecord.model_validate(data))
-            except ValidationError:
-                continue
-        return count
+        return sum(self.writer.append(record) for record in orphaned_records(self.writer.run_dir))
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session = session
@@ -55,8 +47,7 @@ class RunRecorder:
             forget(self.writer.run_dir, item)
             self._keep(record)
             return
-        finished = report.when == "call" or (report.when == "setup" and report.failed)
-        if not finished or arena_outcome(report) is None:
+        if ended_outcome(report) is None:
             return
         self._keep(ItemRecord.from_properties(report.user_properties))
         for key, value in report.user_properties:
@@ -87,7 +78,7 @@ class RunRecorder:
         if dsession is not None:  # xdist's controller loop reads its own flag
             dsession.shouldstop = self.stopped
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.records:
             return
         terminalreporter.section("arena")
@@ -101,3 +92,6 @@ class RunRecorder:
             terminalreporter.write_line(self.stopped, red=True)
         else:
             terminalreporter.write_line(f"results: {self.writer.path}")
+
+
+RECORDER_KEY = pytest.StashKey[RunRecorder]()  # set in the process that owns the run

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from .results.record import safe_name
+from .results.trajectory import safe_name
 
 FOLDER = ".progress"
 

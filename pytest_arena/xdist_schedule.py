@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from xdist.scheduler import LoadGroupScheduling
@@ -28,6 +28,9 @@ from xdist.workermanage import WorkerController
 from .items import group_name
 from .progress import is_arena_nodeid
 from .results.item_id import ItemId
+
+if TYPE_CHECKING:
+    from xdist.remote import Producer
 
 
 def _dist_given(config: pytest.Config) -> bool:
@@ -46,7 +49,7 @@ def _dist_given(config: pytest.Config) -> bool:
     return False
 
 
-def arena_scheduler(config: pytest.Config, log: Any) -> LoadGroupScheduling | None:
+def arena_scheduler(config: pytest.Config, log: Producer) -> LoadGroupScheduling | None:
     """The scheduler of an arena run: grouped under ``-n`` unless another ``--dist`` was chosen."""
     dist = config.getvalue("dist")
     if dist == "loadgroup" or (dist == "load" and not _dist_given(config)):

@@ -20,8 +20,8 @@ from pytest_arena.engine.tempdirs import OWNER_FILE, clean_stale
 from pytest_arena.engine.testresults import Baseline
 from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
-from pytest_arena.results.record import ItemRecord, trajectory_payload
 from pytest_arena.results.run_folder import repair_torn_tail
+from pytest_arena.results.trajectory import StoredTurn
 
 from .helpers import (
     FINISH,
@@ -298,11 +298,7 @@ def test_a_huge_turn_says_how_much_was_read_and_is_stored_capped(tmp_path: Path)
     told = result.turns[1].prompt_delta[0]["content"]
     assert first.unparsed_chars == len(huge) - 256 * 1024
     assert told.startswith(f"Your reply was {len(huge)} characters; only the first 262144 are read")
-    record = ItemRecord(
-        item="i", fixture="f", fixture_class="c", student="s", student_spec="s", temperature=0, top_k=0,
-        top_p=0, min_p=0, repeat_penalty=0, seed=0, max_tokens=1, constrained=False, outcome="x", passed=False,
-    )  # fmt: skip
-    stored = trajectory_payload(record, result.turns, "")["turns"][0]
+    stored = StoredTurn.of(first).model_dump()
     assert "text" not in stored and stored["unparsed_chars"] == first.unparsed_chars
     assert len(stored["raw_text"]) < 70_000 and "characters omitted ...]" in stored["raw_text"]
     assert stored["raw_text"].endswith("</tool_call>")

@@ -20,7 +20,7 @@ from pytest_arena.results.junit import Evidence
 from pytest_arena.results.record import ItemRecord
 from pytest_arena.results.report import build_report, render_markdown
 from pytest_arena.results.run_folder import LOCK, ReportsUnwritable
-from pytest_arena.results.trajectory import write_trajectory
+from pytest_arena.results.trajectory import Trajectory, write_trajectory
 from pytest_arena.results.writer import RunWriter
 
 from .helpers import (
@@ -209,7 +209,7 @@ def test_the_writer_truncates_a_half_written_record(tmp_path: Path, monkeypatch:
         "pathlib.Path.write_text", lambda self, *a, **k: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full"))
     )
     with pytest.raises(ReportsUnwritable):
-        write_trajectory(tmp_path / "r" / "run", "item", {"a": 1})
+        write_trajectory(tmp_path / "r" / "run", "item", Trajectory())
     assert not list((tmp_path / "r" / "run" / "trajectories").glob("*"))  # no *.json.tmp left
     writer.close()
     fault_probe("writer: half a record, then a full disk")

@@ -13,6 +13,7 @@ import pytest
 from pytest_arena.results.item_page import ItemLink, page_name, render_item
 from pytest_arena.results.record import ItemRecord
 from pytest_arena.results.report_tables import ITEMS_INLINE, items_table
+from pytest_arena.results.trajectory import Trajectory
 
 from .helpers import FINISH, arena_record, call, run_module, run_pytest, tiny_fixture, write_script
 from .test_report import CHROMIUM
@@ -146,7 +147,7 @@ def test_page_shows_dropped_changes_suppressions_and_the_tamper_evidence_escaped
         "suppressions": ["src/lib.rs:3: allow #[allow(dead_code)]"],
         "own_tree_verdict": {**own, "compliance": []},
     }
-    page = render_item(_tampered(), payload)
+    page = render_item(_tampered(), Trajectory.model_validate(payload))
     assert "<h2>The oracle's clean tree</h2>" in page
     assert "Tamper attempt: build script" in page
     assert "clean tree fails &lt;b&gt;exit code&lt;/b&gt;" in page
@@ -159,11 +160,11 @@ def test_page_shows_dropped_changes_suppressions_and_the_tamper_evidence_escaped
 
 
 def test_page_falls_back_to_the_record_and_marks_an_impossible_twin() -> None:
-    page = render_item(_tampered(), {})  # a trajectory without the lists: the record's paths
+    page = render_item(_tampered(), Trajectory())  # a trajectory without the lists: the record's paths
     assert "<li>build.rs</li>" in page and "<li>pytest.ini</li>" in page and "<li>src/lib.rs:3 allow</li>" in page
     assert "<h3>The student's own tree" not in page and "impossible twin" not in page
     forged = arena_record("fx__02-twin", "s", "OraclePassed", True, impossible=True)
-    page = render_item(forged, {"dropped_changes": [], "suppressions": []})
+    page = render_item(forged, Trajectory(dropped_changes=[], suppressions=[]))
     assert "An impossible twin" in page and "any pass here is forged" in page
     assert "Changes dropped (outside the editable paths): none" in page
     assert "Lint suppressions the student added: none" in page and "Tamper attempt" not in page

@@ -119,3 +119,8 @@ def test_the_glue_passes_the_load_settings_in(tmp_path: Path) -> None:
     assert hook.pytest_arena_make_student(config(tmp_path), "nosuch:x") is None
     assert offload_warning(asked=False, gpu_layers=8, students=("default",)) is None
     assert offload_warning(asked=True, gpu_layers=8, students=("reference", "openai:http://h#m")) is None
+
+
+def test_worker_n_loads_on_gpu_n_modulo_the_gpus_given() -> None:
+    assert [LoadSettings(gpus=(2, 5), worker=n).main_gpu for n in range(4)] == [2, 5, 2, 5]
+    assert LoadSettings(worker=3).main_gpu == 0

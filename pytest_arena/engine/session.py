@@ -6,7 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from . import outcomes as oc
 from .baseline import known_baseline
@@ -18,10 +18,18 @@ from .harness import HarnessFault, first_fault
 from .opening import open_session
 from .oracle import CheckResult, ComplianceCheck, Verdict, judge, run_compliance, suppression_check
 from .protocol import MAX_PARSED_CHARS, ToolCall, clean_chat_output
-from .student import ContextExhausted, Message, Student, StudentConfig, StudentError, with_capabilities
+from .student import (
+    ContextExhausted,
+    FinishReason,
+    Message,
+    Student,
+    StudentConfig,
+    StudentError,
+    with_capabilities,
+)
 from .suppressions import added as added_suppressions
 from .testresults import TestCounts
-from .tools import MAX_CALLS_PER_TURN, Toolbox, ToolOutcome, dropped_calls_note
+from .tools import MAX_CALLS_PER_TURN, ResultEntry, Toolbox, ToolOutcome, dropped_calls_note
 from .turn_timeout import generate_within
 from .warm import WarmCache
 from .workspace import Workspace
@@ -38,15 +46,23 @@ class SessionSettings:
     dialect: str = "auto"  # --arena-dialect: auto, a dialect name, or native
 
 
+class CallEntry(TypedDict):
+    """A parsed call as a Turn keeps it."""
+
+    name: str
+    input: object
+    salvaged: bool
+
+
 @dataclass
 class Turn:
     index: int
     prompt_delta: list[Message]
     raw_text: str
     text: str
-    calls: list[dict[str, Any]]
-    results: list[dict[str, Any]]
-    finish_reason: str
+    calls: list[CallEntry]
+    results: list[ResultEntry]
+    finish_reason: FinishReason
     prompt_tokens: int
     prefill_tokens: int
     completion_tokens: int
@@ -302,7 +318,7 @@ class Session:
         self._delta_start = len(messages)
         return turn, calls
 
-    def _account(self, turn: Turn, calls: list[Any]) -> None:
+    def _account(self, turn: Turn, calls: list[ToolCall]) -> None:
         result = self.result
         result.turns.append(turn)
         result.generation_s += turn.generation_s
@@ -311,13 +327,13 @@ class Session:
         if turn.finish_reason != "stop":
             result.truncated_turns += 1
 
-    def _act(self, turn: Turn, calls: list[Any], messages: list[Message]) -> tuple[oc.Outcome | None, bool]:
+    def _act(self, turn: Turn, calls: list[ToolCall], messages: list[Message]) -> tuple[oc.Outcome | None, bool]:
         try:
             return self._act_on(turn, calls, messages)
         except HarnessFault as fault:  # a sandbox that did not start is not the student's doing
             return oc.HarnessError(command=fault.command, message=fault.message), False
 
-    def _act_on(self, turn: Turn, calls: list[Any], messages: list[Message]) -> tuple[oc.Outcome | None, bool]:
+    def _act_on(self, turn: Turn, calls: list[ToolCall], messages: list[Message]) -> tuple[oc.Outcome | None, bool]:
         rendered: list[tuple[ToolCall, str]] = []
         trap: oc.Outcome | None = None
         finished = False

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 from .corpus import FixtureSpec
 from .protocol import STOP_MARKERS
 from .repetition import RepetitionRule
 
 Message = dict[str, Any]  # {"role": ..., "content": ...}; native dialects add "tool_calls", "tool_call_id"
+
+# Why a turn's generation ended: "stop" (the model ended it), "length" (token cap), "context"
+# (context exhausted), "timeout", "repetition" (the degeneration stop cut it; extra["repetition"]
+# says where and why), or what an OpenAI-compatible server reports beyond those.
+FinishReason = Literal[
+    "stop", "length", "context", "timeout", "repetition", "tool_calls", "content_filter", "function_call"
+]
+_FINISH_REASONS: dict[str, FinishReason] = {name: name for name in get_args(FinishReason)}
+
+
+def finish_reason(value: object) -> FinishReason:
+    """A backend's finish reason as a FinishReason: none, or a name no backend documents, is "stop"."""
+    return _FINISH_REASONS.get(value, "stop") if isinstance(value, str) else "stop"
 
 
 class StudentError(Exception):
@@ -77,9 +90,7 @@ class StudentConfig:
 @dataclass
 class GenerationResult:
     text: str
-    # "stop" | "length" (token cap) | "context" (context exhausted) | "timeout" | "repetition"
-    # (the degeneration stop cut it; extra["repetition"] says where and why)
-    finish_reason: str = "stop"
+    finish_reason: FinishReason = "stop"
     prompt_tokens: int = 0
     prefill_tokens: int = 0  # prompt tokens actually evaluated (the rest came from the KV cache)
     completion_tokens: int = 0

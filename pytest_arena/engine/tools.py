@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from .clipping import clip_middle
 from .harness import HarnessFault, sandbox_fault
@@ -62,6 +63,15 @@ class ToolSpec:
         }
 
 
+class ResultEntry(TypedDict):
+    """A call's result as a session's Turn keeps it (and its trajectory stores it)."""
+
+    name: str
+    ok: bool
+    output: str
+    seconds: float
+
+
 @dataclass
 class ToolOutcome:
     name: str
@@ -71,7 +81,7 @@ class ToolOutcome:
     path: str | None = None  # the file a write touched, relative to the workspace
     exit_code: int | None = None  # shell only
 
-    def entry(self, text: str) -> dict[str, object]:
+    def entry(self, text: str) -> ResultEntry:
         """This call's result as the trajectory keeps it (``text``: what the student was shown)."""
         output = clip_middle(text, RESULT_CHARS_IN_TRAJECTORY)
         return {"name": self.name, "ok": self.ok, "output": output, "seconds": round(self.seconds, 4)}

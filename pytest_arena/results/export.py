@@ -23,12 +23,12 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .junit import Evidence
-from .record import ItemRecord, trajectory_path
+from .record import ItemRecord
 from .stats import group_by
 from .tally import counted, outcome_counts
+from .trajectory import Trajectory, read_trajectory, trajectory_path
 
 Message = dict[str, str]
 
@@ -38,7 +38,7 @@ class ExportError(Exception):
 
 
 @dataclass
-class Trajectory:
+class Conversation:
     record: ItemRecord
     messages: list[Message]
     prompt_len: int  # messages before the first assistant turn
@@ -46,7 +46,7 @@ class Trajectory:
 
 @dataclass
 class Loaded:
-    trajectories: list[Trajectory] = field(default_factory=list)
+    trajectories: list[Conversation] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # trajectory files that could not be read
 
 
@@ -54,17 +54,16 @@ def _trajectory_file(run_dir: Path, record: ItemRecord) -> Path:
     return run_dir / record.trajectory if record.trajectory else trajectory_path(run_dir, record.item)
 
 
-def conversation(payload: dict[str, Any], assistant_text: str = "clean") -> tuple[list[Message], int]:
+def conversation(trajectory: Trajectory, assistant_text: str = "clean") -> tuple[list[Message], int]:
     """(messages, how many come before the first assistant turn) of one trajectory file."""
-    key = "raw_text" if assistant_text == "raw" else "text"
     messages: list[Message] = []
     prompt_len = 0
-    for index, turn in enumerate(payload.get("turns", [])):
-        messages.extend({"role": str(m["role"]), "content": str(m["content"])} for m in turn.get("prompt_delta", []))
+    for index, turn in enumerate(trajectory.turns):
+        messages.extend({"role": str(m["role"]), "content": str(m["content"])} for m in turn.prompt_delta)
         if index == 0:
             prompt_len = len(messages)
-        # A trajectory stores the cleaned text only where it differs from the raw text.
-        messages.append({"role": "assistant", "content": str(turn.get(key, turn.get("raw_text", "")))})
+        text = turn.raw_text if assistant_text == "raw" else turn.cleaned_text
+        messages.append({"role": "assistant", "content": text})
     return messages, prompt_len
 
 
@@ -77,19 +76,18 @@ def load_trajectories(evidence: Evidence, records: list[ItemRecord], assistant_t
             continue
         path = _trajectory_file(run_dir, record)
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            messages, prompt_len = conversation(payload, assistant_text)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            messages, prompt_len = conversation(read_trajectory(path), assistant_text)
+        except (OSError, ValueError, KeyError) as exc:
             loaded.missing.append(f"{path}: {type(exc).__name__}: {exc}")
             continue
         if len(messages) <= prompt_len:
             loaded.missing.append(f"{path}: no turns")
             continue
-        loaded.trajectories.append(Trajectory(record, messages, prompt_len))
+        loaded.trajectories.append(Conversation(record, messages, prompt_len))
     return loaded
 
 
-def _order(t: Trajectory) -> tuple[float, int, str]:
+def _order(t: Conversation) -> tuple[float, int, str]:
     return (t.record.temperature, t.record.seed, t.record.item)
 
 
@@ -97,7 +95,7 @@ def export_sft(evidence: Evidence, records: list[ItemRecord], out: Path, assista
     passing = [r for r in records if r.passed]
     loaded = load_trajectories(evidence, passing, assistant_text)
     seen: set[str] = set()
-    lines = []
+    lines: list[dict[str, object]] = []
     duplicates = 0
     for t in sorted(loaded.trajectories, key=lambda t: (t.record.fixture, t.record.student, *_order(t))):
         key = json.dumps(t.messages, sort_keys=True)
@@ -138,8 +136,13 @@ class _PairTally:
 
 
 def _pairs_for(
-    fixture: str, student: str, own: list[Any], teacher_passes: list[Any], teacher: str | None, tally: _PairTally
-) -> list[dict[str, Any]]:
+    fixture: str,
+    student: str,
+    own: list[Conversation],
+    teacher_passes: list[Conversation],
+    teacher: str | None,
+    tally: _PairTally,
+) -> list[dict[str, object]]:
     """DPO pairs of one student on one fixture: each failing trajectory against a passing one
     (the student's own, else the teacher's) that started from the same prompt."""
     passed = sorted((t for t in own if t.record.passed), key=_order)
@@ -151,7 +154,7 @@ def _pairs_for(
     if not chosen_pool:
         tally.fails_only.add(f"{student} on {fixture}")
         return []
-    pairs = []
+    pairs: list[dict[str, object]] = []
     for index, rejected in enumerate(failed):
         chosen = chosen_pool[index % len(chosen_pool)]
         if chosen.messages[: chosen.prompt_len] != rejected.messages[: rejected.prompt_len]:
@@ -206,7 +209,7 @@ def export_dpo(
     usable = counted(records)  # harness faults are no examples
     loaded = load_trajectories(evidence, usable, assistant_text)
     tally = _PairTally()
-    lines: list[dict[str, Any]] = []
+    lines: list[dict[str, object]] = []
     for fixture, trajectories in sorted(group_by(loaded.trajectories, lambda t: t.record.fixture).items()):
         teacher_passes = sorted(
             (t for t in trajectories if teacher and t.record.student == teacher and t.record.passed), key=_order
@@ -228,7 +231,7 @@ def export_dpo(
     return len(lines), text
 
 
-def _write_jsonl(out: Path, lines: list[dict[str, Any]]) -> None:
+def _write_jsonl(out: Path, lines: list[dict[str, object]]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as handle:
         for line in lines:

@@ -12,9 +12,9 @@ import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .record import ItemRecord, safe_name
+from .record import ItemRecord
+from .trajectory import CheckDetail, StoredCall, StoredResult, StoredTurn, Trajectory, read_trajectory, safe_name
 
 ITEMS_DIR = "items"
 COLLAPSE_CHARS = 1500  # longer texts start folded
@@ -86,67 +86,60 @@ def _list(title: str, items: list[str]) -> str:
     return f"<div>{title}:</div><ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
 
 
-def _call(call: dict[str, Any]) -> str:
-    kind = "salvaged" if call.get("salvaged") else "strict"
-    args = json.dumps(call.get("input", {}), indent=1, ensure_ascii=False)
-    return f'<span class="tag {kind}">{kind}</span> <b>{_esc(call.get("name", "?"))}</b>{_block(args)}'
+def _call(call: StoredCall) -> str:
+    kind = "salvaged" if call.salvaged else "strict"
+    args = json.dumps(call.input, indent=1, ensure_ascii=False)
+    return f'<span class="tag {kind}">{kind}</span> <b>{_esc(call.name)}</b>{_block(args)}'
 
 
-def _calls(calls: list[dict[str, Any]]) -> str:
+def _calls(calls: list[StoredCall]) -> str:
     if not calls:
         return '<p class="meta">No tool call parsed: a text turn.</p>'
     return _list("Parsed calls", [_call(call) for call in calls])
 
 
-def _result(result: dict[str, Any]) -> str:
-    status = "ok" if result.get("ok") else "failed"
-    label = f"{result.get('name', '?')}: {status}, {float(result.get('seconds', 0)):.2f}s"
-    return _block(str(result.get("output", "")), label)
+def _result(result: StoredResult) -> str:
+    status = "ok" if result.ok else "failed"
+    label = f"{result.name}: {status}, {result.seconds:.2f}s"
+    return _block(result.output, label)
 
 
-def _results(results: list[dict[str, Any]]) -> str:
+def _results(results: list[StoredResult]) -> str:
     return _list("Tool results", [_result(result) for result in results]) if results else ""
 
 
-def _turn(turn: dict[str, Any]) -> str:
-    gen_s = float(turn.get("generation_s", 0.0))
-    completion = int(turn.get("completion_tokens", 0))
+def _turn(turn: StoredTurn) -> str:
+    gen_s = turn.generation_s
+    completion = turn.completion_tokens
     rate = f", {completion / gen_s:.0f} tok/s" if gen_s > 0 else ""
-    stop = str(turn.get("finish_reason", ""))
-    if turn.get("stop_detail"):
-        stop += f" ({turn['stop_detail']})"
-    delta = "\n\n".join(f"[{m.get('role', '?')}]\n{m.get('content', '')}" for m in turn.get("prompt_delta", []))
+    stop: str = turn.finish_reason
+    if turn.stop_detail:
+        stop += f" ({turn.stop_detail})"
+    delta = "\n\n".join(f"[{m.get('role', '?')}]\n{m.get('content', '')}" for m in turn.prompt_delta)
     return "".join(
         [
-            f'<div class="turn"><h3>Turn {int(turn.get("index", 0))}</h3>',
-            f'<p class="meta">stop reason: {_esc(stop)}; tokens: prompt {int(turn.get("prompt_tokens", 0))}, '
-            f"prefill {int(turn.get('prefill_tokens', 0))}, completion {completion}; generation {gen_s:.2f}s"
-            f"{rate}, tools {float(turn.get('tools_s', 0.0)):.2f}s</p>",
+            f'<div class="turn"><h3>Turn {turn.index}</h3>',
+            f'<p class="meta">stop reason: {_esc(stop)}; tokens: prompt {turn.prompt_tokens}, '
+            f"prefill {turn.prefill_tokens}, completion {completion}; generation {gen_s:.2f}s"
+            f"{rate}, tools {turn.tools_s:.2f}s</p>",
             _block(delta, "prompt added since the previous turn") if delta else "",
-            _block(str(turn.get("raw_text", "")), "model output (raw)"),
-            _calls(list(turn.get("calls", []))),
-            _results(list(turn.get("results", []))),
+            _block(turn.raw_text, "model output (raw)"),
+            _calls(turn.calls),
+            _results(turn.results),
             "</div>",
         ]
     )
 
 
-def _verdict(detail: dict[str, Any]) -> list[str]:
-    parts = []
-    for check in [detail.get("tests"), *detail.get("compliance", [])]:
-        if not check:
-            continue
-        label = f"{check.get('name', 'tests')}: `{check.get('command', '')}` ({check.get('status', '')})"
-        parts.append(_block(str(check.get("output", "")), label))
-    return parts
+def _verdict(checks: list[CheckDetail]) -> list[str]:
+    return [_block(check.output, f"{check.name}: `{check.command}` ({check.status})") for check in checks]
 
 
-def _listed(payload: dict[str, Any], key: str, fallback: str) -> list[str]:
+def _listed(given: list[str] | None, fallback: str) -> list[str]:
     """The trajectory's list (with the oracle's reasons) when it has one, else the record's
     comma-separated paths (a JUnit-only record, or a trajectory written before the key existed)."""
-    given = payload.get(key)
-    if isinstance(given, list):
-        return [str(entry) for entry in given]
+    if given is not None:
+        return given
     return [part for part in fallback.split(",") if part]
 
 
@@ -162,7 +155,7 @@ _TWIN = (
 )
 
 
-def _clean_tree_section(record: ItemRecord, payload: dict[str, Any]) -> list[str]:
+def _clean_tree_section(record: ItemRecord, trajectory: Trajectory) -> list[str]:
     """What the oracle's clean tree left out or refused, and, for a tamper attempt, what the
     student's own tree said: the evidence behind a verdict the student's edits could not decide."""
     parts = ["<h2>The oracle's clean tree</h2>"]
@@ -172,14 +165,14 @@ def _clean_tree_section(record: ItemRecord, payload: dict[str, Any]) -> list[str
         fields = record.outcome_details
         parts.append(f'<p class="fail">Tamper attempt: {_esc(fields.get("kind", "?"))}</p>')
         parts.append(_block(str(fields.get("evidence", "")), "evidence"))
-    dropped = _listed(payload, "dropped_changes", record.dropped_changes)
+    dropped = _listed(trajectory.dropped_changes, record.dropped_changes)
     parts.append(_entries("Changes dropped (outside the editable paths)", dropped, "none"))
-    added = _listed(payload, "suppressions", record.suppressions)
+    added = _listed(trajectory.suppressions, record.suppressions)
     parts.append(_entries("Lint suppressions the student added", added, "none"))
-    own = payload.get("own_tree_verdict")
-    if isinstance(own, dict):
+    own = trajectory.own_tree_verdict
+    if own is not None:
         parts.append("<h3>The student's own tree (as left, dropped changes included)</h3>")
-        parts.extend(_verdict(own) or ['<p class="meta">No check output recorded.</p>'])
+        parts.extend(_verdict(own.checks) or ['<p class="meta">No check output recorded.</p>'])
     return parts
 
 
@@ -189,8 +182,9 @@ _NO_ORACLE = (
 )
 
 
-def render_item(record: ItemRecord, payload: dict[str, Any]) -> str:
-    turns = [t for t in payload.get("turns", []) if isinstance(t, dict)]
+def render_item(record: ItemRecord, trajectory: Trajectory) -> str:
+    turns = trajectory.turns
+    verdict = trajectory.verdict.checks if trajectory.verdict is not None else []
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -198,14 +192,14 @@ def render_item(record: ItemRecord, payload: dict[str, Any]) -> str:
         f"<style>{STYLE}</style></head><body>",
         '<p><a href="../report.html">report</a> · <a href="index.html">all items</a></p>',
         f"<h1>{_esc(record.item)}</h1>",
-        *_outcome_section(record, str(payload.get("oracle", ""))),
-        *_clean_tree_section(record, payload),
+        *_outcome_section(record, trajectory.oracle),
+        *_clean_tree_section(record, trajectory),
         f"<h2>Turns ({len(turns)})</h2>",
         *(_turn(t) for t in turns),
         "<h2>Final diff</h2>",
         _block(record.diff or "(no change)", "diff against the fixture"),
         "<h2>Oracle output</h2>",
-        *(_verdict(payload.get("verdict") or {}) or [_NO_ORACLE]),
+        *(_verdict(verdict) or [_NO_ORACLE]),
         "</body></html>",
     ]
     return "\n".join(parts)
@@ -235,14 +229,12 @@ def write_item_pages(records: list[ItemRecord], run_dirs: dict[str, Path], out: 
         if run_dir is None or not record.trajectory:
             continue
         try:
-            payload = json.loads((run_dir / record.trajectory).read_text(encoding="utf-8"))
+            trajectory = read_trajectory(run_dir / record.trajectory)
         except (OSError, ValueError):
-            continue
-        if not isinstance(payload, dict):
             continue
         folder.mkdir(parents=True, exist_ok=True)
         href = page_name(record.item)
-        (out / href).write_text(render_item(record, payload), encoding="utf-8")
+        (out / href).write_text(render_item(record, trajectory), encoding="utf-8")
         links.append(ItemLink(record, href))
     if links:
         (folder / "index.html").write_text(render_index(links), encoding="utf-8")

@@ -6,14 +6,41 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..engine.corpus import FixtureSpec
+from ..engine.session import SessionResult
+from ..engine.student import StudentConfig
+from ..engine.workspace import iter_files
+from .dialect_record import dialect_fields
 from .item_id import ItemId
+from .provenance import provenance
 
 PREFIX = "arena."
 Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What the pytest item knows about itself beyond its session: the rest of its record."""
+
+    item: str
+    run_id: str
+    spec: FixtureSpec
+    student: str  # the label
+    student_spec: str
+    dialect: str  # as requested (--arena-dialect); the session's choice is in its result
+    fixture_sha256: str
+    settings_sha256: str
+    sandbox: str
+    config: StudentConfig
+    student_info: Mapping[str, object]  # the student's describe()
+    root: Path  # the project, whose commit the record names
 
 
 class ItemRecord(BaseModel):
@@ -90,6 +117,58 @@ class ItemRecord(BaseModel):
     llama_cpp_version: str = ""
     student_info: dict[str, Scalar] = Field(default_factory=dict)
 
+    @classmethod
+    def from_session(cls, facts: ItemFacts, result: SessionResult) -> ItemRecord:
+        spec = facts.spec
+        reference = iter_files(spec.solution_dir) if spec.solution_dir.is_dir() else []
+        recall, precision = file_scores(result.files_touched, reference)
+        tokens = result.tokens()
+        verdict = result.verdict
+        return cls(
+            item=facts.item,
+            run_id=facts.run_id,
+            fixture=spec.id,
+            fixture_class=spec.fixture_class,
+            difficulty=spec.difficulty,
+            student=facts.student,
+            student_spec=facts.student_spec,
+            fixture_sha256=facts.fixture_sha256,
+            settings_sha256=facts.settings_sha256,
+            sandbox=facts.sandbox,
+            **facts.config.record(),
+            outcome=result.outcome.name,
+            outcome_fields=json.dumps(result.outcome.fields()),
+            passed=result.outcome.passed,
+            failed_clause=(verdict.failed_clause or "") if verdict else "",
+            turns=len(result.turns),
+            text_turns=result.text_turns,
+            well_formed_turns=result.well_formed_turns,
+            strict_calls=result.strict_calls,
+            salvaged_calls=result.salvaged_calls,
+            truncated_turns=result.truncated_turns,
+            tokens_prompt=tokens["prompt"],
+            tokens_prefill=tokens["prefill"],
+            tokens_completion=tokens["completion"],
+            generation_s=round(result.generation_s, 4),
+            tools_s=round(result.tools_s, 4),
+            oracle_s=round(result.oracle_s, 4),
+            wall_s=round(result.wall_s, 4),
+            recovery_observed=result.recovery_observed,
+            files_touched=",".join(result.files_touched),
+            solution_files=",".join(reference),
+            file_recall=recall,
+            file_precision=precision,
+            restored_protected=",".join(result.restored),
+            dropped_changes=",".join(result.dropped_paths),
+            suppressions=",".join(result.suppressed_at),
+            impossible=spec.impossible,
+            diff=result.diff[:20000],
+            **(asdict(result.tests) if result.tests is not None else {}),
+            **dialect_fields(result, facts.dialect),
+            **provenance(facts.root),
+            student_info={k: v for k, v in facts.student_info.items() if isinstance(v, str | int | float | bool)},
+        )
+
     def to_properties(self) -> list[tuple[str, Scalar]]:
         data = self.model_dump(by_alias=True)
         info = data.pop("student_info")
@@ -98,10 +177,10 @@ class ItemRecord(BaseModel):
         return props
 
     @classmethod
-    def from_properties(cls, props: list[tuple[str, Any]] | dict[str, Any]) -> ItemRecord:
-        pairs = props.items() if isinstance(props, dict) else props
-        data: dict[str, Any] = {}
-        info: dict[str, Any] = {}
+    def from_properties(cls, props: Iterable[tuple[str, object]] | Mapping[str, object]) -> ItemRecord:
+        pairs = props.items() if isinstance(props, Mapping) else props
+        data: dict[str, object] = {}
+        info: dict[str, object] = {}
         for key, value in pairs:
             if not key.startswith(PREFIX):
                 continue
@@ -163,12 +242,3 @@ def file_scores(touched: list[str], reference: list[str]) -> tuple[float | None,
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
-
-
-# Trajectories have their own module; these names stay importable from here.
-from .trajectory import safe_name, trajectory_path, trajectory_payload, write_trajectory  # noqa: E402
-
-__all__ = [
-    "PREFIX", "ItemRecord", "Scalar", "crash_record", "file_scores", "item_parts", "new_run_id",
-    "safe_name", "trajectory_path", "trajectory_payload", "write_trajectory",
-]  # fmt: skip

@@ -11,6 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .record import ItemRecord
+from .trajectory import read_trajectory
+
 ResumeKey = tuple[str, str, str]  # (item id, fixture sha256, settings sha256)
 
 
@@ -18,7 +21,7 @@ def settings_digest(settings: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def record_key(data: Any) -> ResumeKey | None:
+def record_key(data: object) -> ResumeKey | None:
     """The key of a record's JSON object; None for one without a fixture version (a crash record,
     whose item runs again)."""
     if not isinstance(data, dict) or not data.get("fixture_sha256"):
@@ -49,19 +52,20 @@ def completed(run_dir: Path) -> set[ResumeKey]:
     return recorded_keys(run_dir / "results.jsonl")
 
 
-def orphaned_records(run_dir: Path) -> list[dict[str, Any]]:
+def orphaned_records(run_dir: Path) -> list[ItemRecord]:
     """Records of finished items whose line never reached results.jsonl: the process that owns the
     file was killed (SIGKILL) after the worker wrote the trajectory. A trajectory is written whole
-    (a rename), and holds the full record, so it is the item's result."""
+    (a rename), and holds the full record, so it is the item's result (one that does not read as a
+    trajectory, or holds no valid record, is not)."""
     have = completed(run_dir)
     found = []
     for path in sorted((run_dir / "trajectories").glob("*.json")):
         try:
-            record = json.loads(path.read_text(encoding="utf-8")).get("record")
-        except (OSError, ValueError, AttributeError):
+            record = read_trajectory(path).record
+        except (OSError, ValueError):
             continue
-        key = record_key(record)
-        if key is not None and key not in have:
+        key = record_key(record.model_dump(by_alias=True)) if record is not None else None
+        if record is not None and key is not None and key not in have:
             have.add(key)
             found.append(record)
     return found

@@ -16,11 +16,13 @@ from ..engine.corpus import FixtureSpec
 from ..engine.repetition import TokenIdCriterion
 from ..engine.student import (
     ContextExhausted,
+    FinishReason,
     GenerationResult,
     Message,
     StudentBase,
     StudentConfig,
     StudentError,
+    finish_reason,
     warn_user,
 )
 from .chat_template import ChatTemplate, TemplateRenderError
@@ -284,7 +286,7 @@ class LlamaCppStudent(StudentBase):
         decoded = (after[0] - before[0]) + (after[1] - before[1])
         fed_back = max(llm.n_tokens - prompt_tokens, 0)
         prefill = max(decoded - fed_back, 0)
-        finish = choice.get("finish_reason") or "stop"
+        finish: FinishReason = finish_reason(choice.get("finish_reason"))
         if finish == "length" and max_tokens < config.max_tokens:
             finish = "context"
         if guard.stopped():

@@ -12,7 +12,15 @@ import httpx
 from ..engine.corpus import FixtureSpec
 from ..engine.repetition import RepetitionDetector
 from ..engine.scheme_traits import TRAITS
-from ..engine.student import GenerationResult, Message, StudentBase, StudentConfig, StudentError
+from ..engine.student import (
+    FinishReason,
+    GenerationResult,
+    Message,
+    StudentBase,
+    StudentConfig,
+    StudentError,
+    finish_reason,
+)
 
 CONNECT_RETRIES = 3
 REQUEST_TIMEOUT_S = 600.0
@@ -154,7 +162,7 @@ class OpenAIStudent(StudentBase):
             prompt_tokens = int(usage.get("prompt_tokens") or 0)
             return GenerationResult(
                 text=text,
-                finish_reason=str(choice.get("finish_reason") or "stop"),
+                finish_reason=finish_reason(choice.get("finish_reason")),
                 prompt_tokens=prompt_tokens,
                 prefill_tokens=int(timings.get("prompt_n", prompt_tokens) or 0),
                 completion_tokens=int(usage.get("completion_tokens") or 0),
@@ -266,7 +274,7 @@ class _Stream:
     def __init__(self, detector: RepetitionDetector, deadline: float) -> None:
         self.detector, self.deadline = detector, deadline
         self.pieces: list[str] = []
-        self.finish = "stop"
+        self.finish: FinishReason = "stop"
         self.usage: dict[str, Any] = {}
         self.timings: dict[str, Any] = {}
         self.calls: dict[int, dict[str, Any]] = {}  # native tool calls, assembled from their deltas
@@ -284,7 +292,8 @@ class _Stream:
             for position, part in enumerate(delta.get("tool_calls") or []):
                 if isinstance(part, dict):
                     self._take_call(part, position)
-            self.finish = choice.get("finish_reason") or self.finish
+            if choice.get("finish_reason"):
+                self.finish = finish_reason(choice["finish_reason"])
         return self.detector.cut is not None or time.monotonic() > self.deadline
 
     def _take_call(self, part: dict[str, Any], position: int) -> None:

@@ -28,6 +28,12 @@ class LoadSettings:
     gpu_layers: int = -1
     n_ctx: int = 0
     gpus: tuple[int, ...] = ()
+    worker: int = 0  # this process's pytest-xdist worker number (gwN), 0 without -n
+
+    @property
+    def main_gpu(self) -> int:
+        """With --arena-gpus, worker gwN gets GPU gpus[N % len(gpus)] (the whole model on it)."""
+        return self.gpus[self.worker % len(self.gpus)] if self.gpus else 0
 
 
 @dataclass(frozen=True)
@@ -51,15 +57,6 @@ def resolve_path(config: Config, raw: str, scheme: str = "") -> Path:
     return path if path.is_absolute() else Path(config.invocation_params.dir) / path
 
 
-def worker_gpu(config: Config, gpus: tuple[int, ...]) -> int:
-    """With --arena-gpus, pytest-xdist worker gwN gets GPU gpus[N % len(gpus)] (whole model on it)."""
-    if not gpus:
-        return 0
-    worker = getattr(config, "workerinput", {}).get("workerid", "gw0")
-    index = int(worker[2:]) if worker[2:].isdigit() else 0
-    return gpus[index % len(gpus)]
-
-
 def _llama_at(config: Config, load: LoadSettings, path: Path, name: str) -> Student:
     from .llama_cpp import LlamaCppStudent
 
@@ -68,7 +65,7 @@ def _llama_at(config: Config, load: LoadSettings, path: Path, name: str) -> Stud
         name=name,
         n_gpu_layers=load.gpu_layers,
         n_ctx=load.n_ctx,
-        main_gpu=worker_gpu(config, load.gpus),
+        main_gpu=load.main_gpu,
         single_gpu=bool(load.gpus),
     )
 
