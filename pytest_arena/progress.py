@@ -28,6 +28,7 @@ from _pytest.capture import CaptureManager
 from .engine.corpus import META
 from .engine.outcomes import BY_NAME
 from .engine.session import Turn
+from .engine.student import cut_short
 
 if TYPE_CHECKING:
     from xdist.workermanage import WorkerController
@@ -44,7 +45,7 @@ def turn_line(item: str, index: int, max_turns: int, turn: Turn) -> str:
         f"{item} turn {index}/{max_turns}: {calls}; {turn.completion_tokens} tokens in "
         f"{turn.generation_s:.1f}s ({rate:.0f} tok/s)"
     )
-    if turn.finish_reason != "stop":
+    if cut_short(turn.finish_reason):
         line += f"; stopped: {turn.finish_reason}"
     return line
 

@@ -232,4 +232,5 @@ def test_a_student_of_a_plugin_without_the_base_gets_the_defaults() -> None:
 
     student = with_capabilities(Bare())
     assert student.chat_template_text is None and student.native_tools is False
+    assert student.native_tools_blocked() == ""
     assert student.cancel() is None and student.close() is None

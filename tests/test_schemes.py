@@ -91,7 +91,7 @@ def test_every_scheme_has_its_traits_and_the_old_tables_are_derived_from_them() 
     assert record_keys() == {
         "backend", "model_file", "model_sha256", "gguf_architecture", "gguf_name", "chat_template",
         "chat_template_sha256", "n_ctx", "n_gpu_layers", "gpu_offload_supported", "load_s", "grammar",
-        "url", "model", "script", "student",
+        "url", "model", "script", "student", "server_model", "server_model_path", "server_build", "server_tools",
     }  # fmt: skip
     openai_http = pytest.importorskip("pytest_arena.students.openai_http", exc_type=ImportError)
     assert openai_http.OpenAIStudent.native_tools is True

@@ -33,8 +33,11 @@ def open_session(
     """``root``: the workspace (or a fixture's repo/) whose files the task message lists; ``dialect``:
     as --arena-dialect. Raises StudentError for a dialect the student cannot speak."""
     tools = list(tools)
+    # Only a session that would speak native asks a server whether it renders tools.
+    asks = student.native_tools and dialect in ("native", "auto")
+    blocked = student.native_tools_blocked() if asks else ""
     try:
-        choice = choose(dialect, student.chat_template_text, student.native_tools)
+        choice = choose(dialect, student.chat_template_text, student.native_tools, blocked)
     except ValueError as exc:
         raise StudentError(f"--arena-dialect {dialect}: {exc}") from None
     record = choice.record()

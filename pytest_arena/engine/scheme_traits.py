@@ -34,7 +34,12 @@ TRAITS: dict[str, SchemeTraits] = {
     "reference": SchemeTraits(record_keys=frozenset({"student", "backend"})),
     "scripted": SchemeTraits(record_keys=frozenset({"student", "backend", "script"})),
     "llama": SchemeTraits(gpu_offload=True, record_keys=_GGUF_KEYS),
-    "openai": SchemeTraits(text_only=False, record_keys=frozenset({"backend", "url", "model", "grammar"})),
+    "openai": SchemeTraits(
+        text_only=False,
+        record_keys=frozenset(
+            {"backend", "url", "model", "grammar", "server_model", "server_model_path", "server_build", "server_tools"}
+        ),
+    ),
 }
 
 

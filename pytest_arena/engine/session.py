@@ -25,6 +25,7 @@ from .student import (
     Student,
     StudentConfig,
     StudentError,
+    cut_short,
     with_capabilities,
 )
 from .suppressions import added as added_suppressions
@@ -308,7 +309,9 @@ class Session:
             generation.completion_tokens, generation.seconds, 0.0,
         )  # fmt: skip
         turn.unparsed_chars = max(0, len(text) - MAX_PARSED_CHARS)
-        turn.stop_detail, turn.dropped_calls = str(generation.extra.get("repetition", "")), dropped
+        # where the degeneration stop cut, or the call a server could not parse (a text turn)
+        detail = generation.extra.get("repetition") or generation.extra.get("malformed_call") or ""
+        turn.stop_detail, turn.dropped_calls = str(detail), dropped
         self._account(turn, calls)
         self.result.text_turns += not calls
         self.result.well_formed_turns += bool(calls)
@@ -324,8 +327,7 @@ class Session:
         result.generation_s += turn.generation_s
         result.strict_calls += sum(not c.salvaged for c in calls)
         result.salvaged_calls += sum(c.salvaged for c in calls)
-        if turn.finish_reason != "stop":
-            result.truncated_turns += 1
+        result.truncated_turns += cut_short(turn.finish_reason)
 
     def _act(self, turn: Turn, calls: list[ToolCall], messages: list[Message]) -> tuple[oc.Outcome | None, bool]:
         try:

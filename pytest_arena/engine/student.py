@@ -21,6 +21,16 @@ FinishReason = Literal[
 _FINISH_REASONS: dict[str, FinishReason] = {name: name for name in get_args(FinishReason)}
 
 
+# The model ended these turns itself: a tool-call turn ends as deliberately as a text one
+# (llama-server, OpenAI and llama-cpp-python all report such a turn as "tool_calls").
+ENDED_BY_MODEL: frozenset[FinishReason] = frozenset({"stop", "tool_calls", "function_call"})
+
+
+def cut_short(reason: FinishReason) -> bool:
+    """The turn was cut (token cap, context, timeout, repetition, filter), not ended by the model."""
+    return reason not in ENDED_BY_MODEL
+
+
 def finish_reason(value: object) -> FinishReason:
     """A backend's finish reason as a FinishReason: none, or a name no backend documents, is "stop"."""
     return _FINISH_REASONS.get(value, "stop") if isinstance(value, str) else "stop"
@@ -119,6 +129,12 @@ class Student(Protocol):
     chat_template_text: str | None  # the model's own chat template: --arena-dialect auto reads it
     native_tools: bool  # sends `tools` and reads `tool_calls` (the native dialect)
 
+    def native_tools_blocked(self) -> str:
+        """Why tools sent natively would reach no model (the server's own report, e.g. a chat
+        template that renders none), '' when they would or it cannot tell: the dialect then
+        falls back to a text one that describes the tools in the prompt."""
+        ...
+
     def cancel(self) -> None:
         """Stop a generation that ran past its turn timeout; the next call waits for it to end."""
         ...
@@ -135,6 +151,9 @@ class StudentBase:
     chat_template_text: str | None = None
     native_tools: bool = False
 
+    def native_tools_blocked(self) -> str:
+        return ""
+
     def cancel(self) -> None:
         return None
 
@@ -142,7 +161,7 @@ class StudentBase:
         return None
 
 
-_CAPABILITIES = ("chat_template_text", "native_tools", "cancel", "close")
+_CAPABILITIES = ("chat_template_text", "native_tools", "native_tools_blocked", "cancel", "close")
 
 
 def with_capabilities(student: Any) -> Student:

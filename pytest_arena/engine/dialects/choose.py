@@ -45,16 +45,22 @@ class DialectChoice:
         return {"dialect": self.name} | {f"dialect_{key}": value for key, value in facts.items()}
 
 
-def choose(requested: str, template: str | None, native_api: bool) -> DialectChoice:
+def choose(requested: str, template: str | None, native_api: bool, blocked: str = "") -> DialectChoice:
     """``template``: the student's chat template (None when it has none); ``native_api``: the student
-    can send tools and read tool_calls (openai:)."""
+    can send tools and read tool_calls (openai:); ``blocked``: why its server would show the model
+    no tools sent natively (its own report), '' when it would."""
     digest = template_sha256(template)
+    detected, why = detect(template) if template else (None, "student has no chat template of its own")
     if requested == "native" or (requested == "auto" and native_api):
         if not native_api:
             raise ValueError("the native dialect needs an openai: student")
+        if blocked:  # native calls would be parsed, but the model would never see the tools' schemas
+            fallback = detected or "arena"
+            asked = "--arena-dialect native; " if requested == "native" else ""
+            reason = f"{asked}{blocked}: the {fallback} dialect describes the tools in the prompt"
+            return DialectChoice(fallback, "fallback", reason, False, False, digest)
         source = "option" if requested == "native" else "backend"
         return DialectChoice("native", source, "server-side function calling (tools / tool_calls)", False, True)
-    detected, why = detect(template) if template else (None, "student has no chat template of its own")
     if requested == "auto":
         if detected is None:
             return DialectChoice("arena", "fallback", why, False, False, digest)
