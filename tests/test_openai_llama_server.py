@@ -66,6 +66,7 @@ def test_any_other_server_error_stays_a_driver_error(tmp_path: Path, mode: str) 
     for server in serve([WRITE, Answer(content="x", error="failed to decode the batch")]):
         result = run(tmp_path, server, mode)
         assert isinstance(result.outcome, oc.DriverError) and result.outcome.turn == 2
+        assert not fault_probe(f"openai server error ({mode})", result.outcome.message)
         assert "failed to decode the batch" in result.outcome.message and "\n" not in result.outcome.message
         assert len(result.turns) == 1
 
@@ -127,17 +128,18 @@ def test_a_whole_stream_counts_from_its_usage(tmp_path: Path, mode: str) -> None
         assert all(t.completion_tokens > 0 for t in result.turns)
 
 
-def test_a_reset_connection_is_a_driver_error_that_keeps_the_turns(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", STREAMED)
+def test_a_reset_connection_is_a_driver_error_that_keeps_the_turns(tmp_path: Path, mode: str) -> None:
     """Finding 6: llama-cpp-python's server resets a streamed request with tools: no traceback,
-    the finished turns kept, one line that names the way out."""
+    the finished turns kept, one line that names the way out (unstreamed requests)."""
     for server in serve([WRITE, Answer(reset=True)]):
-        result = run(tmp_path, server)
+        result = run(tmp_path, server, mode)
         message = result.outcome.message if isinstance(result.outcome, oc.DriverError) else ""
-        assert not fault_probe("openai connection reset mid-request", message, data_lost=len(result.turns) != 1)
+        assert not fault_probe(f"openai connection reset ({mode})", message, data_lost=len(result.turns) != 1)
         assert isinstance(result.outcome, oc.DriverError) and result.outcome.turn == 2, result.outcome
         assert len(result.turns) == 1 and result.turns[0].results[0]["ok"]
-        assert "broke off the connection" in message and "--arena-repetition-stop off" in message
-        assert "\n" not in message
+        assert "broke off the connection" in message and "\n" not in message
+        assert ("--arena-repetition-stop off" in message) == (mode == "streamed")
 
 
 @pytest.mark.parametrize("mode", STREAMED)

@@ -12,7 +12,6 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
@@ -125,7 +124,7 @@ class StreamReader:
         return "; ".join(f"{c.name}({c.arguments if c.arguments is not None else ''})" for c in self.calls.values())
 
     def result(self, seconds: float, prompt_text: str, malformed: MalformedCall | None = None) -> GenerationResult:
-        extra: dict[str, Any] = {}
+        extra: dict[str, object] = {}
         finish = self.finish
         if self.detector is not None and self.detector.cut is not None:
             finish, extra["repetition"] = "repetition", self.detector.cut.describe()
