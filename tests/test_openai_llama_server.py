@@ -19,6 +19,7 @@ from pytest_arena.students.openai_http import OpenAIStudent
 
 from .helpers import FINISH, call, fault_probe, session, tiny_fixture
 from .llama_server_replay import BUILD, CACHED, MALFORMED, PROMPT, Answer, ReplayServer, replay
+from .test_openai_student import free_port
 
 pytest.importorskip("httpx")
 
@@ -149,3 +150,14 @@ def test_context_length_exceeded_is_context_exhausted(tmp_path: Path, mode: str)
         result = run(tmp_path, server, mode)
         assert result.outcome == oc.ContextExhausted(turn=2, prompt_tokens=2100, n_ctx=2048), result.outcome
         assert len(result.turns) == 1
+
+
+def test_a_server_that_did_not_answer_is_asked_again() -> None:
+    """Finding 4: no answer at all is not "no tools": the next use asks again."""
+    for server in serve([DONE], False):
+        student = OpenAIStudent(server.url, "m", name="m")
+        student.root = f"http://127.0.0.1:{free_port()}"  # the server is not up yet
+        assert student.native_tools_blocked() == "" and "server_build" not in student.describe()
+        student.root = server.url
+        assert "supports_tools: false" in student.native_tools_blocked()
+        assert student.describe()["server_build"] == BUILD

@@ -73,8 +73,8 @@ class OpenAIStudent(StudentBase):
         return cls(url, model, name=name)
 
     def server(self) -> ServerFacts:
-        """What the server says about itself, asked once (on first use)."""
-        if self._facts is None:
+        """What the server says about itself, asked once (on first use; again while it is down)."""
+        if self._facts is None or not self._facts.reached:
             self._facts = probe(self.client, self.root)
         return self._facts
 

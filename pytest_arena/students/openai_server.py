@@ -32,6 +32,7 @@ class ServerFacts:
     models: str = ""  # the ids /v1/models lists, or /props' alias
     model_path: str = ""
     build: str = ""
+    reached: bool = True  # False: no answer at all (asked again on next use)
 
     def tools_blocked(self) -> str:
         """Why native tools would reach no model ('' when they would, or the server does not say)."""
@@ -48,6 +49,9 @@ class ServerFacts:
 def probe(client: httpx.Client, root: str) -> ServerFacts:
     """``root``: the server's address without ``/v1``. Never raises: a server that cannot say is unknown."""
     props, models = _get(client, root + "/props"), _get(client, root + "/v1/models")
+    if props is None and models is None:
+        return ServerFacts(reached=False)
+    props, models = props or {}, models or {}
     caps = props.get("chat_template_caps")
     supports = caps.get("supports_tools") if isinstance(caps, Mapping) else props.get("supports_tools")
     data = models.get("data")
@@ -60,11 +64,15 @@ def probe(client: httpx.Client, root: str) -> ServerFacts:
     )
 
 
-def _get(client: httpx.Client, url: str) -> JsonObject:
+def _get(client: httpx.Client, url: str) -> JsonObject | None:
+    """The JSON object at ``url``: {} when the server has none there, None when it did not answer."""
     try:
         response = client.get(url, timeout=PROBE_TIMEOUT_S)
+    except httpx.HTTPError:
+        return None
+    try:
         body: object = response.json() if response.status_code == 200 else {}
-    except (httpx.HTTPError, ValueError):
+    except ValueError:
         return {}
     return body if isinstance(body, Mapping) else {}
 
