@@ -22,8 +22,9 @@ REPORTS_UNWRITABLE = "arena-reports.unwritable"
 
 
 class RunRecorder:
-    def __init__(self, writer: RunWriter, gates: Path) -> None:
+    def __init__(self, writer: RunWriter, gates: Path, shard: str = "") -> None:
         self.writer = writer
+        self.shard = shard  # "I/N" of --arena-shard, for the records of items whose worker died
         self.gates = gates  # gates.toml beside the project, decided in the summary when present
         self.records: list[ItemRecord] = []
         self.stopped: str | None = None  # the one line that says why the run stopped early
@@ -43,6 +44,7 @@ class RunRecorder:
                 item,
                 f"the process running this item died: {report.longreprtext[:500]}",
                 turn=last_turn(self.writer.run_dir, item),
+                shard=self.shard,
             )
             forget(self.writer.run_dir, item)
             self._keep(record)
