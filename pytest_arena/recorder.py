@@ -86,6 +86,11 @@ class RunRecorder:
         terminalreporter.section("arena")
         for line in [*summary_lines(self.records), *dialect_lines(self.records), *gate_lines(self.records, self.gates)]:
             terminalreporter.write_line(line)
+        if self.shard:  # under xdist pytest's summary does not count the items of the other shards
+            terminalreporter.write_line(
+                f"shard {self.shard} (--arena-shard): {len(self.records)} items of this share; "
+                "arena-report and arena-gate merge the shards' run folders"
+            )
         if self.writer.duplicates:
             terminalreporter.write_line(
                 f"{self.writer.duplicates} results not appended: {self.writer.path} already held them"

@@ -228,6 +228,7 @@ def test_two_reference_shards_merge_to_the_numbers_of_one_run(tmp_path: Path) ->
         job = _bash(_here(command.replace("${{ matrix.shard }}", str(shard))), ROOT,
                     PYTEST_ADDOPTS=f"-p no:cacheprovider --arena-reports={runner}")  # fmt: skip
         assert job.returncode == 0 and "5 passed" in job.stdout, job.stdout + job.stderr
+        assert f"shard {shard}/2 (--arena-shard): 5 items of this share;" in job.stdout
         (run_dir,) = [p for p in runner.iterdir() if p.is_dir() and not p.is_symlink()]
         shutil.copytree(run_dir, merge_dir / "shards" / f"arena-shard-{shard}" / run_dir.name)
     shutil.copytree(EXAMPLE, merge_dir / "examples" / "ci")  # the merge job's checkout: its gates file
@@ -257,3 +258,18 @@ def test_two_reference_shards_merge_to_the_numbers_of_one_run(tmp_path: Path) ->
     missing = "shard 2/2 missing: no records from it"
     assert missing in _bash(_here(report_cmd), merge_dir).stderr
     assert missing in _bash(_here(gate_cmd), merge_dir).stdout
+
+
+def test_the_record_of_an_item_whose_worker_died_names_the_shard(tmp_path: Path) -> None:
+    from pytest_arena.progress import mark_crash
+    from pytest_arena.recorder import RunRecorder
+    from pytest_arena.results.writer import RunWriter
+
+    nodeid = "fixtures/python/unix__02-tr/meta.toml::unix__02-tr[reference-t0-s0]"
+    crash = pytest.TestReport(nodeid, ("x", 0, "x"), {}, "failed", "worker 'gw0' crashed", "call", [])
+    mark_crash(nodeid, crash)
+    recorder = RunRecorder(RunWriter(tmp_path, "run"), tmp_path / "gates.toml", shard="2/2")
+    recorder.pytest_runtest_logreport(crash)
+    recorder.writer.close()
+    (record,) = load_inputs([tmp_path / "run"]).records
+    assert record.outcome == "DriverError" and record.shard == "2/2"
