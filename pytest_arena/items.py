@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from .engine.oracle import fixture_compliance
 from .engine.outcomes import NOT_COUNTED, DriverError, HarnessError, Outcome
 from .engine.sandbox import Limits, Sandbox, SandboxUnavailable, masked_paths
 from .engine.session import Session, SessionResult, SessionSettings, Turn
+from .engine.shard import fixture_bucket
 from .engine.student import Student, StudentConfig, StudentError
 from .engine.tools import Toolbox
 from .engine.warm import WarmCache
@@ -47,7 +47,7 @@ def group_name(student: str, fixture: str, workers: int) -> str:
     """The worker group of a student's item: its items split into ``workers`` groups by fixture (a
     stable hash), and xdist keeps a group on one worker: each worker loads each model at most once,
     and a single-student run still uses every worker."""
-    return f"{student}-{zlib.crc32(fixture.encode()) % max(workers, 1)}"
+    return f"{student}-{fixture_bucket(fixture, workers)}"
 
 
 def xdist_group(config: pytest.Config, fixture: str, student: str) -> str:
@@ -323,6 +323,7 @@ class ArenaItem(pytest.Item):
             if student is not None
             else static_info(self.config, self.variant.student_spec),
             root=self.config.rootpath,
+            shard=self.options.shard.text if self.options.shard is not None else "",
         )
 
     def _failure_text(self, result: SessionResult) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .engine.repetition import RepetitionRule, RepetitionSettingError, parse_rule
+from .engine.shard import Shard, ShardError
 
 
 class OptionError(ValueError):
@@ -94,6 +95,16 @@ def repetition(name: str, raw: str) -> RepetitionRule | None:
         raise OptionError(f"--{name}={exc}") from None
 
 
+def shard(name: str, raw: str) -> Shard | None:
+    """I/N: the I-th of N shares of the fixtures; empty: the whole corpus."""
+    if not raw.strip():
+        return None
+    try:
+        return Shard.parse(raw)
+    except ShardError as exc:
+        raise OptionError(f"--{name}={raw!r}: {exc}") from None
+
+
 # How each valued option is read; options not named here are free text.
 PARSERS: dict[str, Callable[[str, str], Any]] = {
     "arena-temperature": float_list(0, "a comma list of numbers >= 0", "0,0.2,0.7"),
@@ -109,6 +120,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "arena-workspace-quota": size,
     "arena-repetition-stop": repetition,
     "arena-epochs": one_int(1, "one sample count >= 1", "5"),
+    "arena-shard": shard,
 }
 
 

@@ -12,6 +12,7 @@ from .dialect_option import dialect_option
 from .engine.dialects import CHOICES
 from .engine.repetition import RepetitionRule
 from .engine.session import SessionSettings
+from .engine.shard import Shard
 from .engine.student import StudentConfig
 from .option_types import PARSERS, OptionError, argparse_type
 from .students import schemes
@@ -57,6 +58,9 @@ WHERE = "where results go, not what they are"
 OPTIONS: tuple[Option, ...] = (
     Option("arena-root", "fixture corpus root, relative to rootdir", "string", "fixtures",
            inert="which fixtures run: each item's key holds its fixture's name and digest"),
+    Option("arena-shard", "I/N: run the I-th of N shares of the fixtures (CI shards; a stable hash of the "
+           "fixture id, all of a fixture's variants in one share)", "string", "",
+           inert="which items run, not what any of them does (each record names its shard)"),
     Option("arena-student", f"student spec: {schemes.forms()} (repeatable)", "list", None, result="student"),
     Option("arena-temperature", "comma list of temperatures (a sweep)", "string", "0", result="temperature"),
     Option("arena-seed", "comma list of seeds (a sweep)", "string", "0", result="seed"),
@@ -137,6 +141,7 @@ class ArenaOptions:
     cold: bool
     sandbox: str
     resume: Path | None
+    shard: Shard | None  # --arena-shard I/N; None: every item
     workspace_quota: int = PARSERS["arena-workspace-quota"]("arena-workspace-quota", WORKSPACE_QUOTA)  # 0: none
     dialects: tuple[str, ...] = ("auto",)
 
@@ -242,6 +247,7 @@ def read_options(config: pytest.Config) -> ArenaOptions:
         cold=bool(raw["arena-cold"]),
         sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
         resume=_resume_dir(_path_option(config, "arena-resume")) if raw["arena-resume"] else None,
+        shard=_parsed(raw, "arena-shard"),
         workspace_quota=ArenaOptions.workspace_quota if quota is None else quota,
         dialects=dialect_option(str(raw["arena-dialect"]), students),
     )

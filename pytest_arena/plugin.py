@@ -79,7 +79,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[RUN_DIR_KEY] = options.reports / str(worker_input(config)["arena_run_id"])
     else:
         run_dir = options.resume or options.reports / new_run_id()
-        recorder = RunRecorder(RunWriter(run_dir.parent, run_dir.name), config.rootpath / "gates.toml")
+        shard = options.shard.text if options.shard is not None else ""
+        recorder = RunRecorder(RunWriter(run_dir.parent, run_dir.name), config.rootpath / "gates.toml", shard)
         _check_before_work(config, options, recorder)
         tell_run_script(config, options)
         progress = Progress(config)
@@ -178,16 +179,16 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drops items an --arena-resume run already holds, then orders student-major: a worker (or the
-    single process) loads each model once and keeps it while its items run; xdist hands out
-    contiguous runs of this order."""
+    """Drops items of other --arena-shard shares and those an --arena-resume run already holds, then
+    orders student-major: a worker (or the single process) loads each model once and keeps it while
+    its items run; xdist hands out contiguous runs of this order."""
     options = config.stash.get(OPTIONS_KEY, None)
+    if options is not None and options.shard is not None:
+        shard = options.shard
+        _deselect(config, items, [it for it in items if isinstance(it, ArenaItem) and not shard.holds(it.spec.id)])
     if options is not None and options.resume is not None:
         done = completed(options.resume)
-        skipped = [it for it in items if isinstance(it, ArenaItem) and it.resume_key in done]
-        if skipped:
-            config.hook.pytest_deselected(items=skipped)
-            items[:] = [it for it in items if it not in skipped]
+        _deselect(config, items, [it for it in items if isinstance(it, ArenaItem) and it.resume_key in done])
     arena = [(i, item) for i, item in enumerate(items) if isinstance(item, ArenaItem)]
     if not arena:
         return
@@ -200,6 +201,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     )
     for (slot, _), item in zip(arena, ordered, strict=True):
         items[slot] = item
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], dropped: list[ArenaItem]) -> None:
+    """Reported as deselected, like ``-k``: the summary counts them and they are no failure."""
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(dropped)
+        items[:] = [it for it in items if it not in gone]
 
 
 def pytest_report_teststatus(

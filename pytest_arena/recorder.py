@@ -22,8 +22,9 @@ REPORTS_UNWRITABLE = "arena-reports.unwritable"
 
 
 class RunRecorder:
-    def __init__(self, writer: RunWriter, gates: Path) -> None:
+    def __init__(self, writer: RunWriter, gates: Path, shard: str = "") -> None:
         self.writer = writer
+        self.shard = shard  # "I/N" of --arena-shard, for the records of items whose worker died
         self.gates = gates  # gates.toml beside the project, decided in the summary when present
         self.records: list[ItemRecord] = []
         self.stopped: str | None = None  # the one line that says why the run stopped early
@@ -43,6 +44,7 @@ class RunRecorder:
                 item,
                 f"the process running this item died: {report.longreprtext[:500]}",
                 turn=last_turn(self.writer.run_dir, item),
+                shard=self.shard,
             )
             forget(self.writer.run_dir, item)
             self._keep(record)
@@ -84,6 +86,11 @@ class RunRecorder:
         terminalreporter.section("arena")
         for line in [*summary_lines(self.records), *dialect_lines(self.records), *gate_lines(self.records, self.gates)]:
             terminalreporter.write_line(line)
+        if self.shard:  # under xdist pytest's summary does not count the items of the other shards
+            terminalreporter.write_line(
+                f"shard {self.shard} (--arena-shard): {len(self.records)} items of this share; "
+                "arena-report and arena-gate merge the shards' run folders"
+            )
         if self.writer.duplicates:
             terminalreporter.write_line(
                 f"{self.writer.duplicates} results not appended: {self.writer.path} already held them"

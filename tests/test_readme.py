@@ -137,6 +137,8 @@ def test_report_and_gate_commands(tmp_path: Path) -> None:
     assert run.returncode in (0, 1), run.output
     shutil.copy(ROOT / "gates.toml", tmp_path / "gates.toml")
     for command in by_prefix("arena-report ") + by_prefix("arena-gate "):
+        if "shards/" in command:  # the merge of CI shards: tests/test_shards.py runs it on two shards
+            continue
         argv = shlex.split(command)
         proc = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=tmp_path, capture_output=True, text=True)
         # The 16-token default student cannot pass: the amended V1_004 has no qwen3moe evidence (1).

@@ -31,7 +31,7 @@ from .helpers import FINISH, ROOT, call, scripted_session, tiny_fixture
 UNVERSIONED = ROOT / "tests" / "data" / "trajectory_unversioned.json"
 
 RECORD_KEYS = [
-    "item", "run_id", "fixture", "class", "difficulty", "student", "student_spec", "temperature", "top_k",
+    "item", "run_id", "shard", "fixture", "class", "difficulty", "student", "student_spec", "temperature", "top_k",
     "top_p", "min_p", "repeat_penalty", "seed", "max_tokens", "constrained", "turn_timeout_s",
     "repetition_stop", "sandbox", "fixture_sha256", "settings_sha256", "outcome", "outcome_fields", "passed",
     "failed_clause", "turns", "text_turns", "well_formed_turns", "strict_calls", "salvaged_calls",
@@ -42,6 +42,8 @@ RECORD_KEYS = [
     "dialect_template_sha256", "dialect_grammar", "native_calls", "content_fallback_calls", "trajectory",
     "git_commit", "git_dirty", "arena_version", "pytest_version", "llama_cpp_version", "student_info",
 ]  # fmt: skip
+# Keys added to records after that file was written; older records read with their defaults.
+ADDED_SINCE_UNVERSIONED = ["shard"]  # issue 22: the --arena-shard run that made the record
 TRAJECTORY_KEYS = ["record", "oracle", "turns", "verdict", "rendered_prompt", "dropped_changes", "suppressions"]
 
 
@@ -53,6 +55,7 @@ def _record(tmp_path: Path) -> tuple[ItemRecord, SessionResult]:
         item="tiny__01-answer[s-t0-s0]", run_id="run", spec=load_fixture(fixture), student="s", student_spec="s",
         dialect="auto", fixture_sha256="f" * 64, settings_sha256="s" * 64, sandbox="bwrap",
         config=StudentConfig(), student_info={"backend": "scripted", "nested": {"dropped": True}}, root=ROOT,
+        shard="2/3",
     )  # fmt: skip
     return ItemRecord.from_session(facts, result), result
 
@@ -60,7 +63,10 @@ def _record(tmp_path: Path) -> tuple[ItemRecord, SessionResult]:
 def test_a_record_from_a_session_has_exactly_the_keys_records_always_had(tmp_path: Path) -> None:
     record, _ = _record(tmp_path)
     assert list(record.model_dump(by_alias=True)) == RECORD_KEYS
-    assert list(json.loads(UNVERSIONED.read_text())["record"]) == RECORD_KEYS
+    old = json.loads(UNVERSIONED.read_text())["record"]
+    assert list(old) == [key for key in RECORD_KEYS if key not in ADDED_SINCE_UNVERSIONED]
+    assert ItemRecord.model_validate(old).shard == ""  # an older record: from an unsharded run
+    assert record.shard == "2/3"  # ItemFacts.shard, the run's --arena-shard
     assert record.outcome == "OraclePassed" and record.turns == 3 and record.text_turns == 1
     assert record.files_touched == "answer.txt" and record.file_recall == 1.0
     assert record.student_info == {"backend": "scripted"}  # scalars only: a record is flat

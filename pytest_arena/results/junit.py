@@ -11,7 +11,11 @@ earlier one. Items are identified by their item id (``arena.item``, e.g.
 means the last one read: inputs are read in the order given on the command line, and each file
 from top to bottom, so a later file replaces an earlier one and, inside one file, a later test
 case replaces an earlier one. Timestamps are not consulted: give the rerun's file last.
-Records keep the position of their first occurrence, so output order stays stable.
+Records keep the position of their first occurrence, so output order stays stable. An item read
+from two inputs is a warning naming it and both (a repeat inside one file is only counted).
+
+**Shards.** Each record names the ``--arena-shard I/N`` run that made it, so CI shards merge into
+one set of records; a shard of N that none of the records name is a warning (:mod:`.shards`).
 
 Nothing here imports the session or pytest: these are plain result files.
 """
@@ -29,8 +33,10 @@ from junitparser.xunit2 import JUnitXml
 from pydantic import ValidationError
 
 from .record import PREFIX, ItemRecord
+from .shards import missing_shards
 
 RESULTS = "results.jsonl"
+DUPLICATES_NAMED = 20  # items named one by one when two inputs hold them; the rest are counted
 
 
 class InputError(Exception):
@@ -66,12 +72,20 @@ class Evidence:
 class _Collector:
     def __init__(self) -> None:
         self.by_item: dict[str, ItemRecord] = {}
+        self.origin: dict[str, Path] = {}  # item id -> the run folder or JUnit file its record came from
+        self.twice: list[str] = []  # items read from two inputs, as warnings
         self.evidence = Evidence()
 
-    def add(self, record: ItemRecord, run_dir: Path | None = None) -> None:
-        if record.item in self.by_item:
+    def add(self, record: ItemRecord, origin: Path, run_dir: Path | None = None) -> None:
+        earlier = self.origin.get(record.item)
+        if earlier is not None:
             self.evidence.replaced += 1
+            if earlier.resolve() != origin.resolve():  # shards that overlap, a run in two inputs: say so
+                self.twice.append(
+                    f"{record.item}: recorded in both {earlier} and {origin}; the later one ({origin}) is taken"
+                )
         self.by_item[record.item] = record  # dict keeps the first insertion position
+        self.origin[record.item] = origin
         if run_dir is not None:
             self.evidence.run_dirs[record.item] = run_dir
         else:
@@ -79,6 +93,10 @@ class _Collector:
 
     def finish(self) -> Evidence:
         self.evidence.records = list(self.by_item.values())
+        shown = self.twice[:DUPLICATES_NAMED]
+        if len(self.twice) > len(shown):
+            shown.append(f"... and {len(self.twice) - len(shown)} more items recorded in two inputs")
+        self.evidence.warnings += shown + missing_shards(self.evidence.records)
         return self.evidence
 
 
@@ -127,7 +145,7 @@ def _read_junit_file(path: Path, collector: _Collector) -> Source:
                     f"make a record ({_validation_text(exc)})"
                 ) from None
             source.records += 1
-            collector.add(record)
+            collector.add(record, path)
     return source
 
 
@@ -194,7 +212,7 @@ def _read_results_file(run_dir: Path, collector: _Collector, skip_bad_lines: boo
                 "or pass --skip-bad-lines to leave it out (the output then names every line skipped)"
             ) from None
         source.records += 1
-        collector.add(record, run_dir)
+        collector.add(record, run_dir, run_dir)
     return source
 
 

@@ -41,6 +41,7 @@ class ItemFacts:
     config: StudentConfig
     student_info: Mapping[str, object]  # the student's describe()
     root: Path  # the project, whose commit the record names
+    shard: str = ""  # "I/N" of --arena-shard; "" for an unsharded run
 
 
 class ItemRecord(BaseModel):
@@ -50,6 +51,7 @@ class ItemRecord(BaseModel):
 
     item: str
     run_id: str = ""
+    shard: str = ""  # "I/N": the --arena-shard run that made it ("" unsharded, and in older records)
     fixture: str
     fixture_class: str = Field(alias="class")
     difficulty: int | None = None
@@ -127,6 +129,7 @@ class ItemRecord(BaseModel):
         return cls(
             item=facts.item,
             run_id=facts.run_id,
+            shard=facts.shard,
             fixture=spec.id,
             fixture_class=spec.fixture_class,
             difficulty=spec.difficulty,
@@ -206,12 +209,13 @@ def item_parts(item: str) -> tuple[str, str, float, int]:
     return parsed.fixture, parsed.student, parsed.temperature, parsed.seed
 
 
-def crash_record(item_or_nodeid: str, message: str, turn: int = 0) -> ItemRecord:
+def crash_record(item_or_nodeid: str, message: str, turn: int = 0, shard: str = "") -> ItemRecord:
     """The record of an item whose process died under it (pytest-xdist reports only the node id)."""
     item = item_or_nodeid.rpartition("::")[2]
     fixture, label, temperature, seed = item_parts(item)
     return ItemRecord(
         item=item,
+        shard=shard,
         fixture=fixture,
         fixture_class=fixture.partition("__")[0],
         student=label,

@@ -92,6 +92,8 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
         sandbox_text(records),
         "Read from: " + "; ".join(s.describe() for s in evidence.sources) + ".",
     ]
+    if shards := sorted({r.shard for r in records if r.shard}):
+        report.overview.append(f"Shards (--arena-shard): {', '.join(shards)}.")
     if evidence.replaced:
         report.overview.append(
             f"{evidence.replaced} earlier result(s) replaced by a later one of the same item "
