@@ -46,6 +46,8 @@ def turn_line(item: str, index: int, max_turns: int, turn: Turn) -> str:
     )
     if turn.finish_reason != "stop":
         line += f"; stopped: {turn.finish_reason}"
+    if turn.cached:
+        line += "; from the response cache"
     return line
 
 
