@@ -14,6 +14,8 @@ from pytest_arena.engine import cachenote
 from pytest_arena.engine.cachenote import CacheWarning
 from pytest_arena.engine.corpus import FixtureSpec
 from pytest_arena.engine.student import GenerationResult, Message, StudentBase, StudentConfig
+from pytest_arena.results.item_page import render_item
+from pytest_arena.results.trajectory import read_trajectory
 from pytest_arena.students import response_cache
 from pytest_arena.students.response_cache import CachedStudent, ResponseCache, cached, identity, prompt_of
 from pytest_arena.students.scripted import ReferenceStudent, ScriptedStudent
@@ -101,8 +103,10 @@ def test_a_re_run_campaign_with_the_cache_generates_nothing_again(pytester: pyte
     assert log.read_text().count("\n") == 2  # no second generation: both turns came from the cache
     assert again["cache_hits"] == 2 and again["outcome"] == first["outcome"] == "OraclePassed"
     assert (again["tokens_prompt"], again["tokens_completion"]) == (first["tokens_prompt"], first["tokens_completion"])
-    trajectory = json.loads((reports / str(again["run_id"]) / str(again["trajectory"])).read_text())
-    assert [turn.get("cached") for turn in trajectory["turns"]] == [True, True]
+    path = reports / str(again["run_id"]) / str(again["trajectory"])
+    assert [turn.get("cached") for turn in json.loads(path.read_text())["turns"]] == [True, True]
+    stored = read_trajectory(path)
+    assert stored.record is not None and render_item(stored.record, stored).count("from the response cache") == 2
     other_seed = campaign("--arena-cache", "--arena-seed", "1")
     assert log.read_text().splitlines()[2:] == ["seed 1 turn 0", "seed 1 turn 1"] and other_seed["cache_hits"] == 0
     campaign()  # without --arena-cache the student is asked again
