@@ -37,6 +37,7 @@ from .results.resume import ResumeKey, settings_digest
 from .results.trajectory import save_trajectory
 from .students.builtin import static_info, student_labels
 from .students.pool import StudentPool
+from .students.response_cache import ResponseCache
 from .turn_marker import forget, note_turn
 from .xdist_role import is_worker, worker_count
 
@@ -61,7 +62,9 @@ def student_pool(config: pytest.Config) -> StudentPool:
     ``arena_student_pool`` fixture (for users' own tests) share it, so a model loads once."""
     pool = config.stash.get(POOL_KEY, None)
     if pool is None:
-        pool = StudentPool(lambda spec: config.hook.pytest_arena_make_student(config=config, spec=spec))
+        options = config.stash.get(OPTIONS_KEY, None)
+        cache = ResponseCache() if options is not None and options.cache else None
+        pool = StudentPool(lambda spec: config.hook.pytest_arena_make_student(config=config, spec=spec), cache)
         config.stash[POOL_KEY] = pool
     return pool
 

@@ -96,6 +96,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("arena-workspace-quota", "workspace size limit (K/M/G; 0: none): a command past it stops", "string",
            WORKSPACE_QUOTA, result="workspace_quota",
            keyed_unless=PARSERS["arena-workspace-quota"]("arena-workspace-quota", WORKSPACE_QUOTA)),
+    Option("arena-cache", "replay each generation the response cache holds (XDG_CACHE_HOME/pytest-arena/"
+           "responses: same student, prompt and sampling settings) and store new ones", "bool", False,
+           inert="a replay of the generation the same student, prompt and sampling settings gave"),
     Option("arena-cold", "build every item from scratch (no warm oracle: no copy of the pristine build)", "bool",
            False, inert="the same build, made from scratch instead of copied"),
 )  # fmt: skip
@@ -144,6 +147,7 @@ class ArenaOptions:
     shard: Shard | None  # --arena-shard I/N; None: every item
     workspace_quota: int = PARSERS["arena-workspace-quota"]("arena-workspace-quota", WORKSPACE_QUOTA)  # 0: none
     dialects: tuple[str, ...] = ("auto",)
+    cache: bool = False  # --arena-cache: generations replayed from the response cache
 
 
 def resume_settings(effective: dict[str, object], options: ArenaOptions) -> dict[str, object]:
@@ -250,6 +254,7 @@ def read_options(config: pytest.Config) -> ArenaOptions:
         shard=_parsed(raw, "arena-shard"),
         workspace_quota=ArenaOptions.workspace_quota if quota is None else quota,
         dialects=dialect_option(str(raw["arena-dialect"]), students),
+        cache=bool(raw["arena-cache"]),
     )
 
 

@@ -47,6 +47,8 @@ def turn_line(item: str, index: int, max_turns: int, turn: Turn) -> str:
     )
     if cut_short(turn.finish_reason):
         line += f"; stopped: {turn.finish_reason}"
+    if turn.cached:
+        line += "; from the response cache"
     return line
 
 

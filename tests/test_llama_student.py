@@ -199,3 +199,24 @@ def test_outgrowing_n_ctx_is_context_exhausted_and_counted(tmp_path: Path) -> No
     assert "CONTEXT_EXHAUSTED" in run.output
     assert "pass@1 0/1 = 0% [0%, 79%]; without DriverError/HarnessError 0/1 = 0% [0%, 79%]" in run.output
     assert record["f2p_passed"] == 0 and record["f2p_total"] > 0  # an untouched tree: nothing fixed
+
+
+@pytest.mark.slow
+def test_a_cached_turn_replays_the_real_students_generation(
+    student: LlamaCppStudent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--arena-cache on the real default student: keyed by the rendered prompt, a hit is the same
+    generation field for field; another seed is another key."""
+    from pytest_arena.students.response_cache import CachedStudent, ResponseCache, cached
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    wrapped = cached(student, ResponseCache())
+    assert isinstance(wrapped, CachedStudent)
+    first = session(wrapped, temperature=0.0, seed=0, max_tokens=16)
+    again = session(wrapped, temperature=0.0, seed=0, max_tokens=16)
+    assert (first.cache_hits, again.cache_hits) == (0, 1)
+    fields = ("raw_text", "finish_reason", "prompt_tokens", "prefill_tokens", "completion_tokens", "stop_detail")
+    assert [getattr(again.turns[0], f) for f in fields] == [getattr(first.turns[0], f) for f in fields]
+    assert again.rendered_prompt == first.rendered_prompt
+    assert again.rendered_prompt.startswith("<|im_start|>")  # the template's text, the key's prompt
+    assert session(wrapped, temperature=0.0, seed=1, max_tokens=16).cache_hits == 0

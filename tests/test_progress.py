@@ -27,11 +27,14 @@ def test_turn_line_names_calls_tokens_rate_and_a_cut() -> None:
         completion_tokens=120,
         generation_s=2.0,
         finish_reason="repetition",
+        cached=False,
     )
     line = turn_line("two-sum[x]", 1, 2, turn)
     assert line == "two-sum[x] turn 1/2: file_read, shell*; 120 tokens in 2.0s (60 tok/s); stopped: repetition"
     turn.calls, turn.finish_reason = [], "stop"
     assert "turn 2/2: text;" in turn_line("two-sum[x]", 2, 2, turn)
+    turn.cached = True
+    assert turn_line("two-sum[x]", 2, 2, turn).endswith("; from the response cache")
 
 
 def test_status_line_counts_outcomes_and_estimates() -> None:

@@ -39,11 +39,12 @@ RECORD_KEYS = [
     "oracle_s", "wall_s", "recovery_observed", "files_touched", "solution_files", "file_recall",
     "file_precision", "restored_protected", "dropped_changes", "suppressions", "impossible", "f2p_total",
     "f2p_passed", "p2p_total", "p2p_broken", "diff", "dialect", "dialect_source", "dialect_reason",
-    "dialect_template_sha256", "dialect_grammar", "native_calls", "content_fallback_calls", "trajectory",
+    "dialect_template_sha256", "dialect_grammar", "native_calls", "content_fallback_calls", "cache_hits", "trajectory",
     "git_commit", "git_dirty", "arena_version", "pytest_version", "llama_cpp_version", "student_info",
 ]  # fmt: skip
 # Keys added to records after that file was written; older records read with their defaults.
-ADDED_SINCE_UNVERSIONED = ["shard"]  # issue 22: the --arena-shard run that made the record
+# issue 22: the --arena-shard run that made the record; turns replayed from --arena-cache.
+ADDED_SINCE_UNVERSIONED = {"shard", "cache_hits"}
 TRAJECTORY_KEYS = ["record", "oracle", "turns", "verdict", "rendered_prompt", "dropped_changes", "suppressions"]
 
 

@@ -72,6 +72,7 @@ class Turn:
     unparsed_chars: int = 0  # characters past the parser's window (MAX_PARSED_CHARS), never read
     stop_detail: str = ""  # why the backend stopped early, e.g. where the degeneration stop cut
     dropped_calls: int = 0  # calls past MAX_CALLS_PER_TURN, never run (the student is told)
+    cached: bool = False  # the response cache answered this turn (--arena-cache)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class SessionResult:
     well_formed_turns: int = 0  # turns with at least one parsed call (strict or salvaged)
     native_calls: int = 0  # calls a server returned as tool_calls
     content_fallback_calls: int = 0  # calls parsed from content although tools were sent natively
+    cache_hits: int = 0  # turns the response cache answered instead of the model
 
     @property
     def recovery_observed(self) -> bool:
@@ -312,6 +314,8 @@ class Session:
         # where the degeneration stop cut, or the call a server could not parse (a text turn)
         detail = generation.extra.get("repetition") or generation.extra.get("malformed_call") or ""
         turn.stop_detail, turn.dropped_calls = str(detail), dropped
+        turn.cached = generation.cached
+        self.result.cache_hits += generation.cached
         self._account(turn, calls)
         self.result.text_turns += not calls
         self.result.well_formed_turns += bool(calls)

@@ -108,6 +108,7 @@ class GenerationResult:
     extra: dict[str, Any] = field(default_factory=dict)
     prompt_text: str = ""  # the exact prompt the backend built (rendered template, or the request's JSON)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # native calls: id, name, arguments
+    cached: bool = False  # replayed from the response cache (--arena-cache): the model was not asked
 
 
 @runtime_checkable

@@ -115,6 +115,8 @@ def _turn(turn: StoredTurn) -> str:
     stop: str = turn.finish_reason
     if turn.stop_detail:
         stop += f" ({turn.stop_detail})"
+    if turn.cached:
+        stop += "; replayed from the response cache"
     delta = "\n\n".join(f"[{m.get('role', '?')}]\n{m.get('content', '')}" for m in turn.prompt_delta)
     return "".join(
         [

@@ -111,6 +111,7 @@ class ItemRecord(BaseModel):
     dialect_grammar: str = ""  # set when --arena-constrain could not build a grammar for the dialect
     native_calls: int = 0
     content_fallback_calls: int = 0
+    cache_hits: int = 0  # turns the response cache answered (--arena-cache): no generation ran
     trajectory: str = ""
     git_commit: str = ""
     git_dirty: bool = False
@@ -168,6 +169,7 @@ class ItemRecord(BaseModel):
             diff=result.diff[:20000],
             **(asdict(result.tests) if result.tests is not None else {}),
             **dialect_fields(result, facts.dialect),
+            cache_hits=result.cache_hits,
             **provenance(facts.root),
             student_info={k: v for k, v in facts.student_info.items() if isinstance(v, str | int | float | bool)},
         )

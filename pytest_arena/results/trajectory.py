@@ -74,6 +74,7 @@ class StoredTurn(_Stored):
     unparsed_chars: int = 0
     stop_detail: str = ""
     dropped_calls: int = 0
+    cached: bool = False  # written only when True: the response cache answered the turn
 
     @property
     def cleaned_text(self) -> str:
@@ -84,6 +85,8 @@ class StoredTurn(_Stored):
         data: dict[str, object] = handler(self)
         if self.text is None:
             del data["text"]
+        if not self.cached:
+            del data["cached"]
         return data
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..engine.student import Student, StudentError, with_capabilities
+from .response_cache import ResponseCache, cached
 from .schemes import forms
 
 
@@ -12,8 +13,9 @@ class StudentPool:
     """Caches the current student and every failure, so a model that cannot load costs one
     attempt per process and each of its items gets the same short error."""
 
-    def __init__(self, make: Callable[[str], Student | None]) -> None:
+    def __init__(self, make: Callable[[str], Student | None], cache: ResponseCache | None = None) -> None:
         self._make = make
+        self._cache = cache  # --arena-cache: every student made here answers through it
         self._current: tuple[str, Student] | None = None
         self._failures: dict[str, str] = {}
 
@@ -35,6 +37,8 @@ class StudentPool:
             )
             self._failures[spec] = message
             raise StudentError(message)
+        if self._cache is not None:
+            student = cached(student, self._cache)
         self._current = (spec, student)
         return student
 

@@ -49,8 +49,11 @@ class ScriptedStudent(StudentBase):
         self._turns, self._next = turns, 0
 
     def generate(self, messages: list[Message], config: StudentConfig) -> GenerationResult:
-        text = self._turns[min(self._next, len(self._turns) - 1)]
-        self._next += 1
+        # Turns the response cache replayed never reached this student: the history's own
+        # assistant turns say which turn this is.
+        turn = max(self._next, sum(m.get("role") == "assistant" for m in messages))
+        text = self._turns[min(turn, len(self._turns) - 1)]
+        self._next = turn + 1
         return GenerationResult(text=text, completion_tokens=len(text.split()))
 
     def describe(self) -> dict[str, Any]:
