@@ -34,7 +34,8 @@ from .recorder import REPORTS_UNWRITABLE
 from .results.item_id import ItemId
 from .results.record import ItemFacts, ItemRecord
 from .results.resume import ResumeKey, settings_digest
-from .results.trajectory import save_trajectory
+from .results.trajectory import Trajectory, save_trajectory, trajectory_path
+from .results.trajectory_transit import pack
 from .students.builtin import static_info, student_labels
 from .students.pool import StudentPool
 from .students.response_cache import ResponseCache
@@ -130,6 +131,7 @@ class ArenaItem(pytest.Item):
         self.spec, self.variant, self.fixture_sha256 = spec, variant, fixture_sha256
         self.student: Student | None = None
         self.session_result: SessionResult | None = None
+        self.packed_trajectory = ""  # on an xdist worker: sent with the report (trajectory_transit)
         self._turn_lines: list[str] = []  # per-turn progress lines no terminal here could show
         self.add_marker(pytest.mark.arena)
         self.add_marker(getattr(pytest.mark, spec.fixture_class))
@@ -303,7 +305,12 @@ class ArenaItem(pytest.Item):
     def _record(self, result: SessionResult, config: StudentConfig) -> None:
         run_dir = self.config.stash.get(RUN_DIR_KEY, None)
         record = ItemRecord.from_session(self._facts(config, run_dir), result)
-        problem = save_trajectory(run_dir, self.name, record, result) if run_dir is not None else None
+        problem = None
+        if run_dir is not None and is_worker(self.config):  # the controller writes it (trajectory_transit)
+            record.trajectory = trajectory_path(run_dir, self.name).relative_to(run_dir).as_posix()
+            self.packed_trajectory = pack(Trajectory.of(record, result))
+        elif run_dir is not None:
+            problem = save_trajectory(run_dir, self.name, record, result)
         if problem is not None:  # the record still goes out; the run stops after this item
             self.user_properties.append((REPORTS_UNWRITABLE, problem))
             self.session.shouldstop = problem

@@ -21,6 +21,7 @@ from .recorder import RECORDER_KEY, RunRecorder
 from .results.record import new_run_id
 from .results.resume import completed
 from .results.run_folder import ReportsUnwritable, RunFolderError, check_run_folder
+from .results.trajectory_transit import attach
 from .results.writer import RunWriter
 from .run_script import tell_run_script
 from .students import builtin
@@ -235,6 +236,9 @@ def pytest_runtest_makereport(
     # used for the call phase); an item that cannot start is one readable line instead.
     if call.excinfo is not None and isinstance(call.excinfo.value, ArenaSetupError):
         report.longrepr = str(call.excinfo.value)
+    if isinstance(item, ArenaItem) and item.packed_trajectory:
+        attach(report, item.packed_trajectory)
+        item.packed_trajectory = ""
     return report
 
 

@@ -4,6 +4,7 @@ when results can no longer be written, and prints the summary."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from .results.record import ItemRecord, crash_record
 from .results.resume import orphaned_records
 from .results.run_folder import ReportsUnwritable
 from .results.summary import gate_lines, summary_lines
+from .results.trajectory_transit import write_carried
 from .results.writer import RunWriter
 from .turn_marker import forget, last_turn
 
@@ -51,10 +53,32 @@ class RunRecorder:
             return
         if ended_outcome(report) is None:
             return
-        self._keep(ItemRecord.from_properties(report.user_properties))
+        record = ItemRecord.from_properties(report.user_properties)
+        unwritable = self._write_trajectory(report, record)
+        self._keep(record)  # the record goes out even when its trajectory could not
+        if unwritable is not None:
+            self._stop(unwritable)
         for key, value in report.user_properties:
             if key == REPORTS_UNWRITABLE:
                 self._stop(str(value))
+
+    def _write_trajectory(self, report: pytest.TestReport, record: ItemRecord) -> str | None:
+        """The trajectory a worker sent with the report (trajectory_transit): the record names it
+        only once written. Returns why the run folder could not take it, or None."""
+        try:
+            if self.stopped is None:
+                write_carried(report, self.writer.run_dir, record.item)
+        except ReportsUnwritable as exc:
+            record.trajectory = ""
+            return str(exc)
+        except ValueError as exc:
+            record.trajectory = ""
+            message = f"the trajectory of {record.item} came from its worker unreadable ({exc}); its record is kept"
+            warnings.warn_explicit(pytest.PytestWarning(message), pytest.PytestWarning, "pytest-arena", 0)
+        else:
+            if self.stopped is not None:
+                record.trajectory = ""
+        return None
 
     def _keep(self, record: ItemRecord) -> None:
         self.records.append(record)
