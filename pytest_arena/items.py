@@ -201,6 +201,7 @@ class ArenaItem(pytest.Item):
             max_tokens=opts.max_tokens or self.spec.max_tokens,
             turn_timeout_s=opts.turn_timeout_s,
             repetition_stop=opts.repetition_stop,
+            tool_choice=opts.tool_choice,
         )
         return SessionSettings(
             config=config,

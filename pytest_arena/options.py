@@ -85,6 +85,8 @@ OPTIONS: tuple[Option, ...] = (
            str(TEXT_LOOP_LIMIT), result="text_loop_limit"),
     Option("arena-compliance-enforced", "run compliance after each write and feed it back", "bool", False,
            result="enforced"),
+    Option("arena-tool-choice", "native tool calls: auto (the model chooses) or required (the server forces one)",
+           "string", "auto", result="tool_choice", keyed_unless="auto"),
     Option("arena-constrain", "constrained decoding: every turn is one well-formed tool call", "bool", False,
            result="constrained"),
     Option("arena-sandbox", "bwrap (default) or none: how student commands and oracles are confined", "string",
@@ -148,6 +150,7 @@ class ArenaOptions:
     workspace_quota: int = PARSERS["arena-workspace-quota"]("arena-workspace-quota", WORKSPACE_QUOTA)  # 0: none
     dialects: tuple[str, ...] = ("auto",)
     cache: bool = False  # --arena-cache: generations replayed from the response cache
+    tool_choice: str = "auto"  # --arena-tool-choice: auto, or required (the server forces a call)
 
 
 def resume_settings(effective: dict[str, object], options: ArenaOptions) -> dict[str, object]:
@@ -250,6 +253,7 @@ def read_options(config: pytest.Config) -> ArenaOptions:
         keep_workspaces=bool(raw["arena-keep-workspaces"]),
         cold=bool(raw["arena-cold"]),
         sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
+        tool_choice=_tool_choice(str(raw["arena-tool-choice"])),
         resume=_resume_dir(_path_option(config, "arena-resume")) if raw["arena-resume"] else None,
         shard=_parsed(raw, "arena-shard"),
         workspace_quota=ArenaOptions.workspace_quota if quota is None else quota,
@@ -277,6 +281,12 @@ def _resume_dir(path: Path) -> Path:
             "or reports/latest from an earlier `pytest --arena`)"
         )
     return real
+
+
+def _tool_choice(raw: str) -> str:
+    if raw not in ("auto", "required"):
+        raise OptionError(f"--arena-tool-choice={raw!r}: expected auto or required")
+    return raw
 
 
 def _sandbox_kind(raw: str) -> str:

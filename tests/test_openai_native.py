@@ -77,11 +77,11 @@ def tool_call(call_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
 
 
-def run_item(tmp_path: Path, server: ToolServer) -> dict[str, str]:
+def run_item(tmp_path: Path, server: ToolServer, *extra: str) -> dict[str, str]:
     junit = tmp_path / "junit.xml"
     run = run_pytest(
         "--arena", f"--arena-student=openai:{server.url}#served", f"--junitxml={junit}",
-        f"--arena-reports={tmp_path / 'r'}", str(FIXTURE),
+        f"--arena-reports={tmp_path / 'r'}", *extra, str(FIXTURE),
     )  # fmt: skip
     (props,) = junit_cases(junit).values()
     props["output"] = run.output
@@ -109,6 +109,22 @@ def test_a_server_answering_only_in_tool_calls_passes(tmp_path: Path, streams: b
         assert json.loads(assistant["tool_calls"][0]["function"]["arguments"]) == WRITE_ARGS
         assert (result["role"], result["tool_call_id"]) == ("tool", "call_w1")
         assert result["content"].startswith("wrote ")
+
+
+@pytest.mark.slow
+@needs_python_tools
+def test_tool_choice_required_is_sent_and_recorded(tmp_path: Path) -> None:
+    """--arena-tool-choice required asks the server to force a call (issue 22): sent on every
+    request with tools, kept in the record, and part of the resume key."""
+    replies = [
+        {"content": None, "tool_calls": [tool_call("call_w1", "file_write", WRITE_ARGS)]},
+        {"content": "", "tool_calls": [tool_call("call_f2", "finish", {"summary": "done"})]},
+    ]
+    for server in serve(replies):
+        props = run_item(tmp_path, server, "--arena-tool-choice", "required")
+        assert props["arena.outcome"] == "OraclePassed", props["output"]
+        assert {request["tool_choice"] for request in server.requests} == {"required"}
+        assert props["arena.tool_choice"] == "required"
 
 
 @pytest.mark.slow

@@ -32,6 +32,7 @@ SAMPLES = {
     "arena-compliance-enforced": None,
     "arena-constrain": None,
     "arena-sandbox": "none",
+    "arena-tool-choice": "required",
     "arena-workspace-quota": "1G",
 }
 

@@ -33,7 +33,8 @@ UNVERSIONED = ROOT / "tests" / "data" / "trajectory_unversioned.json"
 RECORD_KEYS = [
     "item", "run_id", "shard", "fixture", "class", "difficulty", "student", "student_spec", "temperature", "top_k",
     "top_p", "min_p", "repeat_penalty", "seed", "max_tokens", "constrained", "turn_timeout_s",
-    "repetition_stop", "sandbox", "fixture_sha256", "settings_sha256", "outcome", "outcome_fields", "passed",
+    "repetition_stop", "tool_choice", "sandbox", "fixture_sha256", "settings_sha256", "outcome", "outcome_fields",
+    "passed",
     "failed_clause", "turns", "text_turns", "well_formed_turns", "strict_calls", "salvaged_calls",
     "truncated_turns", "tokens_prompt", "tokens_prefill", "tokens_completion", "generation_s", "tools_s",
     "oracle_s", "wall_s", "recovery_observed", "files_touched", "solution_files", "file_recall",
@@ -44,7 +45,7 @@ RECORD_KEYS = [
 ]  # fmt: skip
 # Keys added to records after that file was written; older records read with their defaults.
 # issue 22: the --arena-shard run that made the record; turns replayed from --arena-cache.
-ADDED_SINCE_UNVERSIONED = {"shard", "cache_hits"}
+ADDED_SINCE_UNVERSIONED = {"shard", "cache_hits", "tool_choice"}
 TRAJECTORY_KEYS = ["record", "oracle", "turns", "verdict", "rendered_prompt", "dropped_changes", "suppressions"]
 
 

@@ -85,6 +85,8 @@ class StudentConfig:
     max_tokens: int = 1024
     stop: tuple[str, ...] = STOP_MARKERS
     constrained: bool = False
+    # Native tool calls: "auto" (the model chooses) or "required" (the server is asked to force one).
+    tool_choice: str = "auto"
     tool_schema: str = ""  # JSON schema of one tool call, set by the session for constrained decoding
     turn_timeout_s: float = 600.0  # a backend that does not answer within this fails the session
     repetition_stop: RepetitionRule | None = RepetitionRule()  # None: turns run to their cap

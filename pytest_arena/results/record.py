@@ -67,6 +67,7 @@ class ItemRecord(BaseModel):
     constrained: bool
     turn_timeout_s: float = 0.0
     repetition_stop: str = ""  # "PERIOD:REPEATS" or "off" (the degeneration stop)
+    tool_choice: str = "auto"  # --arena-tool-choice, sent to servers with native tools
     sandbox: str = ""  # --arena-sandbox: bwrap, or none (unconfined); "" in records from before it was kept
     fixture_sha256: str = ""
     settings_sha256: str = ""  # student spec and every setting that shapes a session
@@ -140,6 +141,7 @@ class ItemRecord(BaseModel):
             settings_sha256=facts.settings_sha256,
             sandbox=facts.sandbox,
             **facts.config.record(),
+            tool_choice=facts.config.tool_choice,
             outcome=result.outcome.name,
             outcome_fields=json.dumps(result.outcome.fields()),
             passed=result.outcome.passed,

@@ -113,7 +113,7 @@ class OpenAIStudent(StudentBase):
             payload["grammar"] = self._grammar
         if config.tools:
             payload["tools"] = list(config.tools)
-            payload["tool_choice"] = "auto"
+            payload["tool_choice"] = config.tool_choice
         return payload
 
     def _post(self, payload: dict[str, object], timeout_s: float) -> httpx.Response:
