@@ -222,3 +222,21 @@ def test_oversized_and_timed_out_generations_are_not_stored(tmp_path: Path, monk
     (tmp_path / "cd").mkdir()
     (tmp_path / "cc" / f"{'cc' * 32}.json").rename(tmp_path / "cd" / f"{'cd' * 32}.json")
     assert cache.get("cd" * 32) is None  # an entry under another key's name is not that key's
+
+
+class ToolsBlocked(Counting):
+    """A server-backed student whose server renders no tools (as llama-server reports in /props)."""
+
+    native_tools = True
+
+    def native_tools_blocked(self) -> str:
+        return "the server reports supports_tools: false"
+
+
+def test_the_cache_keeps_every_capability_of_the_student_it_wraps(xdg: Path) -> None:
+    """Behind the cache the dialect choice must still hear that the server renders no tools, or the
+    model would get tool calls it never saw described."""
+    inner = ToolsBlocked([GenerationResult(text="x")])
+    student = cached(inner, ResponseCache())
+    assert isinstance(student, CachedStudent)
+    assert student.native_tools and student.native_tools_blocked() == inner.native_tools_blocked()

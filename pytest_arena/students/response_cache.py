@@ -184,6 +184,9 @@ class CachedStudent(StudentBase):
     def describe(self) -> dict[str, object]:
         return dict(self.inner.describe())
 
+    def native_tools_blocked(self) -> str:
+        return self.inner.native_tools_blocked()
+
     def cancel(self) -> None:
         self.inner.cancel()
 
