@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .cachenote import unwritable
+from .cachenote import cache_folder, unwritable
 from .cleantree import clean_tree
 from .commands import CommandResult
 from .corpus import META, FixtureSpec
@@ -34,8 +34,7 @@ class BaselineError(Exception):
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pytest-arena" / "baselines"
+    return cache_folder("baselines")
 
 
 def version_digest(spec: FixtureSpec) -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -10,6 +11,12 @@ from pathlib import Path
 
 class CacheWarning(UserWarning):
     """A cache the arena could not write; results are unaffected, only slower."""
+
+
+def cache_folder(kind: str) -> Path:
+    """``$XDG_CACHE_HOME/pytest-arena/<kind>`` (``~/.cache`` when the variable is unset)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pytest-arena" / kind
 
 
 _SAID: set[str] = set()

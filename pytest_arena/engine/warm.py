@@ -28,7 +28,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from .cachenote import unwritable
+from .cachenote import cache_folder, unwritable
 from .corpus import FixtureSpec
 from .languages import language_of, warm_dirs
 from .sandbox import Sandbox
@@ -49,8 +49,7 @@ def _entry_key(spec: FixtureSpec, digest: str, hidden: bool) -> str:
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pytest-arena" / "warm"
+    return cache_folder("warm")
 
 
 class WarmCache:

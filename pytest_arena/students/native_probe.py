@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engine.cachenote import cache_folder
 from ..engine.student import StudentError, warn_user
 
 REBUILD_HINT = "./run setup --rebuild-llama"
@@ -69,8 +70,7 @@ def installed_library() -> Library | None:
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pytest-arena" / "native-probe"
+    return cache_folder("native-probe")
 
 
 def _signal_name(number: int) -> str:

@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
-from ..engine.cachenote import unwritable
+from ..engine.cachenote import cache_folder, unwritable
 from ..engine.corpus import FixtureSpec
 from ..engine.student import (
     FinishReason,
@@ -44,8 +44,7 @@ UNSTORED_FINISH: frozenset[FinishReason] = frozenset({"timeout"})  # cut by the 
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pytest-arena" / "responses"
+    return cache_folder("responses")
 
 
 @runtime_checkable
