@@ -34,7 +34,7 @@ from .recorder import REPORTS_UNWRITABLE
 from .results.item_id import ItemId
 from .results.record import ItemFacts, ItemRecord
 from .results.resume import ResumeKey, settings_digest
-from .results.trajectory import Trajectory, save_trajectory, trajectory_path
+from .results.trajectory import Trajectory, save_trajectory, trajectory_name
 from .results.trajectory_transit import pack
 from .students.builtin import static_info, student_labels
 from .students.pool import StudentPool
@@ -308,7 +308,7 @@ class ArenaItem(pytest.Item):
         record = ItemRecord.from_session(self._facts(config, run_dir), result)
         problem = None
         if run_dir is not None and is_worker(self.config):  # the controller writes it (trajectory_transit)
-            record.trajectory = trajectory_path(run_dir, self.name).relative_to(run_dir).as_posix()
+            record.trajectory = trajectory_name(self.name)
             self.packed_trajectory = pack(Trajectory.of(record, result))
         elif run_dir is not None:
             problem = save_trajectory(run_dir, self.name, record, result)

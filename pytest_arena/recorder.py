@@ -65,9 +65,11 @@ class RunRecorder:
     def _write_trajectory(self, report: pytest.TestReport, record: ItemRecord) -> str | None:
         """The trajectory a worker sent with the report (trajectory_transit): the record names it
         only once written. Returns why the run folder could not take it, or None."""
+        if self.stopped is not None:  # the run stopped: nothing more is written
+            record.trajectory = ""
+            return None
         try:
-            if self.stopped is None:
-                write_carried(report, self.writer.run_dir, record.item)
+            write_carried(report, self.writer.run_dir, record.item)
         except ReportsUnwritable as exc:
             record.trajectory = ""
             return str(exc)
@@ -75,9 +77,6 @@ class RunRecorder:
             record.trajectory = ""
             message = f"the trajectory of {record.item} came from its worker unreadable ({exc}); its record is kept"
             warnings.warn_explicit(pytest.PytestWarning(message), pytest.PytestWarning, "pytest-arena", 0)
-        else:
-            if self.stopped is not None:
-                record.trajectory = ""
         return None
 
     def _keep(self, record: ItemRecord) -> None:

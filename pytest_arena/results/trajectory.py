@@ -159,8 +159,13 @@ def safe_name(item_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=-]+", "_", item_name)[:180]
 
 
+def trajectory_name(item_name: str) -> str:
+    """Where an item's trajectory lies in its run folder, as its record names it."""
+    return f"trajectories/{safe_name(item_name)}.json"
+
+
 def trajectory_path(run_dir: Path, item_name: str) -> Path:
-    return run_dir / "trajectories" / f"{safe_name(item_name)}.json"
+    return run_dir / trajectory_name(item_name)
 
 
 def read_trajectory(path: Path) -> Trajectory:
@@ -189,7 +194,7 @@ def write_trajectory(run_dir: Path, item_name: str, trajectory: Trajectory) -> P
 def save_trajectory(run_dir: Path, item_name: str, record: ItemRecord, result: SessionResult) -> str | None:
     """Writes the item's trajectory and points ``record`` at it; returns why it could not be
     written (the record then names no trajectory), or None."""
-    record.trajectory = trajectory_path(run_dir, item_name).relative_to(run_dir).as_posix()
+    record.trajectory = trajectory_name(item_name)
     try:
         write_trajectory(run_dir, item_name, Trajectory.of(record, result))
     except ReportsUnwritable as exc:
