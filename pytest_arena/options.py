@@ -252,8 +252,8 @@ def read_options(config: pytest.Config) -> ArenaOptions:
         reports=_path_option(config, "arena-reports"),
         keep_workspaces=bool(raw["arena-keep-workspaces"]),
         cold=bool(raw["arena-cold"]),
-        sandbox=_sandbox_kind(str(raw["arena-sandbox"])),
-        tool_choice=_tool_choice(str(raw["arena-tool-choice"])),
+        sandbox=_one_of(raw, "arena-sandbox", ("bwrap", "none")),
+        tool_choice=_one_of(raw, "arena-tool-choice", ("auto", "required")),
         resume=_resume_dir(_path_option(config, "arena-resume")) if raw["arena-resume"] else None,
         shard=_parsed(raw, "arena-shard"),
         workspace_quota=ArenaOptions.workspace_quota if quota is None else quota,
@@ -283,16 +283,11 @@ def _resume_dir(path: Path) -> Path:
     return real
 
 
-def _tool_choice(raw: str) -> str:
-    if raw not in ("auto", "required"):
-        raise OptionError(f"--arena-tool-choice={raw!r}: expected auto or required")
-    return raw
-
-
-def _sandbox_kind(raw: str) -> str:
-    if raw not in ("bwrap", "none"):
-        raise OptionError(f"--arena-sandbox={raw!r}: expected bwrap or none")
-    return raw
+def _one_of(raw: dict[str, object], name: str, allowed: tuple[str, str]) -> str:
+    value = str(raw[name])
+    if value not in allowed:
+        raise OptionError(f"--{name}={value!r}: expected {allowed[0]} or {allowed[1]}")
+    return value
 
 
 _INI_TYPES: dict[str, Literal["string", "linelist", "bool"]] = {"string": "string", "list": "linelist", "bool": "bool"}

@@ -127,7 +127,8 @@ def _check_before_work(config: pytest.Config, options: ArenaOptions, recorder: R
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: WorkerController) -> None:
-    """xdist: workers write trajectories into the controller's run folder."""
+    """xdist: workers name their records with the controller's run id (their trajectories travel
+    with the reports: trajectory_transit)."""
     run_dir = node.config.stash.get(RUN_DIR_KEY, None)
     if run_dir is not None:
         node.workerinput["arena_run_id"] = run_dir.name
