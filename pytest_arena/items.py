@@ -27,6 +27,7 @@ from .engine.student import Student, StudentConfig, StudentError
 from .engine.tools import Toolbox
 from .engine.warm import WarmCache
 from .engine.workspace import Workspace, temp_space_problem
+from .failure_text import failure_repr
 from .options import OPTIONS_KEY, ArenaOptions, resume_settings
 from .outcome_display import SHOWN
 from .progress import PROGRESS_KEY, TURN_LINES, turn_line
@@ -355,7 +356,7 @@ class ArenaItem(pytest.Item):
         self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None
     ) -> str | TerminalRepr:
         if isinstance(excinfo.value, (ArenaFailure, ArenaSetupError)):
-            return str(excinfo.value)
+            return failure_repr(str(excinfo.value), self.path)
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -102,7 +102,10 @@ def test_a_model_loading_on_another_thread_does_not_swallow_the_run_output() -> 
 
 
 @pytest.mark.slow
-def test_a_llama_turn_timeout_does_not_kill_the_run(tmp_path: Path) -> None:
+def test_a_llama_turn_timeout_does_not_kill_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As on CI, where pytest shows a string failure text whole in the short summary (before: every
+    # item repeated its oracle's output tail there, fixture tracebacks included).
+    monkeypatch.setenv("CI", "true")
     reports = tmp_path / "r"
     run = run_pytest(
         "--arena", "-p", "no:xdist", f"--arena-root={PYTHON_FIXTURES}", "--arena-turn-timeout", "2",
@@ -115,6 +118,8 @@ def test_a_llama_turn_timeout_does_not_kill_the_run(tmp_path: Path) -> None:
     assert "= arena =" in run.stdout, run.stdout[-3000:]  # the summary, not lost to a reload's redirect
     shown = run.output.split("= FAILURES =")[0] + run.output.split("= arena =")[-1]
     assert not fault_probe("llama turn timeout", shown, data_lost=found != set(CHEAP))
+    summary = run.stdout.split("= short test summary info =")[-1].splitlines()[1:-1]
+    assert len(summary) == len(CHEAP), summary  # one line per item
     assert found == set(CHEAP), run.output[-3000:]
     assert "Segmentation fault" not in run.output
 
