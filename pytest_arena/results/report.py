@@ -31,6 +31,7 @@ from .dialect_summary import dialect_rows
 from .export import ExportError, run_export
 from .item_page import write_item_pages
 from .junit import Evidence, InputError, load_inputs
+from .pairs import pairs_table
 from .record import ItemRecord
 from .report_blocks import Report, Table
 from .report_html import render_html, render_markdown
@@ -102,6 +103,8 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
     report.overview += [f"Warning: {w}" for w in evidence.warnings]
 
     report.sections.append(("Students", [student_table(records)]))
+    if (paired := pairs_table(records)) is not None:
+        report.sections.append(("Paired comparison", [paired]))
     report.sections.append(("Outcomes", [outcome_chart(records), outcome_table(records)]))
     report.sections.append(("Temperature", [temperature_chart(solvable), temperature_table(solvable)]))
     report.sections.append(("Classes", [class_table(solvable)]))
