@@ -4,6 +4,8 @@ paired, what is left out) and the lines the summary, arena-report and arena-gate
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +20,10 @@ from pytest_arena.results.pairs import comparisons, pair_lines, pairs_table
 from pytest_arena.results.record import ItemRecord
 from pytest_arena.results.summary import summary_lines
 
+from .helpers import FINISH, ROOT, run_module, run_pytest, write_script
 from .helpers import arena_record as record
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 Z = 1.959963984540054 + 0.8416212335729143  # z[0.975] + z[0.8]
 
@@ -111,3 +116,37 @@ def test_the_better_student_comes_first_and_the_report_has_every_pair() -> None:
     table = pairs_table(runs)
     assert table is not None and len(table.rows) == 3
     assert table.rows[2][:5] == ["reference", "finish", "+100 points [+100, +100]", "3", "0"]
+
+
+@pytest.mark.slow
+def test_reference_against_finish_only_end_to_end(tmp_path: Path) -> None:
+    """The README's run: its paired lines are the summary's; arena-report and arena-gate on the run
+    folder show the pair, and the README's gate fails on three fixtures for want of significance."""
+    finish = write_script(tmp_path / "finish.json", {"*": [FINISH]})
+    reports = tmp_path / "reports"
+    run = run_pytest(
+        "--arena", "--arena-root", "fixtures/python", "--arena-student", "reference",
+        "--arena-student", f"scripted:{finish}", "-k", "unix or roman", f"--arena-reports={reports}",
+    )  # fmt: skip
+    assert run.returncode == 1 and "3 failed, 3 passed" in run.output, run.output
+    block = re.search(r"```text\n(paired comparisons.*?)```", README, re.DOTALL)
+    assert block is not None
+    shown = block.group(1).splitlines()
+    lines = run.stdout.splitlines()
+    start = lines.index(shown[0])
+    assert lines[start : start + len(shown)] == shown, run.stdout
+    assert "+100 points [+100, +100]" in shown[1]
+
+    report = run_module("pytest_arena.results.report", reports / "latest")
+    assert report.returncode == 0, report.output
+    for name in ("report.html", "summary.md"):
+        text = (reports / "latest" / name).read_text(encoding="utf-8")
+        assert "Students compared pairwise" in text and "+100 points [+100, +100]" in text, name
+
+    toml = re.search(r"```toml\n(\[gates\.reference_beats_finish\].*?)```", README, re.DOTALL)
+    assert toml is not None
+    (tmp_path / "gates.toml").write_text(toml.group(1), encoding="utf-8")
+    gate = run_module("pytest_arena.results.gate", reports / "latest", "--gates", tmp_path / "gates.toml")
+    assert gate.returncode == 1, gate.output
+    assert "GATE reference_beats_finish: FAIL" in gate.stdout and "short: p = 0.25 is not < 0.05)" in gate.stdout
+    assert all(line in gate.stdout.splitlines() for line in shown), gate.stdout
