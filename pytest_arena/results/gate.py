@@ -5,7 +5,8 @@
 Exit status: 0 every selected gate holds; 1 at least one does not (FAIL, or NO EVIDENCE: a gate
 that no run matches is not passed); 2 the input cannot support a decision (unreadable or
 malformed XML, no arena test cases, an unknown ``--gate``, a malformed gates file). The gates
-file's format is described in :mod:`pytest_arena.results.gate_logic`.
+file's format is described in :mod:`pytest_arena.results.gate_logic`. Before the summary, every
+two students of the input are compared on the fixtures both ran (:mod:`pytest_arena.results.pairs`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Evals", Miller 2024). Pure functions over per-fixture pass rates; the records ar
 :mod:`pytest_arena.results.pairs`' business.
 
 Pairing is on the fixture: fixtures are what a corpus draws, so they are the unit that varies.
-Each student's pass rate on a fixture is the mean of its samples there (seeds, temperatures),
+Each student's pass rate on a fixture is the mean of its samples there (seeds, temperatures, dialects),
 and the difference is the mean over fixtures of (A's rate - B's rate). Pairing removes the
 fixtures' own difficulty from the comparison, which an unpaired test would count as noise.
 McNemar's test counts the fixtures where one student's rate is higher; with one sample each that

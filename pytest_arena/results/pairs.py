@@ -20,8 +20,8 @@ from .tally import counted, ordinary
 SHOWN_PAIRS = 10  # in the terminal summary; report.html has them all
 
 METHOD = (
-    f"paired on the fixture: each student's counted runs of a fixture averaged over its seeds and "
-    f"temperatures; 95% interval: bootstrap over fixtures ({RESAMPLES} "
+    f"paired on the fixture: each student's counted runs of a fixture averaged over its seeds, "
+    f"temperatures and dialects; 95% interval: bootstrap over fixtures ({RESAMPLES} "
     f"resamples, seed {SEED}); McNemar's exact test on the fixtures where one student does better; "
     f"minimum detectable difference at alpha {ALPHA:g}, power {POWER:g}"
 )
