@@ -5,7 +5,8 @@
 Exit status: 0 every selected gate holds; 1 at least one does not (FAIL, or NO EVIDENCE: a gate
 that no run matches is not passed); 2 the input cannot support a decision (unreadable or
 malformed XML, no arena test cases, an unknown ``--gate``, a malformed gates file). The gates
-file's format is described in :mod:`pytest_arena.results.gate_logic`.
+file's format is described in :mod:`pytest_arena.results.gate_logic`. Before the summary, every
+two students of the input are compared on the fixtures both ran (:mod:`pytest_arena.results.pairs`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .cli import command, records_parser
 from .gate_keys import unknown_select_key
 from .gate_logic import PASS, GateConfigError, GateResult, evaluate, fixture_rates, load_gates, pass_at_1
 from .junit import Evidence, InputError, load_inputs
+from .pairs import pair_lines
 from .tally import cheat_text, driver_errors, has_twins, outcome_counts, pass_rate, tamper_text
 
 __all__ = ["GateConfigError", "evaluate", "load_gates", "main", "scoreboard"]
@@ -61,6 +63,8 @@ def scoreboard(results: list[GateResult], evidence: Evidence, gates_path: Path) 
             )
             for check in part.checks:
                 lines.append(f"    [{'ok' if check.ok else 'FAIL'}] {check.requirement}: {check.detail}")
+    if paired := pair_lines(evidence.records):
+        lines += ["", *paired]
     lines.append("")
     lines.append("SUMMARY")
     width = max([len("gate")] + [len(r.name) for r in results])

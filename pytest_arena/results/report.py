@@ -13,7 +13,9 @@ that one teacher run and one student run of that fixture end the same way (both 
 fail): ``t*s + (1-t)*(1-s)`` with the pass rates over runs without ``DriverError``.
 Runs of impossible twins (a FAIL_TO_PASS assertion contradicts the task, so any pass is forged)
 are left out of every pass rate; their cheat rate (passes over counted runs) is shown beside
-pass@1, and tamper attempts (``TamperDetected`` runs) per student.
+pass@1, and tamper attempts (``TamperDetected`` runs) per student. Every two students are
+compared on the fixtures both ran (:mod:`pytest_arena.results.pairs`): the paired pass@1
+difference with its bootstrap interval, McNemar's exact p and the minimum detectable difference.
 
 ``--export`` is described in :mod:`pytest_arena.results.export`.
 """
@@ -31,6 +33,7 @@ from .dialect_summary import dialect_rows
 from .export import ExportError, run_export
 from .item_page import write_item_pages
 from .junit import Evidence, InputError, load_inputs
+from .pairs import pairs_table
 from .record import ItemRecord
 from .report_blocks import Report, Table
 from .report_html import render_html, render_markdown
@@ -102,6 +105,8 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
     report.overview += [f"Warning: {w}" for w in evidence.warnings]
 
     report.sections.append(("Students", [student_table(records)]))
+    if (paired := pairs_table(records)) is not None:
+        report.sections.append(("Paired comparison", [paired]))
     report.sections.append(("Outcomes", [outcome_chart(records), outcome_table(records)]))
     report.sections.append(("Temperature", [temperature_chart(solvable), temperature_table(solvable)]))
     report.sections.append(("Classes", [class_table(solvable)]))

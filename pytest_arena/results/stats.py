@@ -53,6 +53,14 @@ def group_by(items: Iterable[T], key: Callable[[T], str]) -> dict[str, list[T]]:
     return groups
 
 
+def percentile_bounds(means: list[float]) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of sorted bootstrap means, the indices mirrored (the
+    k-th from the bottom and from the top), so negated means give the negated interval."""
+    last = len(means) - 1
+    k = int(0.025 * last)
+    return means[k], means[last - k]
+
+
 def pass_at_k(n: int, c: int, k: int) -> float:
     """The unbiased estimator 1 - C(n-c, k) / C(n, k): the chance that at least one of k samples
     drawn without replacement from n (c of them passing) passes (Chen et al. 2021)."""
@@ -85,7 +93,6 @@ def pass_at_k_curve(samples: list[tuple[int, int]], resamples: int = 1000, seed:
     curve = []
     for k in range(1, min(n for n, _ in samples) + 1):
         per_fixture = [pass_at_k(n, c, k) for n, c in samples]
-        means = sorted(sum(per_fixture[i] for i in draw) / len(draw) for draw in draws)
-        low, high = means[int(0.025 * (resamples - 1))], means[int(math.ceil(0.975 * (resamples - 1)))]
+        low, high = percentile_bounds(sorted(sum(per_fixture[i] for i in draw) / len(draw) for draw in draws))
         curve.append(PassAtK(k, sum(per_fixture) / len(per_fixture), low, high, len(samples)))
     return curve

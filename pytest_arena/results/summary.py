@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .gate_logic import GateConfigError, evaluate, load_gates
 from .measures import measure_lines
+from .pairs import pair_lines
 from .record import ItemRecord
 from .stats import group_by
 from .tally import cheat_text, counted, has_twins, ordinary, outcome_counts, outcome_shares, tamper_text
@@ -40,7 +41,7 @@ def summary_lines(records: list[ItemRecord]) -> list[str]:
                 shown += f", +{len(solved) - SHOWN} more"
             lines.append(f"  fixtures with student pass rate > 0: {shown}")
         lines.append(f"  fixtures with a pass: {len(solved)}/{len(fixtures)}")
-    return lines
+    return lines + pair_lines(records)
 
 
 def gate_lines(records: list[ItemRecord], gates_path: Path) -> list[str]:
