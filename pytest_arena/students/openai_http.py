@@ -11,6 +11,7 @@ import httpx
 from ..engine.corpus import FixtureSpec
 from ..engine.scheme_traits import TRAITS
 from ..engine.student import GenerationResult, Message, StudentBase, StudentConfig, StudentError
+from .http_limits import capped_body, read_response
 from .openai_server import MalformedCall, ServerFacts, error_object, failure, probe
 from .openai_stream import MALFORMED, StreamReader, sse_events, whole_as_event
 
@@ -129,7 +130,9 @@ class OpenAIStudent(StudentBase):
         timeout = httpx.Timeout(timeout_s, connect=10.0) if timeout_s > 0 else self.client.timeout
         for attempt in range(self.retries):
             try:
-                return self.client.post(self.url, json=payload, timeout=timeout)
+                # Read through a stream with a byte cap: client.post would take any size in memory.
+                with self.client.stream("POST", self.url, json=payload, timeout=timeout) as response:
+                    return read_response(response, self.url)
             except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
                 last = exc
                 time.sleep(0.5 * 2**attempt)
@@ -164,14 +167,15 @@ class OpenAIStudent(StudentBase):
 
     def _read_whole(self, response: httpx.Response, reader: StreamReader) -> None:
         """A completion answered at once, as one stream event."""
-        response.read()
+        body = capped_body(response, self.url)
+        text = body.decode("utf-8", errors="replace")
         if response.status_code != 200:
-            reader.fail(f"HTTP {response.status_code}", error_object(response.text), response.text)
+            reader.fail(f"HTTP {response.status_code}", error_object(text), text)
             return
         try:
-            reader.take(whole_as_event(response.json()))
+            reader.take(whole_as_event(json.loads(body)))
         except MALFORMED as exc:
-            raise StudentError(f"{self.url}: not an OpenAI chat completion ({exc}): {response.text[:300]}") from None
+            raise StudentError(f"{self.url}: not an OpenAI chat completion ({exc}): {text[:300]}") from None
 
     def _stream_rate_limited(self, payload: dict[str, object], timeout_s: float, reader: StreamReader) -> None:
         for attempt in range(RATE_LIMIT_RETRIES):

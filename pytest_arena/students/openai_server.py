@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import httpx
 
 from ..engine.student import ContextExhausted, StudentError
+from .http_limits import MAX_PROBE_BYTES, AnswerTooLarge, capped_body
 
 PROBE_TIMEOUT_S = 10.0
 # llama.cpp common/chat.cpp, when the model's output is not in its template's call format
@@ -67,12 +68,13 @@ def probe(client: httpx.Client, root: str) -> ServerFacts:
 def _get(client: httpx.Client, url: str) -> JsonObject | None:
     """The JSON object at ``url``: {} when the server has none there, None when it did not answer."""
     try:
-        response = client.get(url, timeout=PROBE_TIMEOUT_S)
+        with client.stream("GET", url, timeout=PROBE_TIMEOUT_S) as response:
+            if response.status_code != 200:
+                return {}
+            body: object = json.loads(capped_body(response, url, MAX_PROBE_BYTES))
     except httpx.HTTPError:
         return None
-    try:
-        body: object = response.json() if response.status_code == 200 else {}
-    except ValueError:
+    except (ValueError, AnswerTooLarge):  # not JSON, or more than a description of a server needs
         return {}
     return body if isinstance(body, Mapping) else {}
 

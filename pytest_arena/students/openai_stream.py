@@ -17,6 +17,7 @@ import httpx
 
 from ..engine.repetition import RepetitionDetector
 from ..engine.student import FinishReason, GenerationResult, StudentError, finish_reason
+from .http_limits import capped_lines
 from .openai_server import JsonObject, MalformedCall
 
 # What a malformed answer raises while it is read: a clear DriverError, never a traceback.
@@ -30,7 +31,7 @@ def mapping(value: object) -> JsonObject:
 
 
 def sse_events(response: httpx.Response, url: str) -> Iterator[JsonObject]:
-    for line in response.iter_lines():
+    for line in capped_lines(response, url):
         data = line.removeprefix("data:").strip() if line.startswith("data:") else ""
         if not data:
             continue
