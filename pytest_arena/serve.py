@@ -18,7 +18,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .engine.student import StudentError
 from .llama_server_build import server_path
+from .students.llama_cpp import default_model_path
 
 READY_TIMEOUT_S = 600.0  # a large GGUF read from a slow disk
 CTX_PER_SLOT = 8192  # SmolLM2's trained context; llama-server divides -c between its slots
@@ -32,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="./run serve", description="Serve a GGUF with llama-server (--jinja) for the arena's openai: student."
     )
-    parser.add_argument("model", type=Path, help="the GGUF file")
+    parser.add_argument("model", help="the GGUF file, or 'default' (the default student's)")
     parser.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
     parser.add_argument("--parallel", type=int, default=1, help="slots: requests decoded together (-n N workers)")
     parser.add_argument("--ctx-size", type=int, default=CTX_PER_SLOT, help="context of each slot (default 8192)")
@@ -73,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = _parser().parse_args(argv[: len(argv) - len(extra) - (1 if "--" in argv else 0)])
+    try:
+        args.model = default_model_path() if args.model == "default" else Path(args.model)
+    except StudentError as exc:
+        print(f"./run serve: {exc}", file=sys.stderr)
+        return 2
     if not args.model.is_file():
         print(f"./run serve: {args.model} is not a file (give the path of a .gguf model)", file=sys.stderr)
         return 2
@@ -98,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"./run serve: {problem}", file=sys.stderr)
         return 1
     print(f"serving {args.model} as {name!r} with {args.parallel} slot(s); point the arena at it with:", flush=True)
-    print(f"pytest --arena --arena-student {student_spec(args.port, name)}", flush=True)
+    workers = f"-n {args.parallel} " if args.parallel > 1 else ""  # a worker per slot: the batch fills
+    print(f"pytest --arena {workers}--arena-student {student_spec(args.port, name)}", flush=True)
     status = server.wait()
     return 0 if status in (0, -signal.SIGTERM, -signal.SIGINT) else status
 

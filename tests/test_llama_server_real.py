@@ -18,7 +18,6 @@ from pytest_arena.engine.sandbox import Sandbox
 from pytest_arena.engine.student import StudentConfig
 from pytest_arena.llama_build import mismatches
 from pytest_arena.llama_server_build import runs, server_flags, server_path
-from pytest_arena.serve import student_spec
 
 from .helpers import ROOT, session
 from .llama_server_prefill import TEMPLATE, prefilled, solution_calls
@@ -36,23 +35,27 @@ pytestmark = [
 ]
 
 
+def readme_lines() -> tuple[str, str]:
+    """The README's `./run serve` line and the `pytest` line it says that prints."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("./run serve default"))
+    return lines[at].split("  #")[0].strip(), lines[at + 1].strip()
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[str, str]]:
-    """`./run serve` on the default GGUF, re-templated with Qwen2.5's tool-calling template; yields
-    (the server's URL, the --arena-student spec it printed)."""
-    from pytest_arena.students.llama_cpp import default_model_path
-
+    """The README's `./run serve default ...`, on a free port and re-templated with Qwen2.5's
+    tool-calling template; yields (the server's URL, the --arena-student spec it printed, which is
+    the README's next line)."""
+    serve_line, pytest_line = readme_lines()
     port = free_port()
-    command = [
-        str(ROOT / "run"), "serve", str(default_model_path()), "--port", str(port), "--parallel", "2",
-        "--", "--chat-template-file", str(TEMPLATE),
-    ]  # fmt: skip
+    command = [*serve_line.replace("8080", str(port)).split(), "--", "--chat-template-file", str(TEMPLATE)]
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert server.stdout is not None
         lines = [server.stdout.readline() for _ in range(2)]
-        spec = lines[-1].strip().removeprefix("pytest --arena --arena-student ")
-        assert spec == student_spec(port, default_model_path().name.removesuffix(".gguf")), lines
+        assert lines[-1].strip() == pytest_line.replace("8080", str(port)), lines
+        spec = pytest_line.split("--arena-student ")[1].replace("8080", str(port))
         yield f"http://127.0.0.1:{port}", spec
     finally:
         server.terminate()

@@ -136,7 +136,7 @@ def test_serve_prints_the_student_line_once_the_server_answers(tmp_path: Path, m
     try:
         assert served.stdout is not None
         lines = [served.stdout.readline() for _ in range(2)]
-        assert lines[1].strip() == f"pytest --arena --arena-student {student_spec(port, 'tiny-model')}", lines
+        assert lines[1].strip() == f"pytest --arena -n 3 --arena-student {student_spec(port, 'tiny-model')}", lines
         argv = json.loads(log.read_text())
         assert argv[argv.index("--host") + 1] == "127.0.0.1" and "--jinja" in argv
         assert argv[argv.index("--parallel") + 1] == "3" and argv[argv.index("--ctx-size") + 1] == str(3 * 8192)
