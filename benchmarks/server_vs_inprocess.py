@@ -15,9 +15,9 @@ one private XDG_CACHE_HOME, after a reference run that builds the baselines and 
 - server: `./run serve GGUF --parallel N` (started before the clock, its start-up printed apart),
   `--arena-student openai:...`: the workers' requests are decoded in the server's batch.
 
-It prints each run's wall time, items per minute, generation seconds and generated tokens (greedy
-decoding on two engines need not give the same text, so compare the tokens too), and the ratio
-server/inprocess of items per minute.
+It prints each run's wall time, items per minute, generation seconds, generated tokens and tokens
+per wall second (greedy decoding on two engines need not give the same text, so the answers'
+lengths differ: tokens per second is the fairer rate), and both ratios server/inprocess.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def row(name: str, run: Run) -> str:
     outcomes = ", ".join(sorted(str(r["outcome"]) for r in run.records))
     return (
         f"{name:<10} {run.wall:8.1f} {run.per_minute:9.2f} {run.total('generation_s'):8.1f} "
-        f"{run.total('tokens_completion'):8.0f}  {outcomes}"
+        f"{run.total('tokens_completion'):8.0f} {run.total('tokens_completion') / run.wall:8.1f}  {outcomes}"
     )
 
 
@@ -137,12 +137,16 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=60)
-    print(f"{'side':<10} {'wall s':>8} {'items/min':>9} {'gen s':>8} {'tokens':>8}  outcomes")
+    print(f"{'side':<10} {'wall s':>8} {'items/min':>9} {'gen s':>8} {'tokens':>8} {'tok/s':>8}  outcomes")
     for name, done in measured.items():
         for run in done:
             print(row(name, run))
     rate = {name: sum(r.per_minute for r in done) / len(done) for name, done in measured.items()}
+    speed = {
+        name: sum(r.total("tokens_completion") / r.wall for r in done) / len(done) for name, done in measured.items()
+    }
     print(f"items/min server/inprocess {rate['server'] / rate['inprocess']:.3f}")
+    print(f"generated tokens per wall second server/inprocess {speed['server'] / speed['inprocess']:.3f}")
     print(f"load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
