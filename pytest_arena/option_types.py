@@ -112,6 +112,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "arena-seed": int_list(0, "a comma list of seeds >= 0", "0,1,42"),
     "arena-gpu-layers": one_int(-1, "a layer count >= 0, or -1 for all", "-1"),
     "arena-gpus": int_list(0, "a comma list of GPU indices >= 0", "0,1"),
+    "arena-threads": one_int(0, "a thread count >= 0 (0: cores / xdist workers)", "2"),
     "arena-n-ctx": one_int(0, "a context size >= 0 (0: the model's own)", "8192"),
     "arena-max-turns": one_int(1, "a whole number of turns >= 1", "10"),
     "arena-max-tokens": one_int(1, "a token count >= 1", "1024"),

@@ -72,6 +72,13 @@ OPTIONS: tuple[Option, ...] = (
            inert="the same model and settings, computed on a GPU"),
     Option("arena-gpus", "comma list of GPU indices; xdist worker N uses the N-th (no split)", "string", "",
            inert="which GPU computes, not what"),
+    # Inert, so a resume with another -n or --arena-threads takes the earlier records as done:
+    # llama.cpp's CPU kernels give each output row to one thread, which sums it whole, so the thread
+    # count changes who computes, not the order of any floating-point sum. Checked on SmolLM2-135M
+    # Q4_1 (this CPU build): prompt logits bitwise equal and 200 greedy tokens the same at 1-4 threads
+    # (tests/test_llama_student.py keeps checking 1 against 2).
+    Option("arena-threads", "CPU threads per llama student (0: the cores this process may use / xdist workers)",
+           "string", "0", inert="the same computation split over more or fewer cores (bitwise equal on CPU)"),
     Option("arena-n-ctx", "context size for llama students (0: the model's, capped at 32768)", "string", "0",
            result="n_ctx", keyed_unless=0),
     Option("arena-max-turns", "override every fixture's turn budget", "string", "", result="max_turns"),
@@ -151,6 +158,7 @@ class ArenaOptions:
     dialects: tuple[str, ...] = ("auto",)
     cache: bool = False  # --arena-cache: generations replayed from the response cache
     tool_choice: str = "auto"  # --arena-tool-choice: auto, or required (the server forces a call)
+    threads: int = 0  # --arena-threads; 0: cores / xdist workers
 
 
 def resume_settings(effective: dict[str, object], options: ArenaOptions) -> dict[str, object]:
@@ -259,6 +267,7 @@ def read_options(config: pytest.Config) -> ArenaOptions:
         workspace_quota=ArenaOptions.workspace_quota if quota is None else quota,
         dialects=dialect_option(str(raw["arena-dialect"]), students),
         cache=bool(raw["arena-cache"]),
+        threads=_parsed(raw, "arena-threads") or 0,
     )
 
 

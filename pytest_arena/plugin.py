@@ -27,7 +27,7 @@ from .run_script import tell_run_script
 from .students import builtin
 from .students.pool import StudentPool
 from .students.schemes import LoadSettings
-from .xdist_role import is_worker, worker_input, worker_number
+from .xdist_role import is_worker, worker_count, worker_input, worker_number
 
 if TYPE_CHECKING:
     from xdist.remote import Producer
@@ -58,7 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[OPTIONS_KEY] = options
     if not config.pluginmanager.has_plugin("arena-builtin-students"):
-        load = LoadSettings(options.gpu_layers, options.n_ctx, options.gpus, worker_number(config))
+        load = load_settings(config, options)
         config.pluginmanager.register(builtin.BuiltinStudents(load), "arena-builtin-students")
     if not options.enabled:
         return
@@ -89,6 +89,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(recorder, "arena-recorder")
         config.pluginmanager.register(progress, "arena-progress")
         config.stash[RUN_DIR_KEY] = recorder.writer.run_dir
+
+
+def load_settings(config: pytest.Config, options: ArenaOptions) -> LoadSettings:
+    """How this process loads GGUFs: its worker number picks its GPU, the run's worker count its
+    share of the CPU cores."""
+    return LoadSettings(
+        options.gpu_layers,
+        options.n_ctx,
+        options.gpus,
+        worker=worker_number(config),
+        workers=worker_count(config),
+        threads=options.threads,
+    )
 
 
 def _check_before_work(config: pytest.Config, options: ArenaOptions, recorder: RunRecorder) -> None:

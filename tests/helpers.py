@@ -130,6 +130,23 @@ def tree_digest(root: Path) -> dict[str, str]:
     return digests
 
 
+def cache_snapshot(root: Path) -> dict[str, tuple[str, int, int]]:
+    """Every file's content hash, size and mtime (ns) under root, build output included: a warm
+    cache that nothing wrote through into snapshots the same before and after."""
+    import hashlib
+
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            info = path.stat()
+            found[path.relative_to(root).as_posix()] = (
+                hashlib.sha256(path.read_bytes()).hexdigest(),
+                info.st_size,
+                info.st_mtime_ns,
+            )
+    return found
+
+
 def fault_probe(name: str, output: str = "", *, data_lost: bool = False) -> bool:
     """Records one fault probe for the tally; returns whether ``output`` (what the user saw) holds
     a traceback, so the test asserts it too and a regression fails the test, not only the tally."""

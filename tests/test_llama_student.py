@@ -17,6 +17,7 @@ from pytest_arena.engine.session import Session, SessionResult, SessionSettings
 from pytest_arena.engine.student import StudentConfig, StudentError
 from pytest_arena.engine.tools import Toolbox
 from pytest_arena.engine.workspace import Workspace
+from pytest_arena.students.threads import usable_cores
 
 from .helpers import CORPUS, ROOT, junit_cases, requires_cargo, run_pytest
 
@@ -55,6 +56,7 @@ def test_gguf_facts_are_recorded(student: LlamaCppStudent) -> None:
     assert len(info["model_sha256"]) == 64 and info["chat_template"] == "gguf"
     assert info["n_ctx"] == 8192  # the model's trained context
     assert info["n_gpu_layers"] == (-1 if info["gpu_offload_supported"] else 0)
+    assert info["n_threads"] == usable_cores()  # one process: every core it may use
 
 
 @pytest.mark.slow
@@ -220,3 +222,29 @@ def test_a_cached_turn_replays_the_real_students_generation(
     assert again.rendered_prompt == first.rendered_prompt
     assert again.rendered_prompt.startswith("<|im_start|>")  # the template's text, the key's prompt
     assert session(wrapped, temperature=0.0, seed=1, max_tokens=16).cache_hits == 0
+
+
+@pytest.mark.slow
+def test_the_thread_count_does_not_change_what_llama_computes() -> None:
+    """Why --arena-threads stays out of the resume key: the prompt's logits are bitwise equal, and
+    the greedy continuation the same, at one and at two threads."""
+    import numpy as np
+
+    prompt = "<|im_start|>user\nWrite a Rust function that adds two numbers.<|im_end|>\n<|im_start|>assistant\n"
+    seen = set()
+    for threads in (1, 2):
+        llm = llama_cpp.Llama(
+            model_path=str(default_model_path()),
+            n_ctx=512,
+            n_threads=threads,
+            n_threads_batch=threads,
+            logits_all=True,
+            verbose=False,
+        )
+        llm.eval(llm.tokenize(prompt.encode(), add_bos=True, special=True))
+        logits = np.array(llm.scores[: llm.n_tokens]).tobytes()
+        llm.reset()
+        text = llm.create_completion(prompt=prompt, max_tokens=48, temperature=0)["choices"][0]["text"]
+        seen.add((logits, text))
+        llm.close()
+    assert len(seen) == 1

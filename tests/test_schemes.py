@@ -7,10 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from pytest_arena import plugin
 from pytest_arena.dialect_option import dialect_option
 from pytest_arena.engine.scheme_traits import TRAITS, SchemeTraits, record_keys
 from pytest_arena.engine.student import StudentError
-from pytest_arena.option_types import OptionError
+from pytest_arena.option_types import PARSERS, OptionError
 from pytest_arena.options import OPTIONS
 from pytest_arena.results.gate_keys import known_keys
 from pytest_arena.students.builtin import (
@@ -30,6 +31,7 @@ from pytest_arena.students.schemes import (
     text_only,
 )
 from pytest_arena.students.scripted import ReferenceStudent
+from pytest_arena.students.threads import llama_threads, usable_cores
 
 
 def config(tmp_path: Path) -> SimpleNamespace:
@@ -91,7 +93,8 @@ def test_every_scheme_has_its_traits_and_the_old_tables_are_derived_from_them() 
     assert record_keys() == {
         "backend", "model_file", "model_sha256", "gguf_architecture", "gguf_name", "chat_template",
         "chat_template_sha256", "n_ctx", "n_gpu_layers", "gpu_offload_supported", "load_s", "grammar",
-        "url", "model", "script", "student", "server_model", "server_model_path", "server_build", "server_tools",
+        "n_threads", "url", "model", "script", "student", "server_model", "server_model_path", "server_build",
+        "server_tools",
     }  # fmt: skip
     openai_http = pytest.importorskip("pytest_arena.students.openai_http", exc_type=ImportError)
     assert openai_http.OpenAIStudent.native_tools is True
@@ -124,3 +127,50 @@ def test_the_glue_passes_the_load_settings_in(tmp_path: Path) -> None:
 def test_worker_n_loads_on_gpu_n_modulo_the_gpus_given() -> None:
     assert [LoadSettings(gpus=(2, 5), worker=n).main_gpu for n in range(4)] == [2, 5, 2, 5]
     assert LoadSettings(worker=3).main_gpu == 0
+
+
+@pytest.mark.parametrize(("workers", "cores", "threads"), [(1, 2, 2), (2, 2, 1), (3, 2, 1), (2, 16, 8)])
+def test_llama_threads_are_the_cores_shared_among_the_workers(workers: int, cores: int, threads: int) -> None:
+    assert llama_threads(workers, cores) == threads
+
+
+def test_an_explicit_thread_count_wins() -> None:
+    assert llama_threads(2, 2, chosen=4) == 4
+    assert LoadSettings(workers=2, threads=3).n_threads == 3
+    assert PARSERS["arena-threads"]("arena-threads", "") is None  # not given: cores / workers
+    with pytest.raises(OptionError, match="a thread count >= 0"):
+        PARSERS["arena-threads"]("arena-threads", "-1")
+
+
+def test_the_cores_are_those_of_the_affinity_mask(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {3}, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    assert usable_cores() == 1 and LoadSettings().n_threads == 1
+
+
+def test_the_glue_reads_the_worker_count_and_the_option() -> None:
+    options = SimpleNamespace(gpu_layers=-1, n_ctx=0, gpus=(), threads=0)
+    worker = SimpleNamespace(workerinput={"workerid": "gw1", "workercount": 2})
+    load = plugin.load_settings(worker, options)  # type: ignore[arg-type]
+    assert (load.worker, load.workers, load.threads) == (1, 2, 0)
+    chosen = plugin.load_settings(SimpleNamespace(), SimpleNamespace(**{**vars(options), "threads": 5}))  # type: ignore[arg-type]
+    assert (chosen.workers, chosen.n_threads) == (1, 5)
+
+
+def test_the_thread_count_reaches_llama(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers on two cores: Llama(...) is asked for one thread, for generation and prefill."""
+    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed")
+    asked: dict[str, object] = {}
+
+    def refuse(**kwargs: object) -> None:
+        asked.update(kwargs)
+        raise ValueError("not a model")
+
+    monkeypatch.setattr("pytest_arena.students.llama_cpp.probe", lambda *_args: None)
+    monkeypatch.setattr(llama_cpp, "Llama", refuse)
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF" + b"\x00" * 64)
+    with pytest.raises(StudentError, match="could not load"):
+        SCHEMES["llama"].make(config(tmp_path), str(model), LoadSettings(workers=2))
+    assert (asked["n_threads"], asked["n_threads_batch"]) == (1, 1)

@@ -20,7 +20,7 @@ from pytest_arena.engine.warm import WarmCache
 from pytest_arena.engine.workspace import Workspace
 from pytest_arena.students.scripted import ReferenceStudent, ScriptedStudent
 
-from .helpers import CORPUS, FINISH, ROOT, call, requires_cargo
+from .helpers import CORPUS, FINISH, ROOT, cache_snapshot, call, requires_cargo
 
 pytestmark = requires_cargo
 TWO_SUM = "leetcode__01-two-sum"
@@ -43,6 +43,7 @@ def test_a_backdated_change_is_rebuilt_not_taken_from_the_pristine_build(tmp_pat
     ws = Workspace(spec.repo_dir, spec.protected)
     try:
         assert "target" in cache.seed(spec, fixture_digest(spec.directory), ws)
+        built = cache_snapshot(cache.root)
         test_binaries = list((ws.root / "target" / "debug" / "deps").glob("two_sum-*"))
         assert test_binaries, "the pristine build's test binary was copied"
         lib = ws.root / "src" / "lib.rs"
@@ -54,6 +55,8 @@ def test_a_backdated_change_is_rebuilt_not_taken_from_the_pristine_build(tmp_pat
         ws.freshen(ws.changed_files())
         verdict = judge(spec, ws, [])
         assert not verdict.tests_passed and verdict.failed_clause in ("exit code", "pattern")
+        # cargo rebuilt the crate in a workspace of links to the cache: none of it was written through
+        assert cache_snapshot(cache.root) == built
     finally:
         ws.cleanup()
 

@@ -52,6 +52,18 @@ def _rust_relocated(repo: Path) -> None:
             stale.unlink()
 
 
+def _rust_replaced(rel: str) -> bool:
+    """rustc's libraries and every executable, in ``target/<profile>/deps/`` or uplifted into
+    ``target/<profile>/``: rustc and cargo unlink them and put a new file in their place (strace,
+    see engine/artifact_links.py). Not ``*.d``, fingerprints, ``.rustc_info.json`` nor build
+    scripts' output: those are rewritten in place."""
+    parts = rel.split("/")
+    if parts[0] != "target" or not (len(parts) == 3 or (len(parts) == 4 and parts[2] == "deps")):
+        return False
+    name = parts[-1]
+    return "." not in name or name.endswith((".rlib", ".rmeta", ".so"))
+
+
 RUST = Language(
     "rust",
     detect=_is_cargo_project,
@@ -65,6 +77,7 @@ RUST = Language(
     command_env={"CARGO_TERM_COLOR": "never"},
     install_hints={"cargo": "install Rust (apt-get install cargo rust-clippy rustfmt, or rustup) or run ./run setup"},
     relocated=_rust_relocated,
+    replaced=_rust_replaced,
     never_editable={
         "build script": ("**/build.rs",),
         "toolchain config": (

@@ -58,6 +58,10 @@ class Language:
     # Run on a workspace the warm cache has just seeded: drops what the copied build holds that
     # names the folder it was built in, so the tool rebuilds that part here.
     relocated: Callable[[Path], None] | None = None
+    # Whether a warm artifact (its path in the entry, "target/debug/deps/libx-0123.rlib") is one the
+    # toolchain only ever replaces (unlink, then a new file), never rewrites in place: only those
+    # may reach a workspace as hard links to the cache (engine/artifact_links.py).
+    replaced: Callable[[str], bool] | None = None
 
 
 # Rust and Python are registered by the engine package's __init__ (builtin_languages imports
@@ -104,6 +108,11 @@ def build_dirs() -> frozenset[str]:
 
 def warm_dirs() -> tuple[str, ...]:
     return _joined(lambda lang: lang.warm_dirs)
+
+
+def replaced_output(rel: str) -> bool:
+    """Whether some language says its toolchain only ever replaces this warm artifact."""
+    return any(lang.replaced is not None and lang.replaced(rel) for lang in registered())
 
 
 def ignored_dirs() -> frozenset[str]:

@@ -25,7 +25,7 @@ class SchemeTraits:
 _GGUF_KEYS = frozenset(
     {
         "backend", "model_file", "model_sha256", "gguf_architecture", "gguf_name", "chat_template",
-        "chat_template_sha256", "n_ctx", "n_gpu_layers", "gpu_offload_supported", "load_s", "grammar",
+        "chat_template_sha256", "n_ctx", "n_gpu_layers", "gpu_offload_supported", "load_s", "grammar", "n_threads",
     }
 )  # fmt: skip
 

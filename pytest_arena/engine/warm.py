@@ -1,6 +1,9 @@
 """The warm oracle: each fixture's pristine tree is built once, and every item's workspace starts
-with its own copy of the build artifacts (cargo's ``target/``, mypy's and ruff's caches), so the
-student's ``cargo test`` and the oracle compile incrementally.
+with the build artifacts (cargo's ``target/``, mypy's and ruff's caches), so the student's
+``cargo test`` and the oracle compile incrementally. They arrive as reflinks where the filesystem
+clones, as hard links to the cache for the files cargo only ever replaces (sealed first, so that
+nothing in a workspace writes through into the cache), and as copies otherwise
+(engine/artifact_links.py).
 
 The pristine build runs the fixture's own oracle and compliance commands in a throwaway copy of
 ``repo/``, inside the same sandbox as any item, and is kept per fixture content (its sha256) in
@@ -28,14 +31,14 @@ import shutil
 import threading
 from pathlib import Path
 
+from .artifact_links import links_allowed, place_tree
 from .cachenote import cache_folder, unwritable
 from .corpus import FixtureSpec
-from .languages import language_of, warm_dirs
+from .languages import language_of, replaced_output, warm_dirs
 from .sandbox import Sandbox
 from .tempdirs import out_of_space
 from .workspace import Workspace
 
-_SKIPPED = shutil.ignore_patterns("incremental")
 _LOCK = threading.Lock()
 COMPLETE = ".complete"
 # Files above this are digested by size and mtime, not read: an entry then costs 0.005 s to check,
@@ -70,29 +73,31 @@ class WarmCache:
             return self.ready[digest]
 
     def seed(self, spec: FixtureSpec, digest: str, ws: Workspace, *, hidden: bool = False) -> list[str]:
-        """Copies the pristine build's artifacts into the workspace; returns what was copied."""
+        """Lays the pristine build's artifacts into the workspace (reflinked, hard-linked where that
+        is safe, else copied: engine/artifact_links.py); returns the folders laid."""
         found = self.artifacts(spec, digest, ws.sandbox, hidden)
         if found is None:
             return []
-        copied = []
+        seeded = []
+        may_link = links_allowed(ws.sandbox.kind)
         for name in warm_dirs():
             source = found / name
             if source.is_dir() and not (ws.root / name).exists():
-                # copy2 keeps mtimes: the artifacts stay newer than the pristine sources. rustc's
+                # Mtimes kept: the artifacts stay newer than the pristine sources. rustc's
                 # incremental caches (a third of target/) only speed up crates the student edits,
-                # which tiny crates rebuild as fast without them: not worth copying per item.
+                # which tiny crates rebuild as fast without them: not worth seeding per item.
                 try:
-                    shutil.copytree(source, ws.root / name, symlinks=True, ignore=_SKIPPED)
+                    place_tree(source, ws.root / name, replaced=replaced_output, may_link=may_link)
                 except OSError as exc:  # a full TMPDIR: this item builds cold (or fails at its oracle)
                     shutil.rmtree(ws.root / name, ignore_errors=True)
                     if not out_of_space(exc):
                         raise
                     break
-                copied.append(name)
+                seeded.append(name)
         language = language_of(ws.root)
-        if copied and language.relocated is not None:
+        if seeded and language.relocated is not None:
             language.relocated(ws.root)
-        return copied
+        return seeded
 
     def discard(self, spec: FixtureSpec, digest: str, *, hidden: bool = False) -> None:
         """Forgets an entry a tool crashed on: removed from disk, so the next use builds it again."""

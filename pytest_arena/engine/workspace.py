@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .artifact_links import copy_sparse, detach
 from .commands import DEFAULT_OUTPUT_CAP, CommandResult, private_dirs, run_shell
 from .harness import HarnessFault
 from .languages import ignored_dirs
@@ -188,6 +189,7 @@ class Workspace:
         # a link swapped in at the last component.
         if self.resolve(path) != real:
             raise PathRefused(f"{path}: changed while being written; refused")
+        detach(real)  # a warm artifact linked from the cache gets its own copy first
         fd = os.open(real, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(content)
@@ -267,6 +269,7 @@ class Workspace:
             if target.is_symlink() or not target.is_file():
                 continue
             try:
+                detach(self.resolve(rel))  # a linked warm artifact moved here: stamp a copy, not the cache
                 os.utime(self.resolve(rel))
             except (PathRefused, OSError):
                 continue
@@ -306,34 +309,6 @@ class Workspace:
 def temp_space_problem(pristine: Path) -> str | None:
     """A full TMPDIR, said in one line before an item on ``pristine`` starts; None when there is room."""
     return space_problem(2 * usage_bytes(pristine) + (1 << 20))
-
-
-def copy_sparse(source: str, target: str) -> str:
-    """copy2 that keeps a sparse file's holes (SEEK_DATA/SEEK_HOLE): a 1 GiB file of one byte and a
-    hole costs a block in every workspace, not 1 GiB of disk and a gigabyte of page cache."""
-    with open(source, "rb") as src:
-        info = os.fstat(src.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_blocks * 512 >= info.st_size:
-            return str(shutil.copy2(source, target))  # not sparse: the kernel's fast copy
-        with open(target, "wb") as dst:
-            offset = 0
-            while offset < info.st_size:
-                try:
-                    offset = os.lseek(src.fileno(), offset, os.SEEK_DATA)
-                except OSError:  # ENXIO: only a hole is left
-                    break
-                end = os.lseek(src.fileno(), offset, os.SEEK_HOLE)
-                src.seek(offset)
-                dst.seek(offset)
-                while offset < end:
-                    chunk = src.read(min(1 << 20, end - offset))
-                    if not chunk:
-                        break
-                    dst.write(chunk)
-                    offset += len(chunk)
-            dst.truncate(info.st_size)
-    shutil.copystat(source, target)
-    return target
 
 
 def _read(path: Path) -> bytes | None:

