@@ -20,29 +20,22 @@ greedy (temperature 0, seed 0), so the cache replays what the model would have s
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.campaign import Run, read_run  # noqa: E402
+
 DEFAULT_FIXTURES = (
     "fixtures/python/leetcode__01-roman-numerals",
     "fixtures/python/unix__02-tr",
 )
-
-
-@dataclass(frozen=True)
-class Run:
-    wall: float
-    records: list[dict[str, object]]
-
-    def total(self, key: str) -> float:
-        return sum(float(str(record.get(key, 0))) for record in self.records)
 
 
 def campaign(student: str, fixtures: list[str], turns: int, reports: Path, env: dict[str, str], *extra: str) -> Run:
@@ -52,8 +45,10 @@ def campaign(student: str, fixtures: list[str], turns: int, reports: Path, env: 
     started = time.monotonic()
     subprocess.run(args, cwd=ROOT, env=env, capture_output=True, check=False)
     wall = time.monotonic() - started
-    lines = (reports / "latest" / "results.jsonl").read_text().splitlines()
-    return Run(wall, sorted((json.loads(line) for line in lines if line), key=lambda r: str(r["item"])))
+    run = read_run(wall, reports)
+    if run is None:
+        raise SystemExit(f"{student}: no results in {reports}")
+    return run
 
 
 def summary(name: str, run: Run) -> str:

@@ -23,18 +23,17 @@ lengths differ: tokens per second is the fairer rate), and both ratios server/in
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.campaign import Run, read_run  # noqa: E402
 from pytest_arena.llama_server_build import runs, server_path  # noqa: E402
 from pytest_arena.serve import student_spec  # noqa: E402
 from pytest_arena.students.llama_cpp import default_model_path  # noqa: E402
@@ -47,19 +46,6 @@ DEFAULT_FIXTURES = (
 )
 
 
-@dataclass(frozen=True)
-class Run:
-    wall: float
-    records: list[dict[str, object]]
-
-    def total(self, key: str) -> float:
-        return sum(float(str(record.get(key, 0))) for record in self.records)
-
-    @property
-    def per_minute(self) -> float:
-        return len(self.records) / self.wall * 60
-
-
 def campaign(student: str, args: argparse.Namespace, fixtures: list[str], reports: Path, env: dict[str, str]) -> Run:
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--arena", f"--arena-reports={reports}"]
     command += ["-n", str(args.workers), "--arena-student", student, "--arena-dialect", "arena"]
@@ -67,10 +53,10 @@ def campaign(student: str, args: argparse.Namespace, fixtures: list[str], report
     started = time.monotonic()
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     wall = time.monotonic() - started
-    results = reports / "latest" / "results.jsonl"
-    if not results.is_file():
+    run = read_run(wall, reports)
+    if run is None:
         raise SystemExit(f"{student}: no results ({done.stdout[-2000:]}{done.stderr[-2000:]})")
-    return Run(wall, [json.loads(line) for line in results.read_text().splitlines() if line])
+    return run
 
 
 def serve(model: Path, workers: int, port: int) -> tuple[subprocess.Popen[str], float]:
