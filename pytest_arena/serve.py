@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,6 +60,18 @@ def _healthy(port: int) -> bool:
         return False
 
 
+def port_taken(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:port already: its /health would answer for a server
+    of ours that could not bind, and the arena would be pointed at the wrong model."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def wait_ready(server: subprocess.Popen[bytes], port: int, timeout_s: float = READY_TIMEOUT_S) -> str | None:
     """None once /health answers 200; otherwise why not (the server exited, or never answered)."""
     deadline = time.monotonic() + timeout_s
@@ -89,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     binary = server_path(cuda=os.environ.get("ARENA_CUDA") == "1")
     if not binary.is_file():
         print(f"./run serve: no llama-server at {binary}: run ./run setup --server first", file=sys.stderr)
+        return 2
+    if port_taken(args.port):
+        print(f"./run serve: port {args.port} on 127.0.0.1 is in use; pass another with --port", file=sys.stderr)
         return 2
     name = args.name or args.model.name.removesuffix(".gguf")
     server = subprocess.Popen(server_command(binary, args, name, extra), stdout=sys.stderr)

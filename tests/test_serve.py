@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import subprocess
 import sys
 import tarfile
@@ -116,6 +117,23 @@ def test_serve_names_a_missing_model_or_server(
     model.write_bytes(b"GGUF")
     assert main([str(model)]) == 2
     assert "run ./run setup --server first" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_port_another_server_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another server's /health would answer for ours, which could not bind: the arena would be
+    pointed at a model nobody asked for."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fake_server(lsb.server_path(), tmp_path / "argv.json")
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        assert main([str(model), "--port", str(other.getsockname()[1])]) == 2
+    assert "is in use; pass another with --port" in capsys.readouterr().err
+    assert not (tmp_path / "argv.json").exists()  # no server was started
 
 
 def serve_subprocess(model: Path, port: int, *extra: str) -> subprocess.Popen[str]:
