@@ -75,6 +75,15 @@ WARM_KEY = pytest.StashKey[WarmCache]()
 RUN_DIR_KEY = pytest.StashKey[Path]()  # reports/<run-id>: where this process writes trajectories
 
 
+def fixture_sandbox(config: pytest.Config, spec: FixtureSpec) -> Sandbox:
+    """The sandbox a fixture's items (and its warm-up) run commands in."""
+    opts = config.stash[OPTIONS_KEY]
+    hidden = masked_paths(Path(config.rootpath), opts.root, opts.reports, spec.directory)
+    # One file may not outgrow the whole workspace's quota either.
+    limits = Limits(file_size=min(Limits().file_size, opts.workspace_quota or Limits().file_size))
+    return Sandbox(kind=opts.sandbox, hidden=hidden, limits=limits)
+
+
 class ArenaFailure(Exception):
     """An item whose outcome is not OraclePassed; its text reads like a failed assertion."""
 
@@ -146,11 +155,7 @@ class ArenaItem(pytest.Item):
         return self.config.stash[OPTIONS_KEY]
 
     def sandbox(self) -> Sandbox:
-        opts = self.options
-        hidden = masked_paths(Path(self.config.rootpath), opts.root, opts.reports, self.spec.directory)
-        # One file may not outgrow the whole workspace's quota either.
-        limits = Limits(file_size=min(Limits().file_size, opts.workspace_quota or Limits().file_size))
-        return Sandbox(kind=opts.sandbox, hidden=hidden, limits=limits)
+        return fixture_sandbox(self.config, self.spec)
 
     def _setup_problem(self) -> Outcome | None:
         """Why this item cannot start, checked in order of cost; None when it can. A program or

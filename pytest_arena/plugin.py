@@ -27,6 +27,7 @@ from .run_script import tell_run_script
 from .students import builtin
 from .students.pool import StudentPool
 from .students.schemes import LoadSettings
+from .warmup import WarmUp
 from .xdist_role import is_worker, worker_count, worker_input, worker_number
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[RECORDER_KEY], config.stash[PROGRESS_KEY] = recorder, progress
         config.pluginmanager.register(recorder, "arena-recorder")
         config.pluginmanager.register(progress, "arena-progress")
+        config.pluginmanager.register(WarmUp(config), "arena-warmup")
         config.stash[RUN_DIR_KEY] = recorder.writer.run_dir
 
 

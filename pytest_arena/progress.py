@@ -69,6 +69,14 @@ def status_line(done: int, total: int, outcomes: Counter[str], elapsed: float) -
     )
 
 
+def warming_line(done: int, total: int, failed: int, elapsed: float) -> str:
+    """The warm-up phase (warmup.py) as a status line: fixtures built before the first item."""
+    if done < total:
+        return f"arena: warming {done}/{total} fixtures (warm builds, baselines); {_clock(elapsed)} elapsed"
+    line = f"arena: warmed {total} fixtures in {_clock(elapsed)}"
+    return line + (f", {failed} left to their items" if failed else "")
+
+
 class Progress:
     """Registered in the process that owns the terminal (the controller under xdist)."""
 
@@ -126,6 +134,26 @@ class Progress:
             self._last_plain = time.monotonic()
             self._write_line(self.status())
 
+    def warming(self, done: int, total: int, failed: int, elapsed: float) -> None:
+        """A fixture warmed: the phase's line, rewritten on a terminal; in a log, the first line,
+        then at most every PLAIN_EVERY_S seconds, and the last. The items' clock starts after it."""
+        reporter = self.reporter
+        if reporter is None:
+            return
+        line = warming_line(done, total, failed, elapsed)
+        last = done == total
+        if self.takes_over:
+            self._rewrite(line)
+            if last:  # the phase's last line stays; the items' line starts below it
+                with self._uncaptured():
+                    reporter._tw.line()
+                self._rewritten = False
+        elif done == 0 or last or self.verbose or time.monotonic() - self._last_plain >= PLAIN_EVERY_S:
+            self._last_plain = time.monotonic()
+            self._write_line(line)
+        if last:
+            self.started = self._last_plain = time.monotonic()
+
     def finish(self) -> None:
         reporter = self.reporter
         if reporter is None or not self.done:
@@ -174,9 +202,11 @@ class Progress:
             reporter.write_line(line)
 
     def _write_status(self, extra: str = "") -> None:
+        self._rewrite(self.status() + (f"; {extra}" if extra else ""))
+
+    def _rewrite(self, text: str) -> None:
         reporter = self.reporter
         assert reporter is not None
-        text = self.status() + (f"; {extra}" if extra else "")
         width = max(reporter._tw.fullwidth - 1, 20)
         with self._uncaptured():
             reporter.rewrite(text[:width], erase=True)

@@ -61,16 +61,23 @@ class WarmCache:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root or cache_root()
         self.ready: dict[str, Path | None] = {}
+        self._locks: dict[str, threading.Lock] = {}
 
     def artifacts(self, spec: FixtureSpec, digest: str, sandbox: Sandbox, hidden: bool = False) -> Path | None:
         """The artifact folder of this fixture's pristine build, built on first use; None when
         the build left nothing worth copying. ``hidden``: the oracle's build, with the hidden
         tests compiled in: a separate build, since the student's copy must not carry them."""
         digest = _entry_key(spec, digest, hidden)
-        with _LOCK:
+        with self._lock(digest):
             if digest not in self.ready:
                 self.ready[digest] = self._build(spec, digest, sandbox, hidden)
             return self.ready[digest]
+
+    def missing(self, spec: FixtureSpec, digest: str) -> bool:
+        """Whether an entry of this fixture (pristine or oracle's) is neither known to this process
+        nor complete on disk: what the warm-up phase builds before the items."""
+        keys = {_entry_key(spec, digest, hidden) for hidden in (False, True)}
+        return any(key not in self.ready and not (self.root / key[:32] / COMPLETE).is_file() for key in keys)
 
     def seed(self, spec: FixtureSpec, digest: str, ws: Workspace, *, hidden: bool = False) -> list[str]:
         """Lays the pristine build's artifacts into the workspace (reflinked, hard-linked where that
@@ -102,9 +109,14 @@ class WarmCache:
     def discard(self, spec: FixtureSpec, digest: str, *, hidden: bool = False) -> None:
         """Forgets an entry a tool crashed on: removed from disk, so the next use builds it again."""
         digest = _entry_key(spec, digest, hidden)
-        with _LOCK:
+        with self._lock(digest):
             self.ready.pop(digest, None)
             _remove_entry(self.root / digest[:32])
+
+    def _lock(self, key: str) -> threading.Lock:
+        """One lock per entry: the warm-up's threads build different fixtures at once."""
+        with _LOCK:
+            return self._locks.setdefault(key, threading.Lock())
 
     def _build(self, spec: FixtureSpec, digest: str, sandbox: Sandbox, hidden: bool) -> Path | None:
         final = self.root / digest[:32]
