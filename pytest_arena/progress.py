@@ -73,8 +73,8 @@ def warming_line(done: int, total: int, failed: int, elapsed: float) -> str:
     """The warm-up phase (warmup.py) as a status line: fixtures built before the first item."""
     if done < total:
         return f"arena: warming {done}/{total} fixtures (warm builds, baselines); {_clock(elapsed)} elapsed"
-    line = f"arena: warmed {total} fixtures in {_clock(elapsed)}"
-    return line + (f", {failed} left to their items" if failed else "")
+    line = f"arena: warmed {total - failed}/{total} fixtures in {_clock(elapsed)}"
+    return line + (f"; {failed} left to their items" if failed else "")
 
 
 class Progress:

@@ -1,0 +1,124 @@
+"""The warm-up phase (pytest_arena/warmup.py): the selected fixtures' warm entries and baselines are
+built before the first item starts, once per fixture, with or without -n, shown by the progress
+line; a fixture that cannot be warmed ends as it does without the phase (--arena-cold)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pytest_arena.progress import warming_line
+
+from .helpers import FINISH, ROOT, run_pytest, tiny_fixture, write_script
+
+UNIQ, TR = "unix__01-uniq", "unix__02-tr"
+
+# Each arena item's setup notes which cache entries already exist; every warm_fixture call of the
+# phase is logged (in whichever process runs it).
+CONFTEST = """
+import json, os
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CACHE = Path(os.environ["XDG_CACHE_HOME"]) / "pytest-arena"
+
+def entries():
+    found = [*CACHE.glob("warm/*/.complete"), *CACHE.glob("baselines/*.json")]
+    return sorted(p.relative_to(CACHE).as_posix() for p in found)
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("arena") is not None:
+        with (HERE / "seen.log").open("a") as log:
+            log.write(json.dumps([item.name, entries()]) + "\\n")
+
+try:
+    from pytest_arena import warmup
+except ImportError:  # before the phase existed
+    warmup = None
+if warmup is not None:
+    real = warmup.warm_fixture
+    def counted(target, warm):
+        with (HERE / "warmed.log").open("a") as log:
+            log.write(target.spec.id + "\\n")
+        return real(target, warm)
+    warmup.warm_fixture = counted
+"""
+
+
+def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixtures: list[Path]) -> Path:
+    project = tmp_path / "project"
+    (project / "fixtures").mkdir(parents=True)
+    (project / "conftest.py").write_text(CONFTEST, encoding="utf-8")
+    for fixture in fixtures:
+        shutil.copytree(fixture, project / "fixtures" / fixture.name)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # cold: nothing warmed yet
+    return project
+
+
+def _records(project: Path) -> dict[str, dict[str, object]]:
+    lines = (project / "r" / "latest" / "results.jsonl").read_text().splitlines()
+    return {str(r["item"]): r for r in map(json.loads, lines)}
+
+
+def test_warming_line_counts_fixtures_and_failures() -> None:
+    assert warming_line(1, 3, 0, 5) == "arena: warming 1/3 fixtures (warm builds, baselines); 5s elapsed"
+    assert warming_line(3, 3, 0, 65) == "arena: warmed 3/3 fixtures in 1m05s"
+    assert warming_line(3, 3, 1, 7) == "arena: warmed 2/3 fixtures in 7s; 1 left to their items"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_fixtures_are_warmed_once_before_the_first_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, xdist: list[str]
+) -> None:
+    corpus = ROOT / "fixtures" / "python"
+    project = _project(tmp_path, monkeypatch, [corpus / UNIQ, corpus / TR])
+    script = write_script(tmp_path / "finish.json", {"*": [FINISH]})
+    students = ["--arena-student", f"scripted:{script}", "--arena-student", "reference"]
+    run = run_pytest("--arena", f"--arena-reports={project / 'r'}", *students, *xdist, cwd=project, timeout=600)
+    assert "2 failed, 2 passed" in run.output, run.output
+    # Once per fixture, whatever the number of students; the phase's lines come before any item.
+    assert sorted((project / "warmed.log").read_text().split()) == sorted([UNIQ, TR])
+    assert "arena: warming 0/2 fixtures" in run.stdout, run.stdout
+    assert run.stdout.index("arena: warmed 2/2 fixtures") < run.stdout.index("meta.toml"), run.stdout
+    assert "\r" not in run.stdout
+    final = sorted(
+        p.relative_to(tmp_path / "cache" / "pytest-arena").as_posix()
+        for p in [*(tmp_path / "cache").glob("pytest-arena/warm/*/.complete"), *(tmp_path / "cache").glob("**/*.json")]
+    )
+    assert len([e for e in final if e.startswith("baselines/")]) == 2 and len(final) >= 4, final
+    seen = [json.loads(line) for line in (project / "seen.log").read_text().splitlines()]
+    assert len(seen) == 4
+    assert all(entries == final for _, entries in seen), (seen, final)  # there before every item's session
+    # A second run finds everything cached: no phase, nothing warmed again.
+    again = run_pytest("--arena", f"--arena-reports={project / 'r'}", *students, *xdist, cwd=project, timeout=600)
+    assert "arena: warm" not in again.stdout, again.stdout
+    assert len((project / "warmed.log").read_text().split()) == 2
+
+
+@pytest.mark.slow
+def test_a_fixture_that_cannot_be_warmed_ends_as_it_does_cold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A solution that fails (no baseline can be derived; the reference writes it) and a program that
+    is missing: the phase leaves both to their items, whose records match a run without the phase."""
+    made = tmp_path / "made"
+    broken = tiny_fixture(made, "tiny__01-answer")
+    (broken / "solution" / "answer.txt").write_text("43\n", encoding="utf-8")
+    missing = tiny_fixture(made, "tiny__02-answer", oracle_cmd="no-such-program-here tests/check.sh")
+    outcomes = {}
+    for mode in ("warm", "cold"):
+        project = _project(tmp_path / mode, monkeypatch, [broken, missing])
+        cold = ["--arena-cold"] if mode == "cold" else []
+        run = run_pytest(
+            "--arena", f"--arena-reports={project / 'r'}", "--arena-student", "reference", *cold, cwd=project
+        )
+        assert "Traceback" not in run.output and "INTERNALERROR" not in run.output, run.output
+        if mode == "warm":
+            assert "arena: warmed 0/2 fixtures" in run.stdout and "2 left to their items" in run.stdout, run.stdout
+        keys = ("outcome", "outcome_fields", "passed", "failed_clause", "f2p_total", "f2p_passed", "p2p_broken")
+        records = {item: {k: r[k] for k in keys} for item, r in _records(project).items()}
+        outcomes[mode] = json.loads(json.dumps(records).replace(str(project), "PROJECT"))
+    assert outcomes["warm"] == outcomes["cold"]
+    assert sorted(r["outcome"] for r in outcomes["warm"].values()) == ["HarnessError", "OracleFailed"], outcomes
