@@ -80,11 +80,6 @@ def test_fixtures_are_warmed_once_before_the_first_item(
     students = ["--arena-student", f"scripted:{script}", "--arena-student", "reference"]
     run = run_pytest("--arena", f"--arena-reports={project / 'r'}", *students, *xdist, cwd=project, timeout=600)
     assert "2 failed, 2 passed" in run.output, run.output
-    # Once per fixture, whatever the number of students; the phase's lines come before any item.
-    assert sorted((project / "warmed.log").read_text().split()) == sorted([UNIQ, TR])
-    assert "arena: warming 0/2 fixtures" in run.stdout, run.stdout
-    assert run.stdout.index("arena: warmed 2/2 fixtures") < run.stdout.index("meta.toml"), run.stdout
-    assert "\r" not in run.stdout
     final = sorted(
         p.relative_to(tmp_path / "cache" / "pytest-arena").as_posix()
         for p in [*(tmp_path / "cache").glob("pytest-arena/warm/*/.complete"), *(tmp_path / "cache").glob("**/*.json")]
@@ -93,6 +88,11 @@ def test_fixtures_are_warmed_once_before_the_first_item(
     seen = [json.loads(line) for line in (project / "seen.log").read_text().splitlines()]
     assert len(seen) == 4
     assert all(entries == final for _, entries in seen), (seen, final)  # there before every item's session
+    # Once per fixture, whatever the number of students; the phase's lines come before any item.
+    assert sorted((project / "warmed.log").read_text().split()) == sorted([UNIQ, TR])
+    assert "arena: warming 0/2 fixtures" in run.stdout, run.stdout
+    assert run.stdout.index("arena: warmed 2/2 fixtures") < run.stdout.index("meta.toml"), run.stdout
+    assert "\r" not in run.stdout
     # A second run finds everything cached: no phase, nothing warmed again.
     again = run_pytest("--arena", f"--arena-reports={project / 'r'}", *students, *xdist, cwd=project, timeout=600)
     assert "arena: warm" not in again.stdout, again.stdout
