@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from .engine.cleantree import judge_clean, policy
 from .engine.corpus import FixtureError, FixtureSpec, discover, load_fixture
 from .engine.harness import harness_fault
 from .engine.oracle import Verdict, fixture_compliance, run_compliance
+from .engine.parallel import each_at_once
 from .engine.sandbox import Sandbox
 from .engine.session import Session, SessionSettings
 from .engine.testresults import FAILED
@@ -212,5 +212,4 @@ def validate(roots: Sequence[Path], repeat: int = 1, jobs: int = 1, sandbox_kind
             return loaded
         return prove(loaded, repeat, Sandbox(kind=sandbox_kind, hidden=(loaded.directory,)))
 
-    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
-        return list(pool.map(one, directories))
+    return each_at_once(one, directories, jobs)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +29,7 @@ import pytest
 
 from .engine.baseline import baseline_for, cached
 from .engine.corpus import FixtureError, FixtureSpec, fixture_digest, load_fixture
+from .engine.parallel import each_at_once
 from .engine.sandbox import Sandbox
 from .engine.warm import WarmCache
 from .engine.workspace import temp_space_problem
@@ -77,12 +77,14 @@ def warm_fixture(target: Target, warm: WarmCache | None) -> bool:
 
 def warm_all(targets: Sequence[Target], warm: WarmCache | None, jobs: int, on_done: Callable[[int, int], None]) -> int:
     """Warms the targets over ``jobs`` threads, ``on_done(done, failed)`` after each; the failed count."""
-    done = failed = 0
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in as_completed([pool.submit(warm_fixture, t, warm) for t in targets]):
-            done += 1
-            failed += not future.result()
-            on_done(done, failed)
+    failed = 0
+
+    def ended(done: int, ok: bool) -> None:
+        nonlocal failed
+        failed += not ok
+        on_done(done, failed)
+
+    each_at_once(lambda target: warm_fixture(target, warm), targets, jobs, ended)
     return failed
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_arena.engine.parallel import each_at_once
 from pytest_arena.progress import warming_line
 
 from .helpers import FINISH, ROOT, run_pytest, tiny_fixture, write_script
@@ -67,6 +68,13 @@ def test_warming_line_counts_fixtures_and_failures() -> None:
     assert warming_line(1, 3, 0, 5) == "arena: warming 1/3 fixtures (warm builds, baselines); 5s elapsed"
     assert warming_line(3, 3, 0, 65) == "arena: warmed 3/3 fixtures in 1m05s"
     assert warming_line(3, 3, 1, 7) == "arena: warmed 2/3 fixtures in 7s; 1 left to their items"
+
+
+def test_each_at_once_keeps_the_items_order_and_counts_each_end() -> None:
+    ended: list[tuple[int, int]] = []
+    assert each_at_once(lambda n: n * n, [3, 1, 2], 2, lambda done, r: ended.append((done, r))) == [9, 1, 4]
+    assert sorted(done for done, _ in ended) == [1, 2, 3] and sorted(r for _, r in ended) == [1, 4, 9]
+    assert each_at_once(str, [], 4) == []
 
 
 @pytest.mark.slow

@@ -23,7 +23,6 @@ import shutil
 import time
 import tomllib
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from ..engine.corpus import HIDDEN, META, PROMPT, REPO, SOLUTION, FixtureError, 
 from ..engine.evidence import runner
 from ..engine.harness import harness_fault
 from ..engine.languages import ignored_dirs
+from ..engine.parallel import each_at_once
 from ..engine.sandbox import Sandbox
 from ..engine.testresults import FAILED, PASSED
 from ..engine.workspace import iter_files
@@ -315,5 +315,4 @@ def make_twins(
             return Twin(directory.name, destination, failed)
         return make_twin(spec, destination, sandbox_kind, repeat)
 
-    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
-        return list(pool.map(one, places.items()))
+    return each_at_once(one, list(places.items()), jobs)
