@@ -90,6 +90,7 @@ def test_default_verbosity_on_a_terminal_rewrites_one_line(tmp_path: Path) -> No
     primary, secondary = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
     env["COLUMNS"] = "200"
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # cold: the warm-up phase has its line too
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *_args(tmp_path)],
         cwd=ROOT,
@@ -113,5 +114,8 @@ def test_default_verbosity_on_a_terminal_rewrites_one_line(tmp_path: Path) -> No
     screen = b"".join(chunks).decode("utf-8", errors="replace")
     assert proc.returncode == 1, screen
     assert "\rarena: 1/2 items" in screen and "\rarena: 2/2 items" in screen, screen
+    assert "\rarena: warming 0/2 fixtures" in screen and "\rarena: warmed 2/2 fixtures in " in screen, screen
+    between = screen[screen.index("arena: warmed 2/2") : screen.index("\rarena: 1/2 items")]
+    assert "\n" in between  # the phase's last line stays, above the items' line
     assert "turn 1/6: shell" in screen  # the status line says what the item is doing
     assert "meta.toml F" not in screen  # pytest's per-item letters gave way to the status line

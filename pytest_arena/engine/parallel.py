@@ -19,10 +19,15 @@ def each_at_once(
     """``work`` on every item over at most ``jobs`` threads; the results in the items' order.
     ``on_done(done, result)`` runs in the calling thread as each item ends, in the order they end."""
     results: dict[int, R] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items)))) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items))))
+    try:
         futures = {pool.submit(work, item): index for index, item in enumerate(items)}
         for future in as_completed(futures):
             results[futures[future]] = result = future.result()
             if on_done is not None:
                 on_done(len(results), result)
+    finally:
+        # On Ctrl-C or an error, the items not started yet are dropped: only the running ones
+        # (whose subprocesses got the same signal) are waited for, not every remaining build.
+        pool.shutdown(wait=True, cancel_futures=True)
     return [results[index] for index in range(len(items))]
