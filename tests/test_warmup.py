@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.engine.parallel import each_at_once
+from pytest_arena.engine.shard import fixture_bucket
 from pytest_arena.progress import warming_line
 
 from .helpers import FINISH, ROOT, run_pytest, tiny_fixture, write_script
@@ -105,6 +106,20 @@ def test_fixtures_are_warmed_once_before_the_first_item(
     again = run_pytest("--arena", f"--arena-reports={project / 'r'}", *students, *xdist, cwd=project, timeout=600)
     assert "arena: warm" not in again.stdout, again.stdout
     assert len((project / "warmed.log").read_text().split()) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("select", ["-k", "--arena-shard"])
+def test_only_the_selected_fixtures_are_warmed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, select: str) -> None:
+    corpus = ROOT / "fixtures" / "python"
+    project = _project(tmp_path, monkeypatch, [corpus / UNIQ, corpus / TR])
+    chosen = ["-k", "uniq"] if select == "-k" else ["--arena-shard", f"{fixture_bucket(UNIQ, 2) + 1}/2"]
+    assert select == "-k" or fixture_bucket(TR, 2) != fixture_bucket(UNIQ, 2)  # the shard holds UNIQ alone
+    run = run_pytest(
+        "--arena", f"--arena-reports={project / 'r'}", "--arena-student", "reference", *chosen, cwd=project
+    )
+    assert "1 passed" in run.output and "arena: warmed 1/1 fixtures" in run.stdout, run.output
+    assert (project / "warmed.log").read_text().split() == [UNIQ]
 
 
 @pytest.mark.slow
