@@ -11,7 +11,9 @@ one fixture at a time.
   subprocesses (cargo, pytest, ruff, mypy in the sandbox), so a thread pool as wide as the usable
   cores spreads them as far as worker processes would, and one progress line can count them.
 - Keyed by content as before (fixture digest, baseline version digest), under
-  ``$XDG_CACHE_HOME/pytest-arena``: a CI cache of that folder restores them.
+  ``$XDG_CACHE_HOME/pytest-arena``: a CI cache of that folder restores them. A fixture whose
+  build leaves no artifacts (a few shell lines) has no entry to keep, so every run warms it again,
+  as its items' first build did before.
 - Only a speed-up: a fixture that cannot be warmed (a program missing, no sandbox, a failing
   build or baseline, a full disk) is left to its items, which meet the same failure as they did
   before this phase existed. ``--arena-cold`` skips the phase.
