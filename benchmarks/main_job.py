@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """What makes the main job fast, measured side by side in one run (on demand, not in CI):
 
-    .venv/bin/python benchmarks/main_job.py [oracle] [harness] [xdist] [degeneration] [rss]
+    .venv/bin/python benchmarks/main_job.py [oracle] [harness] [xdist] [floor] [coldcache] [degeneration] [rss]
                                             [--repeats 3] [--sweep 6] [--leetcode 7] [--turns 4]
 
 - oracle:       the warm oracle's test command (sandboxed, seeded workspace) / a bare incremental
@@ -12,6 +12,12 @@
                 session) and for the whole pytest process (startup and collection included). Goal <= 2%.
 - xdist:        the same sweep with -n 2 and -n 1: items per CPU-second and per wall-second (without
                 the sandbox: getrusage does not see CPU spent inside bwrap's pid namespace).
+- floor:        the main job itself (the default student on both corpora, -n 2): wall x workers
+                against the sum of the records' generation time (prefill and decode: what the model
+                needed). Goal <= 1.15.
+- coldcache:    a reference sweep of --cold-sweep Rust fixtures with an empty XDG_CACHE_HOME (first
+                run: warm builds and baselines made, by the warm-up phase) against the same again
+                (second run). Goal <= 1.5x.
 - degeneration: the default student on the leetcode items with --arena-max-turns 4, repetition stop
                 off vs on: wall time and completion tokens. Expect >= 3x fewer tokens.
 - rss:          peak RSS of one process holding the default model after one real turn (a worker's
@@ -85,11 +91,13 @@ def _sweep_fixtures(count: int) -> list[str]:
     return rust[:count]
 
 
-def _pytest(args: list[str], reports: Path) -> tuple[float, float, list[dict[str, object]]]:
-    """(wall s, CPU s of pytest and everything it started, records)."""
+def _pytest(args: list[str], reports: Path, xdg: Path | None = None) -> tuple[float, float, list[dict[str, object]]]:
+    """(wall s, CPU s of pytest and everything it started, records); ``xdg``: its XDG_CACHE_HOME."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    if xdg is not None:
+        env["XDG_CACHE_HOME"] = str(xdg)
     subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--arena", f"--arena-reports={reports}"]
         + args,
@@ -165,6 +173,35 @@ def xdist(sweep: int) -> None:
     )
 
 
+def floor(workers: int) -> None:
+    """The main job against the time its model needed: everything else is the harness's, or idle."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _pytest(["--arena-student", "reference", "-n", str(workers)], Path(tmp) / "prime")  # warm caches
+        wall, _, records = _pytest(["-n", str(workers)], Path(tmp) / "main")  # the default student
+    generation = sum(float(str(r["generation_s"])) for r in records)
+    tokens = sum(int(str(r["tokens_completion"])) for r in records), sum(int(str(r["tokens_prompt"])) for r in records)
+    print(
+        f"floor: main job {len(records)} items, -n {workers}, {wall:.1f}s wall; generation {generation:.1f}s "
+        f"({tokens[0]} completion, {tokens[1]} prompt tokens); wall x workers / generation = "
+        f"{wall * workers / generation:.2f} (goal <= 1.15)"
+    )
+
+
+def coldcache(count: int) -> None:
+    """A first run (empty cache) against a second one, the reference student on Rust fixtures."""
+    fixtures = _sweep_fixtures(count)
+    with tempfile.TemporaryDirectory() as tmp:
+        xdg = Path(tmp) / "xdg"
+        walls = {}
+        for run in ("cold", "warm"):
+            walls[run], _, records = _pytest(
+                ["--arena-student", "reference", "-p", "no:xdist", *fixtures], Path(tmp) / run, xdg
+            )
+            outcomes = dict(Counter(str(r["outcome"]) for r in records))
+            print(f"coldcache {run}: {len(records)} items, {walls[run]:.1f}s wall, {outcomes}")
+    print(f"coldcache: first run / second run = {walls['cold'] / walls['warm']:.2f}x (goal <= 1.5)")
+
+
 def degeneration(count: int, turns: int) -> None:
     found = CORPUS.glob("leetcode__*/meta.toml"), PYTHON_CORPUS.glob("leetcode__*/meta.toml")
     leetcode = sorted(str(p.parent) for paths in found for p in paths)
@@ -217,13 +254,16 @@ def rss() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("parts", nargs="*", choices=("oracle", "warmth", "harness", "xdist", "degeneration", "rss", []))
+    parts = ("oracle", "warmth", "harness", "xdist", "floor", "coldcache", "degeneration", "rss")
+    parser.add_argument("parts", nargs="*", choices=(*parts, []))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sweep", type=int, default=6, help="reference items in the harness and xdist sweeps")
     parser.add_argument("--leetcode", type=int, default=7, help="leetcode items in the degeneration part")
     parser.add_argument("--turns", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="xdist workers of the floor part's main job")
+    parser.add_argument("--cold-sweep", type=int, default=20, help="Rust fixtures in the coldcache part")
     args = parser.parse_args()
-    parts = args.parts or ["oracle", "warmth", "harness", "xdist", "degeneration", "rss"]
+    parts = args.parts or list(parts)
     print(f"load average {os.getloadavg()}, {os.cpu_count()} CPUs")
     for part in parts:
         if part == "oracle":
@@ -234,6 +274,10 @@ def main() -> None:
             harness(args.sweep)
         elif part == "xdist":
             xdist(args.sweep)
+        elif part == "floor":
+            floor(args.workers)
+        elif part == "coldcache":
+            coldcache(args.cold_sweep)
         elif part == "degeneration":
             degeneration(args.leetcode, args.turns)
         else:
