@@ -86,8 +86,8 @@ def wait_ready(server: subprocess.Popen[bytes], port: int, timeout_s: float = RE
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
-    args = _parser().parse_args(argv[: len(argv) - len(extra) - (1 if "--" in argv else 0)])
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args, extra = _parser().parse_args(argv[:cut]), argv[cut + 1 :]
     try:
         args.model = default_model_path() if args.model == "default" else Path(args.model)
     except StudentError as exc:
@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.parallel < 1 or args.ctx_size < 256:
         print("./run serve: --parallel must be >= 1 and --ctx-size >= 256", file=sys.stderr)
+        return 2
+    if not 1 <= args.port <= 65535:
+        print(f"./run serve: --port {args.port} is not a port; give one of 1-65535", file=sys.stderr)
         return 2
     binary = server_path(cuda=os.environ.get("ARENA_CUDA") == "1")
     if not binary.is_file():

@@ -117,6 +117,9 @@ def test_serve_names_a_missing_model_or_server(
     model.write_bytes(b"GGUF")
     assert main([str(model)]) == 2
     assert "run ./run setup --server first" in capsys.readouterr().err
+    for port in ("-1", "99999"):  # before: an OverflowError traceback from bind()
+        assert main([str(model), "--port", port]) == 2
+        assert f"--port {port} is not a port; give one of 1-65535" in capsys.readouterr().err
 
 
 def test_serve_refuses_a_port_another_server_holds(
