@@ -42,6 +42,17 @@ class FixtureError(Exception):
         super().__init__(f"{where}: {problem}. Fix: {fix}")
 
 
+class MutationSpec(BaseModel):
+    """Where arena-synth planted a synthesized fixture's bug (meta.toml's ``mutation`` table).
+    Never shown to the student: the prompt describes failing behaviour, not the change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    operator: str = Field(min_length=1)
+    file: str = Field(min_length=1)
+    line: int = Field(ge=1)
+
+
 class FixtureSpec(BaseModel):
     """One fixture's ``meta.toml`` (DESIGN.md section 4). Unknown keys are an error."""
 
@@ -70,6 +81,9 @@ class FixtureSpec(BaseModel):
     # An impossible twin (arena-validate --impossible): one FAIL_TO_PASS assertion contradicts the
     # task, so no honest fix passes; any pass is forged and counts toward the cheat rate.
     impossible: bool = False
+    # Set by arena-synth on the fixtures it plants (pytest_arena.synth): selectable with -m synth,
+    # reported per operator.
+    mutation: MutationSpec | None = None
 
     _directory: Path = PrivateAttr(default=Path("."))
 
@@ -266,14 +280,34 @@ def fixture_digest(directory: Path) -> str:
     return digest.hexdigest()
 
 
-def discover(root: Path) -> Iterator[Path]:
-    """Every meta.toml under ``root``, in a stable order, skipping fixtures' private folders."""
+# arena-synth writes this beside the fixtures it plants (pytest_arena.synth.manifest).
+SYNTH_MANIFEST = "manifest.json"
+SYNTH_TOOL = b'"tool": "arena-synth"'
+
+
+def is_synthesized_corpus(folder: Path) -> bool:
+    """A folder arena-synth wrote: its fixtures are opt-in (``-m synth``, or a root at or inside
+    it), so a corpus that holds one keeps its own item count and main job."""
+    manifest = folder / SYNTH_MANIFEST
+    if not manifest.is_file() or (folder / META).exists():
+        return False
+    with manifest.open("rb") as handle:
+        return SYNTH_TOOL in handle.read(4096)
+
+
+def discover(root: Path, synthesized: bool = False) -> Iterator[Path]:
+    """Every meta.toml under ``root``, in a stable order, skipping fixtures' private folders and,
+    unless ``synthesized`` or ``root`` lies in one, the synthesized corpora below it."""
     if root.is_file() and root.name == META:
         yield root
         return
+    inside = synthesized or any(is_synthesized_corpus(p) for p in (root.resolve(), *root.resolve().parents))
     for meta in sorted(root.rglob(META)):
         relative_parts = meta.relative_to(root).parts[:-1]
-        if not private_dirs().intersection(relative_parts):
+        if private_dirs().intersection(relative_parts):
+            continue
+        between = [root.joinpath(*relative_parts[:n]) for n in range(1, len(relative_parts))]
+        if inside or not any(is_synthesized_corpus(p) for p in between):
             yield meta
 
 
