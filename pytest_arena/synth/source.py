@@ -1,0 +1,125 @@
+"""What arena-synth mutates: a working project (a curated fixture's ``repo/`` with its
+``solution/`` applied, or a user's own crate or package), staged as a fixture of its own so that
+the arena's oracle, sandbox and compliance run on it exactly as they run on the fixtures made
+from it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..engine.cleantree import policy
+from ..engine.corpus import META, PROMPT, REPO, FixtureError, FixtureSpec, load_fixture
+from ..engine.languages import build_dirs, ignored_dirs, language_of, warm_dirs
+from ..engine.workspace import iter_files, matches_any
+from .toml_text import toml_table
+
+SUFFIXES = {"rust": ".rs", "python": ".py"}
+# The contract a user's own project gets when it is not a fixture (the curated corpus's own).
+DEFAULTS: dict[str, dict[str, object]] = {
+    "rust": {
+        "oracle_cmd": "cargo test --offline --no-fail-fast 2>&1",
+        "expected_pattern": "^test result: ok",
+        "compliance_cmd": "cargo clippy --offline --all-targets -- -D warnings 2>&1 && cargo fmt --check 2>&1",
+        "protected": ["Cargo.toml", "Cargo.lock", "build.rs", "clippy.toml", "rustfmt.toml", "tests/**"],
+    },
+    "python": {
+        "oracle_cmd": "python -m pytest -q -rA -p no:cacheprovider 2>&1",
+        "expected_pattern": "^\\d+ passed(, \\d+ warnings?)? in ",
+        "compliance_cmd": "ruff check . 2>&1 && ruff format --check . 2>&1 && mypy --strict . 2>&1",
+        "protected": ["pyproject.toml", "setup.cfg", "setup.py", "conftest.py", "tests/**"],
+    },
+}
+# meta.toml keys a fixture made from a curated fixture inherits from it (the contract).
+INHERITED = ("oracle_cmd", "expected_pattern", "compliance_cmd", "protected", "max_turns", "max_tokens")
+INHERITED += ("wall_timeout_s", "test_format", "editable")
+
+
+class SynthError(Exception):
+    """A source that cannot be mutated: names it and the fix."""
+
+
+@dataclass
+class Source:
+    path: Path  # as the user named it
+    name: str  # the fixtures' id prefix
+    fixture_class: str
+    language: str
+    spec: FixtureSpec  # the staged project: its repo/ is the working tree mutated
+    meta: dict[str, object]  # the contract every fixture made from it carries
+    files: list[str]  # the files mutated: editable, not protected, in the language
+
+    @property
+    def digest(self) -> str:
+        digest = hashlib.sha256()
+        for rel in iter_files(self.spec.repo_dir):
+            digest.update(rel.encode() + b"\0" + (self.spec.repo_dir / rel).read_bytes())
+        return digest.hexdigest()
+
+
+def _skip(_dir: str, names: list[str]) -> set[str]:
+    skipped = build_dirs() | ignored_dirs() | set(warm_dirs()) | {".git", "__pycache__", ".pytest_cache"}
+    return {n for n in names if n in skipped}
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "project"
+
+
+def stage(path: Path, work: Path, fixture_class: str | None, overrides: dict[str, object]) -> Source:
+    """Copy ``path`` (a fixture or a project) into ``work`` as a fixture whose repo/ passes."""
+    path = path.resolve()
+    if not path.is_dir():
+        raise SynthError(f"{path}: no such folder. Fix: name a fixture folder, a crate or a Python package with tests")
+    curated = (path / META).is_file()
+    if curated:
+        try:
+            spec = load_fixture(path)
+        except FixtureError as exc:
+            raise SynthError(str(exc)) from None
+        if spec.impossible or spec.mutation is not None:
+            raise SynthError(f"{path}: an impossible twin or a synthesized fixture. Fix: name a curated fixture")
+        name, klass, repo = spec.id, spec.fixture_class, spec.repo_dir
+        meta = {k: v for k, v in spec.model_dump(by_alias=True).items() if k in INHERITED and v is not None}
+    else:
+        name, klass, repo = _slug(path.name), "mutant", path
+        meta = {}
+    language = language_of(repo).name
+    if language not in DEFAULTS:
+        raise SynthError(f"{path}: a {language} project; arena-synth mutates Rust and Python")
+    meta = {**DEFAULTS[language], **meta, **overrides}
+    staged = work / name
+    shutil.copytree(repo, staged / REPO, ignore=_skip)
+    if curated:
+        shutil.copytree(spec.solution_dir, staged / REPO, dirs_exist_ok=True)
+    fields = {"id": name, "class": fixture_class or klass, "description": f"arena-synth source {path}", **meta}
+    (staged / META).write_text(toml_table(fields), encoding="utf-8")
+    (staged / PROMPT).write_text("(the source of arena-synth's fixtures)\n", encoding="utf-8")
+    try:
+        staged_spec = load_fixture(staged)
+    except FixtureError as exc:
+        raise SynthError(f"{path}: {exc}") from None
+    return Source(path, name, staged_spec.fixture_class, language, staged_spec, meta, _mutable(staged_spec, language))
+
+
+def _mutable(spec: FixtureSpec, language: str) -> list[str]:
+    edit = policy(spec)
+    suffix = SUFFIXES[language]
+    return [
+        rel
+        for rel in iter_files(spec.repo_dir)
+        if rel.endswith(suffix)
+        and edit.allows(rel)
+        and not matches_any(rel, spec.protected)
+        and not any(part in ("tests", "test", "benches", "examples") for part in rel.split("/")[:-1])
+        and not Path(rel).name.startswith("test_")
+        and Path(rel).name not in ("conftest.py", "build.rs", "setup.py")
+    ]
+
+
+def read_toml(path: Path) -> dict[str, object]:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
