@@ -40,6 +40,7 @@ from .results.trajectory_transit import pack
 from .students.builtin import static_info, student_labels
 from .students.pool import StudentPool
 from .students.response_cache import ResponseCache
+from .synth_collect import fixture_marks
 from .turn_marker import forget, note_turn
 from .xdist_role import is_worker, worker_count
 
@@ -143,8 +144,8 @@ class ArenaItem(pytest.Item):
         self.session_result: SessionResult | None = None
         self.packed_trajectory = ""  # on an xdist worker: sent with the report (trajectory_transit)
         self._turn_lines: list[str] = []  # per-turn progress lines no terminal here could show
-        self.add_marker(pytest.mark.arena)
-        self.add_marker(getattr(pytest.mark, spec.fixture_class))
+        for mark in fixture_marks(spec):  # arena, the fixture's class, synth for an arena-synth fixture
+            self.add_marker(mark)
         if is_worker(self.config):
             self.add_marker(pytest.mark.xdist_group(xdist_group(self.config, spec.id, variant.student)))
         # `-k two_sum` should find leetcode__01-two-sum: ids use '-', Python words use '_'.

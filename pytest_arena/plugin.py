@@ -27,6 +27,8 @@ from .run_script import tell_run_script
 from .students import builtin
 from .students.pool import StudentPool
 from .students.schemes import LoadSettings
+from .synth_collect import MARKER as SYNTH_MARKER
+from .synth_collect import asks_for_synth, unasked_synthesized
 from .warmup import WarmUp
 from .xdist_role import is_worker, worker_count, worker_input, worker_number
 
@@ -52,6 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "arena_outcome(name): the outcome an arena item ended with")
     for name in KNOWN_CLASSES:
         config.addinivalue_line("markers", f"{name}: arena fixtures of class {name}")
+    config.addinivalue_line("markers", SYNTH_MARKER)
     add_plugin_languages(config)
     try:
         options = read_options(config)
@@ -135,7 +138,7 @@ def _check_before_work(config: pytest.Config, options: ArenaOptions, recorder: R
     if offload is not None:
         config.issue_config_time_warning(pytest.PytestWarning(offload), stacklevel=2)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
-        problem = root_problem(options.root)
+        problem = root_problem(options.root, synthesized=asks_for_synth(config))
         if problem is not None:
             raise pytest.UsageError(problem)
 
@@ -180,10 +183,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Nothing inside a fixture folder is a test of this project (a Python fixture's own tests
-    included); with --arena its meta.toml is the one thing collected there."""
-    if not is_inside_fixture(collection_path):
-        return None
+    included); with --arena its meta.toml is the one thing collected there. A synthesized corpus
+    is collected only when asked for (synth_collect)."""
     options = config.stash.get(OPTIONS_KEY, None)
+    if not is_inside_fixture(collection_path):
+        if options is not None and options.enabled and unasked_synthesized(collection_path, config, options.root):
+            return True
+        return None
     wanted = options is not None and options.enabled and collection_path.name == META
     return None if wanted else True
 

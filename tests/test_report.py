@@ -20,8 +20,9 @@ from pytest_arena.results.record import ItemRecord
 from pytest_arena.results.report import build_report, render_html, render_markdown
 from pytest_arena.results.report_blocks import Table
 from pytest_arena.results.report_charts import OUTCOME_COLOURS
+from pytest_arena.results.report_tables import RATE_HEADERS, operator_table
 
-from .helpers import ROOT, Cli, forger_and_honest, reference_vs_finish, run_module, tiny_corpus
+from .helpers import ROOT, Cli, arena_record, forger_and_honest, reference_vs_finish, run_module, tiny_corpus
 
 CHROMIUM = (
     shutil.which("chromium")
@@ -258,3 +259,59 @@ def test_without_twins_no_cheat_rate_column_but_tamper_attempts() -> None:
 def test_tamper_attempts_have_their_own_chart_colour() -> None:
     colour = OUTCOME_COLOURS["TamperDetected"]
     assert list(OUTCOME_COLOURS.values()).count(colour) == 1
+
+
+def synthesized_runs() -> list[ItemRecord]:
+    """Two students on arena-synth fixtures of two mutation operators, and one hand-written fixture.
+    a: comparison_boundary 3/4 (synth__01 twice, synth__02 once of two), arithmetic_swap 0/2.
+    b: comparison_boundary 0/4 with one DriverError (0/3 counted), arithmetic_swap 2/2."""
+    runs = [
+        ("synth__01-cb", "comparison_boundary", "a", ["OraclePassed", "OraclePassed"]),
+        ("synth__02-cb", "comparison_boundary", "a", ["OraclePassed", "OracleFailed"]),
+        ("synth__03-as", "arithmetic_swap", "a", ["OracleFailed", "OracleFailed"]),
+        ("synth__01-cb", "comparison_boundary", "b", ["OracleFailed", "DriverError"]),
+        ("synth__02-cb", "comparison_boundary", "b", ["OracleFailed", "OracleFailed"]),
+        ("synth__03-as", "arithmetic_swap", "b", ["OraclePassed", "OraclePassed"]),
+    ]
+    records = [
+        arena_record(
+            fixture, student, outcome, outcome == "OraclePassed", seed=seed, difficulty=2, mutation_operator=operator
+        )
+        for fixture, operator, student, outcomes in runs
+        for seed, outcome in enumerate(outcomes)
+    ]
+    return records + [arena_record("leetcode__01-a", student, "OraclePassed", True) for student in ("a", "b")]
+
+
+def test_pass_rate_and_pass_at_1_per_mutation_operator_and_student() -> None:
+    table = operator_table(synthesized_runs())
+    assert table is not None and table.title == "Pass rate per mutation operator"
+    assert table.headers == ["operator", "student", "fixtures", *RATE_HEADERS, "pass@1"]
+    assert table.rows == [
+        ["arithmetic_swap", "a", "1", "2", "0/2 = 0% [0%, 66%]", "0", "0/2 = 0% [0%, 66%]", "pass@1 0.00 [0.00, 0.00]"],
+        ["arithmetic_swap", "b", "1", "2", "2/2 = 100% [34%, 100%]", "0", "2/2 = 100% [34%, 100%]",
+         "pass@1 1.00 [1.00, 1.00]"],
+        ["comparison_boundary", "a", "2", "4", "3/4 = 75% [30%, 95%]", "0", "3/4 = 75% [30%, 95%]",
+         "pass@1 0.75 [0.50, 1.00]"],
+        ["comparison_boundary", "b", "2", "4", "0/4 = 0% [0%, 49%]", "1", "0/3 = 0% [0%, 56%]",
+         "pass@1 0.00 [0.00, 0.00]"],
+    ]  # fmt: skip
+    assert table.note.endswith(" 2 runs of fixtures without a mutation are left out.")
+
+
+def test_the_report_and_summary_show_the_operator_table_beside_difficulty() -> None:
+    report = build_report(Evidence(records=synthesized_runs()), teacher=None)
+    headings = [heading for heading, _ in report.sections]
+    assert headings.index("Mutation operators") == headings.index("Difficulty") + 1
+    summary = render_markdown(report)
+    assert "## Mutation operators\n\n### Pass rate per mutation operator" in summary
+    row = "| comparison_boundary | a | 2 | 4 | 3/4 = 75% [30%, 95%] | 0 | 3/4 = 75% [30%, 95%] | pass@1 0.75 ["
+    assert row in summary
+    page = render_html(report)
+    assert "<h2>Mutation operators</h2>" in page and "<td>arithmetic_swap</td>" in page
+
+
+def test_without_a_mutation_operator_there_is_no_operator_table() -> None:
+    records = [r for r in synthesized_runs() if r.mutation_operator is None]
+    assert records and operator_table(records) is None
+    assert operator_table(forger_and_honest()) is None

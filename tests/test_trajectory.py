@@ -31,8 +31,8 @@ from .helpers import FINISH, ROOT, call, scripted_session, tiny_fixture
 UNVERSIONED = ROOT / "tests" / "data" / "trajectory_unversioned.json"
 
 RECORD_KEYS = [
-    "item", "run_id", "shard", "fixture", "class", "difficulty", "student", "student_spec", "temperature", "top_k",
-    "top_p", "min_p", "repeat_penalty", "seed", "max_tokens", "constrained", "turn_timeout_s",
+    "item", "run_id", "shard", "fixture", "class", "difficulty", "mutation_operator", "student", "student_spec",
+    "temperature", "top_k", "top_p", "min_p", "repeat_penalty", "seed", "max_tokens", "constrained", "turn_timeout_s",
     "repetition_stop", "tool_choice", "sandbox", "fixture_sha256", "settings_sha256", "outcome", "outcome_fields",
     "passed",
     "failed_clause", "turns", "text_turns", "well_formed_turns", "strict_calls", "salvaged_calls",
@@ -45,7 +45,8 @@ RECORD_KEYS = [
 ]  # fmt: skip
 # Keys added to records after that file was written; older records read with their defaults.
 # issue 22: the --arena-shard run that made the record; turns replayed from --arena-cache.
-ADDED_SINCE_UNVERSIONED = {"shard", "cache_hits", "tool_choice"}
+# issue 25: the mutation operator of an arena-synth fixture.
+ADDED_SINCE_UNVERSIONED = {"shard", "cache_hits", "tool_choice", "mutation_operator"}
 TRAJECTORY_KEYS = ["record", "oracle", "turns", "verdict", "rendered_prompt", "dropped_changes", "suppressions"]
 
 
@@ -72,6 +73,25 @@ def test_a_record_from_a_session_has_exactly_the_keys_records_always_had(tmp_pat
     assert record.outcome == "OraclePassed" and record.turns == 3 and record.text_turns == 1
     assert record.files_touched == "answer.txt" and record.file_recall == 1.0
     assert record.student_info == {"backend": "scripted"}  # scalars only: a record is flat
+    assert record.mutation_operator is None  # a hand-written fixture
+    assert ItemRecord.model_validate(old).mutation_operator is None
+
+
+def test_a_synthesized_fixtures_record_names_its_mutation_operator(tmp_path: Path) -> None:
+    fixture = tiny_fixture(tmp_path)
+    with (fixture / "meta.toml").open("a", encoding="utf-8") as meta:
+        meta.write('mutation = { operator = "comparison_boundary", file = "answer.txt", line = 1 }\n')
+    result = scripted_session(tmp_path, fixture, [FINISH])
+    facts = ItemFacts(
+        item="tiny__01-answer[s-t0-s0]", run_id="run", spec=load_fixture(fixture), student="s", student_spec="s",
+        dialect="auto", fixture_sha256="f" * 64, settings_sha256="s" * 64, sandbox="bwrap",
+        config=StudentConfig(), student_info={}, root=ROOT,
+    )  # fmt: skip
+    record = ItemRecord.from_session(facts, result)
+    assert record.mutation_operator == "comparison_boundary"
+    props = dict(record.to_properties())
+    assert props["arena.mutation_operator"] == "comparison_boundary"
+    assert ItemRecord.from_properties(props).mutation_operator == "comparison_boundary"
 
 
 def test_a_written_trajectory_is_versioned_and_keeps_its_keys(tmp_path: Path) -> None:

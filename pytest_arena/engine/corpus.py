@@ -316,14 +316,15 @@ def is_inside_fixture(path: Path) -> bool:
     return any((parent / META).is_file() for parent in path.parents)
 
 
-def root_problem(root: Path) -> str | None:
+def root_problem(root: Path, synthesized: bool = False) -> str | None:
     """Why ``--arena-root`` cannot be a corpus (before collection says only "not found" or
-    "collected 0 items"); None when it holds at least one fixture."""
+    "collected 0 items"); None when it holds at least one fixture (one of a synthesized corpus below
+    it counting only when ``synthesized``: ``-m synth``)."""
     option = f"--arena-root={root}"
     if root.is_file():
         return f"{option}: is a file, not a folder. Fix: name the corpus folder that holds <fixture>/{META} folders"
     if not root.is_dir():
         return f"{option}: no such folder. Fix: name the corpus folder (default: fixtures)"
-    if next(discover(root), None) is None:
+    if next(discover(root, synthesized), None) is None:
         return f"{option}: no {META} found under it. Fix: name a corpus folder holding <fixture>/{META} folders"
     return None

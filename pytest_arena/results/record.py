@@ -55,6 +55,9 @@ class ItemRecord(BaseModel):
     fixture: str
     fixture_class: str = Field(alias="class")
     difficulty: int | None = None
+    # arena-synth's mutation operator (meta.toml's mutation.operator); None for a hand-written fixture
+    # (and in older records)
+    mutation_operator: str | None = None
     student: str
     student_spec: str
     temperature: float
@@ -135,6 +138,7 @@ class ItemRecord(BaseModel):
             fixture=spec.id,
             fixture_class=spec.fixture_class,
             difficulty=spec.difficulty,
+            mutation_operator=spec.mutation.operator if spec.mutation is not None else None,
             student=facts.student,
             student_spec=facts.student_spec,
             fixture_sha256=facts.fixture_sha256,

@@ -16,6 +16,8 @@ are left out of every pass rate; their cheat rate (passes over counted runs) is 
 pass@1, and tamper attempts (``TamperDetected`` runs) per student. Every two students are
 compared on the fixtures both ran (:mod:`pytest_arena.results.pairs`): the paired pass@1
 difference with its bootstrap interval, McNemar's exact p and the minimum detectable difference.
+Fixtures arena-synth planted (meta.toml's ``mutation``) get pass rates and pass@1 per mutation
+operator, beside those per difficulty: which kinds of bug a model fixes.
 
 ``--export`` is described in :mod:`pytest_arena.results.export`.
 """
@@ -35,7 +37,7 @@ from .item_page import write_item_pages
 from .junit import Evidence, InputError, load_inputs
 from .pairs import pairs_table
 from .record import ItemRecord
-from .report_blocks import Report, Table
+from .report_blocks import Chart, Report, Table
 from .report_html import render_html, render_markdown
 from .report_tables import (
     class_table,
@@ -44,6 +46,7 @@ from .report_tables import (
     fixture_table,
     items_table,
     model_table,
+    operator_table,
     outcome_table,
     provenance_table,
     student_table,
@@ -63,6 +66,13 @@ def sandbox_text(records: list[ItemRecord]) -> str:
     parts = [f"{kind} for {n} of {len(records)} runs" for kind, n in sorted(counts.items())]
     unconfined = " (UNCONFINED: student commands ran with the user's rights)" if counts.get("none") else ""
     return f"Sandbox (--arena-sandbox): {'; '.join(parts)}{unconfined}."
+
+
+def kind_sections(records: list[ItemRecord]) -> list[tuple[str, list[Table | Chart]]]:
+    """Pass rates per difficulty and per mutation operator (which kinds of bug a model fixes), each
+    only where some record has one."""
+    tables = [("Difficulty", difficulty_table(records)), ("Mutation operators", operator_table(records))]
+    return [(heading, [table]) for heading, table in tables if table is not None]
 
 
 def build_report(evidence: Evidence, teacher: str | None) -> Report:
@@ -117,9 +127,7 @@ def build_report(evidence: Evidence, teacher: str | None) -> Report:
     if dialects := dialect_rows(records):
         note = "tool-call rate: turns with at least one parsed call (strict or salvaged) over all turns"
         report.sections.append(("Dialects", [Table("Dialects side by side", list(DIALECT_HEADERS), dialects, note)]))
-    difficulty = difficulty_table(solvable)
-    if difficulty is not None:
-        report.sections.append(("Difficulty", [difficulty]))
+    report.sections.extend(kind_sections(solvable))
     if teacher is not None and len(students) > 1:
         report.sections.append(("Teacher vs students", list(teacher_tables(solvable, teacher))))
     driver = driver_table(records)

@@ -1,5 +1,5 @@
-"""The tables of arena-report: pass rates per student, temperature, class, fixture and difficulty;
-teacher vs students; harness failures; provenance; the item list."""
+"""The tables of arena-report: pass rates per student, temperature, class, fixture, difficulty and
+mutation operator; teacher vs students; harness failures; provenance; the item list."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from ..engine.outcomes import ORDER
 from .item_page import ITEMS_DIR, ItemLink
+from .measures import pass_at_k
 from .record import ItemRecord
 from .report_blocks import Table
 from .stats import group_by
@@ -140,6 +141,32 @@ def difficulty_table(records: list[ItemRecord]) -> Table | None:
     unrated = len(records) - len(rated)
     note = f"{unrated} runs of fixtures without a difficulty are left out." if unrated else ""
     return Table("Pass rate per difficulty", ["difficulty", "student", "fixtures", *RATE_HEADERS], rows, note)
+
+
+def operator_table(records: list[ItemRecord]) -> Table | None:
+    """Pass rates per arena-synth mutation operator and student: which kinds of bug a model fixes.
+    None when no record is of a synthesized fixture."""
+    mutated = [r for r in records if r.mutation_operator is not None]
+    if not mutated:
+        return None
+    rows = []
+    for _, runs in sorted(
+        grouped(mutated, lambda r: f"{r.mutation_operator}|{r.student}"),
+        key=lambda kv: (kv[1][0].mutation_operator or "", kv[1][0].student),
+    ):
+        fixtures = len({r.fixture for r in runs})
+        curve = pass_at_k(runs)
+        first = str(curve[0]) if curve else "n/a"
+        rows.append([runs[0].mutation_operator or "", runs[0].student, str(fixtures), *rate_cells(runs), first])
+    others = len(records) - len(mutated)
+    note = (
+        "Fixtures arena-synth planted a bug in, grouped by the mutation operator that planted it. pass@1: the mean "
+        "over fixtures of their pass rate (DriverError/HarnessError runs left out)."
+    )
+    if others:
+        note += f" {others} runs of fixtures without a mutation are left out."
+    headers = ["operator", "student", "fixtures", *RATE_HEADERS, "pass@1"]
+    return Table("Pass rate per mutation operator", headers, rows, note)
 
 
 def teacher_tables(records: list[ItemRecord], teacher: str) -> list[Table]:
