@@ -54,7 +54,7 @@ def write_fixture(source: Source, screened: Screened, index: int, folder: Path) 
         "mutation": {"operator": mutant.operator, "file": mutant.file, "line": mutant.line},
     }
     (folder / META).write_text(toml_table(fields), encoding="utf-8")
-    prompt = write_prompt(source.name, source.language, screened.failing, screened.output)
+    prompt = write_prompt(source.project, source.language, screened.failing, screened.output)
     (folder / PROMPT).write_text(prompt, encoding="utf-8")
     return load_fixture(folder)
 

@@ -132,6 +132,12 @@ class _Finder(ast.NodeVisitor):
         else:
             self.add("condition_negate", start, end, b"not (" + self.text(test) + b")")
 
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
+        if isinstance(node.op, ast.Not):  # a boolean expression negated wherever it stands
+            start, end = self.span(node)
+            self.add("condition_negate", start, end, self.text(node.operand))
+        self.generic_visit(node)
+
     def visit_If(self, node: ast.If) -> None:
         self._negate(node.test)
         self.generic_visit(node)

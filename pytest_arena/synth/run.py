@@ -58,7 +58,7 @@ class Outcome:
 
 def mutants_of(source: Source, settings: Settings) -> list[Mutant]:
     """Every mutant of the source's mutable files, shuffled by the seed (the same list each run)."""
-    found = []
+    found: list[Mutant] = []
     for rel in source.files:
         found += _SITES[source.language](rel, (source.spec.repo_dir / rel).read_bytes())
     if settings.operators:

@@ -90,6 +90,14 @@ class _Finder:
         else:
             self.add("condition_negate", condition.start_byte, condition.end_byte, b"!(" + text + b")")
 
+    def on_unary_expression(self, node: Node) -> None:
+        if self.text(node).startswith(b"!") and node.named_children:  # negated wherever it stands
+            operand = node.named_children[0]
+            replacement = self.text(operand)
+            if operand.type == "parenthesized_expression":
+                replacement = replacement[1:-1]
+            self.add("condition_negate", node.start_byte, node.end_byte, replacement)
+
     on_if_expression = _negate
     on_while_expression = _negate
 
@@ -131,9 +139,9 @@ class _Finder:
         head = returns.child_by_field_name("type") if returns.type == "generic_type" else returns
         default = _DEFAULTS.get(self.text(head or returns).decode())
         tail = body.named_children[-1] if body.named_children else None
-        if default is not None and tail is not None and not tail.type.endswith(("statement", "declaration", "item")):
-            if tail.type != "line_comment":
-                self.add("default_return", tail.start_byte, tail.end_byte, default)
+        ends = ("statement", "declaration", "item", "comment")
+        if default is not None and tail is not None and not tail.type.endswith(ends):
+            self.add("default_return", tail.start_byte, tail.end_byte, default)
         if default is not None:
             for node_return in _descendants(body, "return_expression"):
                 value = node_return.named_children[0] if node_return.named_children else None

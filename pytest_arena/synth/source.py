@@ -35,8 +35,8 @@ DEFAULTS: dict[str, dict[str, object]] = {
     },
 }
 # meta.toml keys a fixture made from a curated fixture inherits from it (the contract).
-INHERITED = ("oracle_cmd", "expected_pattern", "compliance_cmd", "protected", "max_turns", "max_tokens")
-INHERITED += ("wall_timeout_s", "test_format", "editable")
+INHERITED: tuple[str, ...] = ("oracle_cmd", "expected_pattern", "compliance_cmd", "protected", "max_turns")
+INHERITED += ("max_tokens", "wall_timeout_s", "test_format", "editable")
 
 
 class SynthError(Exception):
@@ -47,6 +47,7 @@ class SynthError(Exception):
 class Source:
     path: Path  # as the user named it
     name: str  # the fixtures' id prefix
+    project: str  # the crate or package name the prompt uses
     fixture_class: str
     language: str
     spec: FixtureSpec  # the staged project: its repo/ is the working tree mutated
@@ -70,9 +71,28 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "project"
 
 
-def stage(path: Path, work: Path, fixture_class: str | None, overrides: dict[str, object]) -> Source:
-    """Copy ``path`` (a fixture or a project) into ``work`` as a fixture whose repo/ passes."""
-    path = path.resolve()
+def _project_name(repo: Path, fallback: str) -> str:
+    for manifest, table in (("Cargo.toml", "package"), ("pyproject.toml", "project")):
+        try:
+            name = read_toml(repo / manifest).get(table, {}).get("name")  # type: ignore[attr-defined]
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        if isinstance(name, str) and name:
+            return name
+    return fallback
+
+
+def _no_fail_fast(command: object) -> object:
+    """A Rust mutant that fails a unit test must not keep the integration tests from running:
+    their results are FAIL_TO_PASS / PASS_TO_PASS evidence too."""
+    if isinstance(command, str) and "cargo test" in command and "--no-fail-fast" not in command:
+        return command.replace("cargo test", "cargo test --no-fail-fast", 1)
+    return command
+
+
+def stage(given: Path, work: Path, fixture_class: str | None, overrides: dict[str, object]) -> Source:
+    """Copy ``given`` (a fixture or a project) into ``work`` as a fixture whose repo/ passes."""
+    path = given.resolve()
     if not path.is_dir():
         raise SynthError(f"{path}: no such folder. Fix: name a fixture folder, a crate or a Python package with tests")
     curated = (path / META).is_file()
@@ -92,6 +112,8 @@ def stage(path: Path, work: Path, fixture_class: str | None, overrides: dict[str
     if language not in DEFAULTS:
         raise SynthError(f"{path}: a {language} project; arena-synth mutates Rust and Python")
     meta = {**DEFAULTS[language], **meta, **overrides}
+    if language == "rust":
+        meta["oracle_cmd"] = _no_fail_fast(meta["oracle_cmd"])
     staged = work / name
     shutil.copytree(repo, staged / REPO, ignore=_skip)
     if curated:
@@ -103,7 +125,9 @@ def stage(path: Path, work: Path, fixture_class: str | None, overrides: dict[str
         staged_spec = load_fixture(staged)
     except FixtureError as exc:
         raise SynthError(f"{path}: {exc}") from None
-    return Source(path, name, staged_spec.fixture_class, language, staged_spec, meta, _mutable(staged_spec, language))
+    project = _project_name(staged / REPO, name)
+    files = _mutable(staged_spec, language)
+    return Source(given, name, project, staged_spec.fixture_class, language, staged_spec, meta, files)
 
 
 def _mutable(spec: FixtureSpec, language: str) -> list[str]:
