@@ -26,7 +26,8 @@ def by_prefix(prefix: str) -> list[str]:
 
 
 def test_every_command_is_covered() -> None:
-    covered = ("pytest ", "arena-report ", "arena-gate ", "arena-validate ", "PYTHONPATH=", "./run ", "ARENA_CUDA=1 ")
+    covered = ("pytest ", "arena-report ", "arena-gate ", "arena-validate ", "arena-synth ", "PYTHONPATH=", "./run ")
+    covered += ("ARENA_CUDA=1 ",)
     assert COMMANDS and all(c.startswith(covered) for c in COMMANDS), COMMANDS
     assert "./run tests" in COMMANDS and "./run arena" in COMMANDS  # run by CI and by the smoke test
     assert "./run arena -k two_sum --arena-max-turns 2" in README  # tests/test_llama_student.py
@@ -151,7 +152,7 @@ def test_report_and_gate_commands(tmp_path: Path) -> None:
 def test_validate_command(tmp_path: Path) -> None:
     """The README's arena-validate command as written, on a corpus root holding one fixture (the
     whole corpus is proven by tests/test_corpus_validation.py, with the same code)."""
-    (command,) = by_prefix("arena-validate ")
+    (command,) = [c for c in by_prefix("arena-validate ") if "--json" in c]  # fixtures/synth's: test_synth_corpus
     corpus = tmp_path / "fixtures"
     shutil.copytree(ROOT / "fixtures" / "python" / "unix__01-uniq", corpus / "unix__01-uniq")
     (tmp_path / "reports").mkdir()

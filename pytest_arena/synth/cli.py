@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", "-j", type=int, default=1, help="mutants screened and proven at once")
     parser.add_argument("--repeat", type=int, default=2, help="proof repeats; a changed verdict rejects (default 2)")
     parser.add_argument("--sandbox", choices=("bwrap", "none"), default="bwrap")
+    parser.add_argument(
+        "--no-twin", action="store_true", help="keep fixtures whose impossible twin cannot be proven (faster)"
+    )
     parser.add_argument("--oracle", help="test command for a project that is not a fixture")
     parser.add_argument("--compliance", help="compliance command for a project that is not a fixture")
     return parser
@@ -68,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"arena-synth: {problem}", file=sys.stderr)
         return 2
     out: Path = args.paths[-1]
-    settings = Settings(args.max, args.seed, tuple(args.operator or ()), args.jobs, args.repeat, args.sandbox)
+    operators = tuple(args.operator or ())
+    settings = Settings(args.max, args.seed, operators, args.jobs, args.repeat, args.sandbox, not args.no_twin)
     overrides = {k: v for k, v in (("oracle_cmd", args.oracle), ("compliance_cmd", args.compliance)) if v}
     out.mkdir(parents=True, exist_ok=True)
     totals: Counter[str] = Counter()

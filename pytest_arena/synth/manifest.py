@@ -44,6 +44,7 @@ def record(out: Path, outcome: Outcome, settings: Settings) -> Path:
         "max": settings.max_kept,
         "operators": list(settings.operators),
         "repeat": settings.repeat,
+        "twin": settings.twin,
         "sites": outcome.sites,
         "tried": outcome.tried,
         "built": outcome.built,

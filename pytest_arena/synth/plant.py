@@ -4,12 +4,14 @@ with the original file) and proven by arena-validate's checks, or removed."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 from ..engine.corpus import META, PROMPT, REPO, SOLUTION, FixtureSpec, load_fixture
 from ..engine.languages import language_of
 from ..engine.sandbox import Sandbox
-from ..proof import Proof, prove
+from ..proof import Check, Proof, prove
+from ..twins import make_twin
 from .mutants import BASE_DIFFICULTY
 from .prompt import write_prompt
 from .screen import Screened
@@ -59,10 +61,23 @@ def write_fixture(source: Source, screened: Screened, index: int, folder: Path) 
     return load_fixture(folder)
 
 
-def plant(source: Source, screened: Screened, index: int, folder: Path, repeat: int, sandbox_kind: str) -> Proof:
-    """Write and prove one fixture; a fixture that is not proven is removed."""
+def _twin_check(spec: FixtureSpec, sandbox_kind: str) -> Check:
+    """The fixture's impossible twin (arena-validate --impossible) must be made and proven too;
+    it is written aside and thrown away: the corpus holds possible fixtures only."""
+    with tempfile.TemporaryDirectory(prefix="synth-twin-") as aside:
+        twin = make_twin(spec, Path(aside) / spec.id, sandbox_kind)
+        detail = "" if twin.proven else twin.proof.explain()[:400]
+    return Check("its impossible twin is proven", twin.proven, detail)
+
+
+def plant(
+    source: Source, screened: Screened, index: int, folder: Path, repeat: int, sandbox_kind: str, twin: bool = True
+) -> Proof:
+    """Write and prove one fixture (and its impossible twin); one that is not proven is removed."""
     spec = write_fixture(source, screened, index, folder)
     proof = prove(spec, repeat, Sandbox(kind=sandbox_kind, hidden=(spec.directory,)))
+    if proof.proven and twin:
+        proof.checks.append(_twin_check(spec, sandbox_kind))
     if not proof.proven:
         shutil.rmtree(folder, ignore_errors=True)
     return proof

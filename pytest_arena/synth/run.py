@@ -34,6 +34,7 @@ class Settings:
     jobs: int = 1
     repeat: int = 2
     sandbox: str = "bwrap"
+    twin: bool = True  # a fixture is kept only when its impossible twin is proven too
 
 
 @dataclass
@@ -134,7 +135,7 @@ def _plant_all(
     def one(candidate: tuple[int, Screened]) -> Proof:
         index, screened = candidate
         folder = destination / fixture_id(source, index, screened.mutant.operator)
-        return plant(source, screened, index, folder, settings.repeat, settings.sandbox)
+        return plant(source, screened, index, folder, settings.repeat, settings.sandbox, settings.twin)
 
     for (index, screened), proof in zip(candidates, pool.map(one, candidates), strict=True):
         folder = destination / fixture_id(source, index, screened.mutant.operator)

@@ -61,7 +61,7 @@ class Scratch:
                 f"Fix: make it pass, or give --compliance:\n{failed.result.tail(1500)}"
             )
         # A mutant that loops forever is cut well before the fixture's own timeout.
-        self.timeout = min(self.source.spec.oracle_timeout_s, max(20.0, 10 * result.seconds))
+        self.timeout = min(self.source.spec.oracle_timeout_s, max(10.0, 10 * result.seconds))
         self.spec = self.source.spec.model_copy(update={"oracle_timeout_s": self.timeout})
         return result.seconds
 
