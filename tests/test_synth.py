@@ -145,6 +145,7 @@ def test_meta_toml_text_reads_back_as_written() -> None:
         (["only-one"], "name at least one SOURCE and then OUT"),
         (["a", "b", "--max", "0"], "--max, --jobs and --repeat take an integer >= 1"),
         (["a", "b", "--class", "Bad Class"], "one lowercase word"),
+        (["a", "b", "--class", "synth"], "a mark pytest or the arena gives items itself"),
     ],
 )
 def test_bad_arguments_are_one_line_naming_the_fix(
@@ -273,3 +274,29 @@ def test_surviving_and_looping_mutants_never_become_fixtures(tmp_path: Path) -> 
 def test_mutant_apply_replaces_exactly_its_bytes() -> None:
     mutant = Mutant("m.py", 5, 6, "comparison_boundary", b"<=", 1, "f")
     assert mutant.apply(b"if a < b:") == b"if a <= b:"
+
+
+@pytest.mark.slow
+def test_same_size_mutants_screened_back_to_back_are_each_judged_by_their_own_code(tmp_path: Path) -> None:
+    """`limit` 1 -> 0, 1 -> 2, then 1 -> 0 again keep the file's size and follow each other within a
+    second in one scratch copy: no cache trusted by size and mtime may replay an earlier one."""
+    from pytest_arena.engine.sandbox import Sandbox
+    from pytest_arena.synth.screen import Scratch
+
+    files = {
+        **PACKAGE,
+        "tally/__init__.py": "def limit() -> int:\n    return 1\n",
+        "tests/test_tally.py": "from tally import limit\n\n\ndef test_limit() -> None:\n    assert limit() == 1\n",
+    }
+    source = stage(_package(tmp_path, files), tmp_path / "work", None, {"compliance_cmd": FAST})
+    scratch = Scratch(source, Sandbox(hidden=(source.spec.directory,)))
+    try:
+        scratch.check_pristine()
+        mutants = sorted(mutants_of(source, Settings(operators=("off_by_one",))), key=lambda m: m.replacement)
+        assert [m.replacement for m in mutants] == [b"0", b"2"]
+        first, second = (scratch.screen(m) for m in mutants)
+        again = scratch.screen(mutants[0])
+    finally:
+        scratch.close()
+    assert first.failing == second.failing == again.failing == ("tests/test_tally.py::test_limit",)
+    assert "assert 0 == 1" in first.output and "assert 2 == 1" in second.output and "assert 0 == 1" in again.output

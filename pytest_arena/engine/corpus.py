@@ -29,7 +29,7 @@ CLASS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # --markers -p no:arena` lists them) and the arena's own.
 RESERVED_CLASSES = frozenset(
     {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst", "trylast"}
-    | {"arena", "arena_outcome", "xdist_group"}
+    | {"arena", "arena_outcome", "xdist_group", "synth"}
 )
 
 

@@ -13,7 +13,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from ..engine.corpus import CLASS_RE
+from ..engine.corpus import CLASS_RE, RESERVED_CLASSES
 from .manifest import record
 from .mutants import OPERATORS
 from .run import Outcome, Settings, synthesize
@@ -47,6 +47,8 @@ def _bad(args: argparse.Namespace) -> str | None:
         return "--max, --jobs and --repeat take an integer >= 1"
     if args.fixture_class is not None and not CLASS_RE.match(args.fixture_class):
         return f"--class {args.fixture_class!r}: one lowercase word ([a-z][a-z0-9_]*), e.g. mutants"
+    if args.fixture_class in RESERVED_CLASSES:
+        return f"--class {args.fixture_class!r} is a mark pytest or the arena gives items itself: pick another word"
     out = args.paths[-1].resolve()
     for source in args.paths[:-1]:
         if out == source.resolve() or out.is_relative_to(source.resolve()):

@@ -15,7 +15,7 @@ from ..twins import make_twin
 from .mutants import BASE_DIFFICULTY
 from .prompt import write_prompt
 from .screen import Screened
-from .source import Source, _skip
+from .source import Source, not_copied
 from .toml_text import toml_table
 
 # The fixtures' own oracle timeout: a student's edit that loops is cut here, not at 300 s.
@@ -37,7 +37,7 @@ def write_fixture(source: Source, screened: Screened, index: int, folder: Path) 
     if folder.exists():
         shutil.rmtree(folder)
     repo = source.spec.repo_dir
-    shutil.copytree(repo, folder / REPO, ignore=_skip)
+    shutil.copytree(repo, folder / REPO, ignore=not_copied)
     original = (repo / mutant.file).read_bytes()
     (folder / REPO / mutant.file).write_bytes(mutant.apply(original))
     solution = folder / SOLUTION / mutant.file

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine.sandbox import Sandbox
-from ..engine.workspace import iter_files
 from ..proof import Proof
 from .mutants import Mutant
 from .plant import fixture_id, plant
@@ -148,7 +147,3 @@ def _plant_all(
         else:
             outcome.kept.append(Kept(folder.name, folder, screened.mutant, screened.failing, proof))
             say(f"  kept {folder.name} ({len(screened.failing)} failing tests, {proof.seconds:.0f}s)")
-
-
-def tree_files(folder: Path) -> list[str]:
-    return iter_files(folder)

@@ -4,7 +4,10 @@ are written as fixtures and proven (:mod:`pytest_arena.synth.plant`)."""
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..engine.oracle import fixture_compliance, run_compliance, run_tests
 from ..engine.sandbox import Sandbox
@@ -41,6 +44,7 @@ class Scratch:
         self.originals = {rel: (self.ws.root / rel).read_bytes() for rel in source.files}
         self.timeout = source.spec.oracle_timeout_s
         self.spec = source.spec
+        self.clock = int(time.time())
 
     def close(self) -> None:
         self.ws.cleanup()
@@ -65,14 +69,22 @@ class Scratch:
         self.spec = self.source.spec.model_copy(update={"oracle_timeout_s": self.timeout})
         return result.seconds
 
+    def _write(self, path: Path, content: bytes) -> None:
+        """Each write gets an mtime a whole second past the last one: mypy's cache (and Python's
+        bytecode, where it is written) trust a file whose size and mtime in whole seconds are
+        unchanged, and a mutant such as 1 -> 2 keeps the size."""
+        path.write_bytes(content)
+        self.clock = max(self.clock + 1, int(time.time()) + 1)
+        os.utime(path, (self.clock, self.clock))
+
     def screen(self, mutant: Mutant) -> Screened:
         path = self.ws.root / mutant.file
         original = self.originals[mutant.file]
-        path.write_bytes(mutant.apply(original))
+        self._write(path, mutant.apply(original))
         try:
             return self._judge(mutant)
         finally:
-            path.write_bytes(original)
+            self._write(path, original)
 
     def _judge(self, mutant: Mutant) -> Screened:
         spec = self.spec

@@ -62,7 +62,7 @@ class Source:
         return digest.hexdigest()
 
 
-def _skip(_dir: str, names: list[str]) -> set[str]:
+def not_copied(_dir: str, names: list[str]) -> set[str]:
     skipped = build_dirs() | ignored_dirs() | set(warm_dirs()) | {".git", "__pycache__", ".pytest_cache"}
     return {n for n in names if n in skipped}
 
@@ -115,7 +115,7 @@ def stage(given: Path, work: Path, fixture_class: str | None, overrides: dict[st
     if language == "rust":
         meta["oracle_cmd"] = _no_fail_fast(meta["oracle_cmd"])
     staged = work / name
-    shutil.copytree(repo, staged / REPO, ignore=_skip)
+    shutil.copytree(repo, staged / REPO, ignore=not_copied)
     if curated:
         shutil.copytree(spec.solution_dir, staged / REPO, dirs_exist_ok=True)
     fields = {"id": name, "class": fixture_class or klass, "description": f"arena-synth source {path}", **meta}
