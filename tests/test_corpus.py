@@ -95,3 +95,15 @@ def test_discover_skips_private_folders(tmp_path: Path) -> None:
     (folder / "solution" / "meta.toml").write_text("not a fixture")
     (folder / "repo" / "meta.toml").write_text("not a fixture")
     assert list(discover(tmp_path)) == [folder / "meta.toml"]
+
+
+def test_a_synthesized_corpus_is_discovered_only_when_asked_for_or_named(tmp_path: Path) -> None:
+    curated = make_fixture(tmp_path)
+    synth = tmp_path / "synth"
+    planted = make_fixture(synth / "rust")
+    (synth / "manifest.json").write_text('{\n "tool": "arena-synth",\n "format": 1\n}\n')
+    assert list(discover(tmp_path)) == [curated / "meta.toml"]
+    assert sorted(discover(tmp_path, synthesized=True)) == sorted([curated / "meta.toml", planted / "meta.toml"])
+    assert list(discover(synth)) == list(discover(synth / "rust")) == [planted / "meta.toml"]
+    (synth / "manifest.json").write_text('{"tool": "something else"}')  # not arena-synth's: an ordinary folder
+    assert len(list(discover(tmp_path))) == 2

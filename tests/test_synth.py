@@ -300,3 +300,15 @@ def test_same_size_mutants_screened_back_to_back_are_each_judged_by_their_own_co
         scratch.close()
     assert first.failing == second.failing == again.failing == ("tests/test_tally.py::test_limit",)
     assert "assert 0 == 1" in first.output and "assert 2 == 1" in second.output and "assert 0 == 1" in again.output
+
+
+def test_a_source_without_library_code_is_refused_and_the_other_sources_still_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "README").write_text("no code here\n")
+    assert synth_main([str(empty), str(empty), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("no editable python source file outside the tests") == 2  # the second source was tried too
+    assert "Fix: name a project with library code" in err and "Traceback" not in err

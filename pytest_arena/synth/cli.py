@@ -2,7 +2,8 @@
 
 Plants bugs in working projects and keeps the proven ones as fixtures under OUT/<language>/.
 SOURCE: a curated fixture (its repo/ with solution/ applied) or your own crate or Python package
-whose tests pass. Exit status: 0 every source gave at least one fixture, 1 otherwise, 2 bad input.
+whose tests pass. Exit status: 0 every source gave at least one fixture, 1 some gave none, 2 bad
+input or a source refused (the other sources still give their fixtures).
 """
 
 from __future__ import annotations
@@ -76,18 +77,23 @@ def main(argv: list[str] | None = None) -> int:
     operators = tuple(args.operator or ())
     settings = Settings(args.max, args.seed, operators, args.jobs, args.repeat, args.sandbox, not args.no_twin)
     overrides = {k: v for k, v in (("oracle_cmd", args.oracle), ("compliance_cmd", args.compliance)) if v}
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"arena-synth: OUT {out}: cannot be made ({exc.strerror}). Fix: name a writable folder", file=sys.stderr)
+        return 2
     totals: Counter[str] = Counter()
-    empty = []
+    empty, refused = [], []
     with tempfile.TemporaryDirectory(prefix="arena-synth-") as work:
-        for path in args.paths[:-1]:
+        for number, path in enumerate(args.paths[:-1]):
             try:
-                source = stage(path, Path(work), args.fixture_class, overrides)
+                source = stage(path, Path(work) / str(number), args.fixture_class, overrides)
                 print(f"{source.name}: mutating {len(source.files)} {source.language} files")
                 outcome = synthesize(source, out, settings)
-            except SynthError as exc:
+            except SynthError as exc:  # this source only: the others still give their fixtures
                 print(f"arena-synth: {exc}", file=sys.stderr)
-                return 2
+                refused.append(str(path))
+                continue
             record(out, outcome, settings)
             print(summary(outcome))
             totals.update(tried=outcome.tried, built=outcome.built, kept=len(outcome.kept))
@@ -96,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{totals['kept']} fixtures kept of {totals['tried']} mutants tried ({totals['built']} built) under {out}")
     if empty:
         print(f"arena-synth: no proven fixture from {', '.join(empty)}", file=sys.stderr)
-    return 1 if empty else 0
+    if refused:
+        print(f"arena-synth: refused (see above): {', '.join(refused)}", file=sys.stderr)
+    return 2 if refused else 1 if empty else 0
 
 
 if __name__ == "__main__":

@@ -115,6 +115,7 @@ def stage(given: Path, work: Path, fixture_class: str | None, overrides: dict[st
     if language == "rust":
         meta["oracle_cmd"] = _no_fail_fast(meta["oracle_cmd"])
     staged = work / name
+    work.mkdir(parents=True, exist_ok=True)
     shutil.copytree(repo, staged / REPO, ignore=not_copied)
     if curated:
         shutil.copytree(spec.solution_dir, staged / REPO, dirs_exist_ok=True)
@@ -127,6 +128,11 @@ def stage(given: Path, work: Path, fixture_class: str | None, overrides: dict[st
         raise SynthError(f"{path}: {exc}") from None
     project = _project_name(staged / REPO, name)
     files = _mutable(staged_spec, language)
+    if not files:
+        raise SynthError(
+            f"{path}: no editable {language} source file outside the tests "
+            f"(editable: {policy(staged_spec).describe()}). Fix: name a project with library code, or set `editable` in its meta.toml"
+        )
     return Source(given, name, project, staged_spec.fixture_class, language, staged_spec, meta, files)
 
 
