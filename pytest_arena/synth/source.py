@@ -131,7 +131,8 @@ def stage(given: Path, work: Path, fixture_class: str | None, overrides: dict[st
     if not files:
         raise SynthError(
             f"{path}: no editable {language} source file outside the tests "
-            f"(editable: {policy(staged_spec).describe()}). Fix: name a project with library code, or set `editable` in its meta.toml"
+            f"(editable: {policy(staged_spec).describe()}). "
+            "Fix: name a project with library code, or set `editable` in its meta.toml"
         )
     return Source(given, name, project, staged_spec.fixture_class, language, staged_spec, meta, files)
 
