@@ -69,7 +69,7 @@ def test_the_readmes_arena_synth_commands_wrote_this_corpus() -> None:
     manifest = read_manifest(SYNTH)
     sources: dict[str, tuple[int, int]] = {}
     for argv in written:
-        assert argv[-1 - argv[::-1].index("fixtures/synth")] == "fixtures/synth"
+        assert "fixtures/synth" in argv[2:]
         pattern = argv[1]
         settings = (int(argv[argv.index("--max") + 1]), int(argv[argv.index("--seed") + 1]))
         sources |= {folder.name: settings for folder in sorted(ROOT.glob(pattern))}

@@ -19,7 +19,7 @@ from .mutants import Mutant
 from .plant import fixture_id, plant
 from .python_sites import python_sites
 from .rust_sites import rust_sites
-from .screen import DUPLICATE, UNPROVEN, Scratch, Screened
+from .screen import DUPLICATE, NO_BUILD, UNPROVEN, Scratch, Screened
 from .source import Source
 
 _SITES: dict[str, Callable[[str, bytes], Iterator[Mutant]]] = {"rust": rust_sites, "python": python_sites}
@@ -105,7 +105,7 @@ def synthesize(source: Source, out: Path, settings: Settings, say: Callable[[str
                 candidates = []
                 for (index, mutant), screened in zip(chunk, pool.map(screen, chunk), strict=True):
                     outcome.tried += 1
-                    outcome.built += screened.reject != "does not build"
+                    outcome.built += screened.reject != NO_BUILD
                     key = (mutant.file, mutant.function, screened.failing)
                     if screened.reject is None and key in seen:
                         screened.reject = DUPLICATE
