@@ -310,5 +310,5 @@ def test_a_source_without_library_code_is_refused_and_the_other_sources_still_ru
     (empty / "README").write_text("no code here\n")
     assert synth_main([str(empty), str(empty), str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert err.count("no editable python source file outside the tests") == 2  # the second source was tried too
+    assert err.count("no editable python source file (.py) outside the tests") == 2  # the second source was tried too
     assert "Fix: name a project with library code" in err and "Traceback" not in err

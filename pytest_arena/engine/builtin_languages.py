@@ -4,6 +4,8 @@ its folders are listed first, and its examples are the prompts' (languages.PROMP
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 from .editable import never_kind
@@ -64,6 +66,17 @@ def _rust_replaced(rel: str) -> bool:
     return "." not in name or name.endswith((".rlib", ".rmeta", ".so"))
 
 
+def _manifest_name(file: str, table: str) -> Callable[[Path], str | None]:
+    def name(repo: Path) -> str | None:
+        try:
+            found = tomllib.loads((repo / file).read_text(encoding="utf-8")).get(table, {}).get("name")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+            return None
+        return found if isinstance(found, str) and found else None
+
+    return name
+
+
 RUST = Language(
     "rust",
     detect=_is_cargo_project,
@@ -90,6 +103,14 @@ RUST = Language(
         ),
         "lint config": ("**/clippy.toml", "**/.clippy.toml", "**/rustfmt.toml", "**/.rustfmt.toml"),
     },
+    source_suffix=".rs",
+    synth_contract={
+        "oracle_cmd": "cargo test --offline --no-fail-fast 2>&1",
+        "expected_pattern": "^test result: ok",
+        "compliance_cmd": "cargo clippy --offline --all-targets -- -D warnings 2>&1 && cargo fmt --check 2>&1",
+        "protected": ["Cargo.toml", "Cargo.lock", "build.rs", "clippy.toml", "rustfmt.toml", "tests/**"],
+    },
+    project_name=_manifest_name("Cargo.toml", "package"),
     examples=PromptExamples(
         source="src/lib.rs",
         test_command="cargo test --offline 2>&1 | tail -20",
@@ -140,6 +161,14 @@ PYTHON = Language(
         ),
         "interpreter hook": ("**/sitecustomize.py", "**/usercustomize.py", "**/*.pth", "**/__pycache__/**"),
     },
+    source_suffix=".py",
+    synth_contract={
+        "oracle_cmd": "python -m pytest -q -rA -p no:cacheprovider 2>&1",
+        "expected_pattern": "^\\d+ passed(, \\d+ warnings?)? in ",
+        "compliance_cmd": "ruff check . 2>&1 && ruff format --check . 2>&1 && mypy --strict . 2>&1",
+        "protected": ["pyproject.toml", "setup.cfg", "setup.py", "conftest.py", "tests/**"],
+    },
+    project_name=_manifest_name("pyproject.toml", "project"),
 )
 
 BUILTIN = (RUST, PYTHON)

@@ -62,6 +62,12 @@ class Language:
     # toolchain only ever replaces (unlink, then a new file), never rewrites in place: only those
     # may reach a workspace as hard links to the cache (engine/artifact_links.py).
     replaced: Callable[[str], bool] | None = None
+    # arena-synth (pytest_arena.synth): the suffix of the source files it mutates, the contract
+    # (meta.toml keys) a project in this language gets when it is not a fixture, and the project's
+    # own name (the crate or package) for the prompt; no suffix: not synthesizable.
+    source_suffix: str = ""
+    synth_contract: Mapping[str, object] = field(default_factory=dict)
+    project_name: Callable[[Path], str | None] | None = None
 
 
 # Rust and Python are registered by the engine package's __init__ (builtin_languages imports

@@ -20,7 +20,7 @@ from .plant import fixture_id, plant
 from .python_sites import python_sites
 from .rust_sites import rust_sites
 from .screen import DUPLICATE, NO_BUILD, UNPROVEN, Scratch, Screened
-from .source import Source
+from .source import Source, SynthError
 
 _SITES: dict[str, Callable[[str, bytes], Iterator[Mutant]]] = {"rust": rust_sites, "python": python_sites}
 
@@ -58,9 +58,12 @@ class Outcome:
 
 def mutants_of(source: Source, settings: Settings) -> list[Mutant]:
     """Every mutant of the source's mutable files, shuffled by the seed (the same list each run)."""
+    sites = _SITES.get(source.language)
+    if sites is None:
+        raise SynthError(f"{source.path}: arena-synth finds mutation sites in {' and '.join(_SITES)} code only")
     found: list[Mutant] = []
     for rel in source.files:
-        found += _SITES[source.language](rel, (source.spec.repo_dir / rel).read_bytes())
+        found += sites(rel, (source.spec.repo_dir / rel).read_bytes())
     if settings.operators:
         found = [m for m in found if m.operator in settings.operators]
     found = sorted(set(found))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,22 +17,6 @@ from ..engine.languages import build_dirs, ignored_dirs, language_of, warm_dirs
 from ..engine.workspace import iter_files, matches_any
 from .toml_text import toml_table
 
-SUFFIXES = {"rust": ".rs", "python": ".py"}
-# The contract a user's own project gets when it is not a fixture (the curated corpus's own).
-DEFAULTS: dict[str, dict[str, object]] = {
-    "rust": {
-        "oracle_cmd": "cargo test --offline --no-fail-fast 2>&1",
-        "expected_pattern": "^test result: ok",
-        "compliance_cmd": "cargo clippy --offline --all-targets -- -D warnings 2>&1 && cargo fmt --check 2>&1",
-        "protected": ["Cargo.toml", "Cargo.lock", "build.rs", "clippy.toml", "rustfmt.toml", "tests/**"],
-    },
-    "python": {
-        "oracle_cmd": "python -m pytest -q -rA -p no:cacheprovider 2>&1",
-        "expected_pattern": "^\\d+ passed(, \\d+ warnings?)? in ",
-        "compliance_cmd": "ruff check . 2>&1 && ruff format --check . 2>&1 && mypy --strict . 2>&1",
-        "protected": ["pyproject.toml", "setup.cfg", "setup.py", "conftest.py", "tests/**"],
-    },
-}
 # meta.toml keys a fixture made from a curated fixture inherits from it (the contract).
 INHERITED: tuple[str, ...] = ("oracle_cmd", "expected_pattern", "compliance_cmd", "protected", "max_turns")
 INHERITED += ("max_tokens", "wall_timeout_s", "test_format", "editable")
@@ -63,23 +46,12 @@ class Source:
 
 
 def not_copied(_dir: str, names: list[str]) -> set[str]:
-    skipped = build_dirs() | ignored_dirs() | set(warm_dirs()) | {".git", "__pycache__", ".pytest_cache"}
+    skipped = build_dirs() | ignored_dirs() | set(warm_dirs()) | {".git"}
     return {n for n in names if n in skipped}
 
 
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "project"
-
-
-def _project_name(repo: Path, fallback: str) -> str:
-    for manifest, table in (("Cargo.toml", "package"), ("pyproject.toml", "project")):
-        try:
-            name = read_toml(repo / manifest).get(table, {}).get("name")  # type: ignore[attr-defined]
-        except (OSError, tomllib.TOMLDecodeError):
-            continue
-        if isinstance(name, str) and name:
-            return name
-    return fallback
 
 
 def _no_fail_fast(command: object) -> object:
@@ -108,12 +80,12 @@ def stage(given: Path, work: Path, fixture_class: str | None, overrides: dict[st
     else:
         name, klass, repo = _slug(path.name), "mutant", path
         meta = {}
-    language = language_of(repo).name
-    if language not in DEFAULTS:
-        raise SynthError(f"{path}: a {language} project; arena-synth mutates Rust and Python")
-    meta = {**DEFAULTS[language], **meta, **overrides}
-    if language == "rust":
-        meta["oracle_cmd"] = _no_fail_fast(meta["oracle_cmd"])
+    found = language_of(repo)
+    language = found.name
+    if not found.source_suffix:
+        raise SynthError(f"{path}: a {language} project; its language registers no source files to mutate")
+    meta = {**found.synth_contract, **meta, **overrides}
+    meta["oracle_cmd"] = _no_fail_fast(meta["oracle_cmd"])
     staged = work / name
     work.mkdir(parents=True, exist_ok=True)
     shutil.copytree(repo, staged / REPO, ignore=not_copied)
@@ -126,20 +98,19 @@ def stage(given: Path, work: Path, fixture_class: str | None, overrides: dict[st
         staged_spec = load_fixture(staged)
     except FixtureError as exc:
         raise SynthError(f"{path}: {exc}") from None
-    project = _project_name(staged / REPO, name)
-    files = _mutable(staged_spec, language)
+    project = (found.project_name(staged / REPO) if found.project_name else None) or name
+    files = _mutable(staged_spec, found.source_suffix)
     if not files:
         raise SynthError(
-            f"{path}: no editable {language} source file outside the tests "
+            f"{path}: no editable {language} source file ({found.source_suffix}) outside the tests "
             f"(editable: {policy(staged_spec).describe()}). "
             "Fix: name a project with library code, or set `editable` in its meta.toml"
         )
     return Source(given, name, project, staged_spec.fixture_class, language, staged_spec, meta, files)
 
 
-def _mutable(spec: FixtureSpec, language: str) -> list[str]:
+def _mutable(spec: FixtureSpec, suffix: str) -> list[str]:
     edit = policy(spec)
-    suffix = SUFFIXES[language]
     return [
         rel
         for rel in iter_files(spec.repo_dir)
@@ -150,7 +121,3 @@ def _mutable(spec: FixtureSpec, language: str) -> list[str]:
         and not Path(rel).name.startswith("test_")
         and Path(rel).name not in ("conftest.py", "build.rs", "setup.py")
     ]
-
-
-def read_toml(path: Path) -> dict[str, object]:
-    return tomllib.loads(path.read_text(encoding="utf-8"))
