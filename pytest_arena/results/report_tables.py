@@ -127,38 +127,40 @@ def fixture_table(records: list[ItemRecord]) -> Table:
     return Table("Pass rate per fixture", ["fixture", "class", "difficulty", "student", *RATE_HEADERS], rows)
 
 
-def difficulty_table(records: list[ItemRecord]) -> Table | None:
-    rated = [r for r in records if r.difficulty is not None]
-    if not rated:
+def _per_kind(records: list[ItemRecord], kind: Callable[[ItemRecord], object | None]) -> list[list[str]] | None:
+    """Rows of pass rates (and pass@1) per value of ``kind`` and student; None when no record has one."""
+    kept = [r for r in records if kind(r) is not None]
+    if not kept:
         return None
     rows = []
     for _, runs in sorted(
-        grouped(rated, lambda r: f"{r.difficulty}|{r.student}"),
-        key=lambda kv: (kv[1][0].difficulty or 0, kv[1][0].student),
+        grouped(kept, lambda r: f"{kind(r)}|{r.student}"),
+        key=lambda kv: (str(kind(kv[1][0])), kv[1][0].student),
     ):
         fixtures = len({r.fixture for r in runs})
-        rows.append([str(runs[0].difficulty), runs[0].student, str(fixtures), *rate_cells(runs)])
-    unrated = len(records) - len(rated)
+        curve = pass_at_k(runs)
+        first = str(curve[0]) if curve else "n/a"
+        rows.append([str(kind(runs[0])), runs[0].student, str(fixtures), *rate_cells(runs), first])
+    return rows
+
+
+def difficulty_table(records: list[ItemRecord]) -> Table | None:
+    rows = _per_kind(records, lambda r: r.difficulty)
+    if rows is None:
+        return None
+    unrated = len([r for r in records if r.difficulty is None])
     note = f"{unrated} runs of fixtures without a difficulty are left out." if unrated else ""
-    return Table("Pass rate per difficulty", ["difficulty", "student", "fixtures", *RATE_HEADERS], rows, note)
+    headers = ["difficulty", "student", "fixtures", *RATE_HEADERS, "pass@1"]
+    return Table("Pass rate per difficulty", headers, rows, note)
 
 
 def operator_table(records: list[ItemRecord]) -> Table | None:
     """Pass rates per arena-synth mutation operator and student: which kinds of bug a model fixes.
     None when no record is of a synthesized fixture."""
-    mutated = [r for r in records if r.mutation_operator is not None]
-    if not mutated:
+    rows = _per_kind(records, lambda r: r.mutation_operator)
+    if rows is None:
         return None
-    rows = []
-    for _, runs in sorted(
-        grouped(mutated, lambda r: f"{r.mutation_operator}|{r.student}"),
-        key=lambda kv: (kv[1][0].mutation_operator or "", kv[1][0].student),
-    ):
-        fixtures = len({r.fixture for r in runs})
-        curve = pass_at_k(runs)
-        first = str(curve[0]) if curve else "n/a"
-        rows.append([runs[0].mutation_operator or "", runs[0].student, str(fixtures), *rate_cells(runs), first])
-    others = len(records) - len(mutated)
+    others = len([r for r in records if r.mutation_operator is None])
     note = (
         "Fixtures arena-synth planted a bug in, grouped by the mutation operator that planted it. pass@1: the mean "
         "over fixtures of their pass rate (DriverError/HarnessError runs left out)."
