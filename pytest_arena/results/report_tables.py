@@ -139,7 +139,7 @@ def _per_kind(records: list[ItemRecord], kind: Callable[[ItemRecord], object | N
     ):
         fixtures = len({r.fixture for r in runs})
         curve = pass_at_k(runs)
-        first = str(curve[0]) if curve else "n/a"
+        first = f"{curve[0].value:.2f} [{curve[0].low:.2f}, {curve[0].high:.2f}]" if curve else "n/a"
         rows.append([str(kind(runs[0])), runs[0].student, str(fixtures), *rate_cells(runs), first])
     return rows
 
