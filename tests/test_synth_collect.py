@@ -49,7 +49,10 @@ def _collected(pytester: pytest.Pytester, root: Path, *args: str) -> list[str]:
     )
     output = run.stdout.str() + run.stderr.str()
     assert run.ret in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED), output
-    assert "Warning" not in output, output  # the synth marker is registered: no unknown-mark warning
+    # The synth marker is registered: --strict-markers would make an unknown one an error, and no
+    # unknown-mark warning shows. (Other warnings, such as pytest's note that pytest_arena was
+    # imported before this in-process run could rewrite it, depend on the tests before this one.)
+    assert "PytestUnknownMarkWarning" not in output and "Unknown pytest.mark" not in output, output
     return sorted(line.rpartition("::")[2] for line in run.outlines if "::" in line)
 
 
