@@ -185,6 +185,13 @@ def floor(workers: int) -> None:
         f"({tokens[0]} completion, {tokens[1]} prompt tokens); wall x workers / generation = "
         f"{wall * workers / generation:.2f} (goal <= 1.15)"
     )
+    spent = {key: sum(float(str(r[key])) for r in records) for key in ("tools_s", "oracle_s", "wall_s")}
+    inside = spent["wall_s"] - generation - spent["tools_s"] - spent["oracle_s"]
+    print(
+        f"floor: of {wall * workers:.0f} worker-seconds: generation {generation:.0f}, the student's tools "
+        f"{spent['tools_s']:.0f}, oracle {spent['oracle_s']:.0f}, the rest of the sessions {inside:.0f}, outside "
+        f"the sessions {wall * workers - spent['wall_s']:.0f} (start-up, model loads, set-up, idle workers)"
+    )
 
 
 def coldcache(count: int) -> None:

@@ -256,7 +256,7 @@ class ArenaItem(pytest.Item):
         """The session, then the tests it fixed and broke against the baseline."""
         warm = self._warm()
         if warm is not None:
-            warm.seed(self.spec, self.fixture_sha256, ws)
+            ws.before_first_command = lambda: warm.seed(self.spec, self.fixture_sha256, ws)
         result = self._session(ws, settings, student, warm).run()
         if result.outcome.name not in NOT_COUNTED:
             result.tests = measure(

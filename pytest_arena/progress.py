@@ -89,6 +89,7 @@ class Progress:
         self.started = time.monotonic()
         self._last_plain = self.started
         self._rewritten = False
+        self._beside: str | None = None  # a phase running beside the items (warmup.Pipeline)
 
     @property
     def reporter(self) -> pytest.TerminalReporter | None:
@@ -154,6 +155,16 @@ class Progress:
         if last:
             self.started = self._last_plain = time.monotonic()
 
+    def beside(self, note: str | None) -> None:
+        """The warm-up running beside the items (no xdist): its line joins the status line."""
+        self._beside = note
+
+    def note(self, line: str) -> None:
+        """A line of its own above the status line (the warm-up beside the items has ended)."""
+        if self.reporter is not None:
+            self._write_line(line)
+            self._rewritten = False
+
     def finish(self) -> None:
         reporter = self.reporter
         if reporter is None or not self.done:
@@ -190,7 +201,8 @@ class Progress:
         self.finish()
 
     def status(self) -> str:
-        return status_line(self.done, self.total, self.outcomes, time.monotonic() - self.started)
+        line = status_line(self.done, self.total, self.outcomes, time.monotonic() - self.started)
+        return line if self._beside is None else f"{line}; {self._beside.removeprefix('arena: ')}"
 
     def _write_line(self, line: str) -> None:
         reporter = self.reporter

@@ -1,15 +1,21 @@
-"""The warm-up phase: before the first session, every selected fixture whose warm entries
-(engine/warm.py) or FAIL_TO_PASS baseline (engine/baseline.py) are not cached yet gets them built,
-several fixtures at once, so that a cold run's items do not each wait for their fixture's builds
-one fixture at a time.
+"""The warm-up phase: every selected fixture whose warm entries (engine/warm.py) or FAIL_TO_PASS
+baseline (engine/baseline.py) are not cached yet gets them built, several fixtures at once, so that
+a cold run's items do not each wait for their fixture's builds one fixture at a time.
 
 - Which fixtures: those of the arena items left after ``-k``/``-m``, ``--arena-shard`` and
   ``--arena-resume``, each once however many students, seeds and dialects it has.
-- Where: in the process that owns the run, before any item is handed out: without ``-n`` in
-  ``pytest_collection_finish``; under xdist the controller, on the first worker's collection, so
-  the workers wait idle (no model loaded yet) instead of competing for the cores. The builds are
-  subprocesses (cargo, pytest, ruff, mypy in the sandbox), so a thread pool as wide as the usable
-  cores spreads them as far as worker processes would, and one progress line can count them.
+- When and where, in the process that owns the run:
+  - without ``-n``, beside the items (:class:`Pipeline`): the fixtures are warmed in the items'
+    order over a thread pool as wide as the usable cores, and an item waits only for its own
+    fixture, so the items' sessions and oracles run while later fixtures build (a cold reference
+    sweep's items would otherwise leave a core idle: one cargo at a time);
+  - under xdist, the controller, on the first worker's collection, before anything is scheduled:
+    the workers wait idle (no model loaded yet) instead of competing for the cores, and a worker
+    could not wait for a build another process runs.
+  The builds are subprocesses (cargo, pytest, ruff, mypy in the sandbox), so threads spread them
+  as far as worker processes would.
+- Shown by the progress line: the phase's own line under xdist, a ``warming k/N`` note on the
+  items' line beside them.
 - Keyed by content as before (fixture digest, baseline version digest), under
   ``$XDG_CACHE_HOME/pytest-arena``: a CI cache of that folder restores them. A fixture whose
   build leaves no artifacts (a few shell lines) has no entry to keep, so every run warms it again,
@@ -21,8 +27,11 @@ one fixture at a time.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +46,7 @@ from .engine.warm import WarmCache
 from .engine.workspace import temp_space_problem
 from .items import WARM_KEY, ArenaItem, fixture_sandbox, missing_program
 from .options import OPTIONS_KEY
-from .progress import PROGRESS_KEY, is_arena_nodeid
+from .progress import PROGRESS_KEY, is_arena_nodeid, warming_line
 from .students.threads import usable_cores
 
 if TYPE_CHECKING:
@@ -71,7 +80,7 @@ def warm_fixture(target: Target, warm: WarmCache | None) -> bool:
             warm.artifacts(spec, target.digest, sandbox)
             warm.artifacts(spec, target.digest, sandbox, hidden=True)
         if spec.solution_dir.is_dir():
-            baseline_for(spec, sandbox)
+            baseline_for(spec, sandbox, warm=warm, digest=target.digest)
     except Exception:  # noqa: BLE001 -- a speed-up only: whatever failed here, the item meets again
         return False
     return True
@@ -90,12 +99,52 @@ def warm_all(targets: Sequence[Target], warm: WarmCache | None, jobs: int, on_do
     return failed
 
 
+class Pipeline:
+    """The warm-up beside the items (no xdist): targets warmed in the items' order over ``jobs``
+    threads; :meth:`wait` blocks an item until its own fixture is warmed (or left to it)."""
+
+    def __init__(self, targets: Sequence[Target], warm: WarmCache, jobs: int) -> None:
+        self.total, self.done, self.failed = len(targets), 0, 0
+        self.began = time.monotonic()
+        self.took = 0.0
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="arena-warm")
+        self._futures: dict[Path, Future[bool]] = {}
+        for target in targets:
+            future = self._pool.submit(warm_fixture, target, warm)
+            future.add_done_callback(self._ended)
+            self._futures[target.spec.directory] = future
+
+    def _ended(self, future: Future[bool]) -> None:
+        ok = not future.cancelled() and future.exception() is None and future.result()
+        with self._lock:
+            self.done += 1
+            self.failed += not ok
+            if self.done == self.total:
+                self.took = time.monotonic() - self.began
+
+    def wait(self, directory: Path) -> None:
+        future = self._futures.get(directory)
+        if future is not None:
+            wait_for([future])
+
+    def line(self) -> str:
+        return warming_line(self.done, self.total, self.failed, self.took or time.monotonic() - self.began)
+
+    def close(self) -> None:
+        """Fixtures not started yet are dropped (an interrupted or stopped run); running builds,
+        whose subprocesses got the same signal, are waited for."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 class WarmUp:
     """The phase as a plugin, registered in the process that owns the run (not on xdist workers)."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.started = False
+        self.pipeline: Pipeline | None = None
+        self._said_done = False
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -103,7 +152,12 @@ class WarmUp:
         for item in session.items:
             if isinstance(item, ArenaItem) and item.spec.directory not in targets:
                 targets[item.spec.directory] = Target(item.spec, item.fixture_sha256, item.sandbox())
-        self.run(list(targets.values()), self.config.stash.setdefault(WARM_KEY, WarmCache()))
+        todo = self._todo(list(targets.values()), warm := self.config.stash.setdefault(WARM_KEY, WarmCache()))
+        if todo:
+            self.pipeline = Pipeline(todo, warm, min(usable_cores(), len(todo)))
+            progress = self.config.stash.get(PROGRESS_KEY, None)
+            if progress is not None:
+                progress.note(self.pipeline.line())
 
     @pytest.hookimpl(optionalhook=True, trylast=True)
     def pytest_xdist_node_collection_finished(self, node: WorkerController, ids: Sequence[str]) -> None:
@@ -121,15 +175,41 @@ class WarmUp:
                         targets[directory] = Target(spec, fixture_digest(directory), fixture_sandbox(self.config, spec))
                     except FixtureError:
                         continue  # a collection error on the worker already
-        self.run(list(targets.values()), WarmCache())
+        warm = WarmCache()
+        todo = self._todo(list(targets.values()), warm)
+        if todo:
+            self.run(todo, warm)
 
-    def run(self, targets: list[Target], warm: WarmCache) -> None:
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.pipeline is not None and isinstance(item, ArenaItem):
+            self.pipeline.wait(item.spec.directory)
+            self._show(self.pipeline)
+
+    def pytest_sessionfinish(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.close()
+            self._show(self.pipeline)
+
+    def _show(self, pipeline: Pipeline) -> None:
+        """The pipeline's count on the items' status line while it runs; its last line once."""
+        progress = self.config.stash.get(PROGRESS_KEY, None)
+        if progress is None or self._said_done:
+            return
+        finished = pipeline.done == pipeline.total
+        progress.beside(None if finished else pipeline.line())
+        if finished:
+            self._said_done = True
+            progress.note(pipeline.line())
+
+    def _todo(self, targets: list[Target], warm: WarmCache) -> list[Target]:
         if self.started or self.config.option.collectonly or self.config.stash[OPTIONS_KEY].cold:
-            return
+            return []
         self.started = True
-        todo = [t for t in targets if needs_warming(t, warm)]
-        if not todo:
-            return
+        return [t for t in targets if needs_warming(t, warm)]
+
+    def run(self, todo: list[Target], warm: WarmCache) -> None:
+        """The phase ahead of the items (xdist's controller), on its own progress line."""
         progress = self.config.stash.get(PROGRESS_KEY, None)
         began = time.monotonic()
 

@@ -144,7 +144,7 @@ def seeded(tmp_path: Path) -> Iterator[tuple[Workspace, Path]]:
         pytest.skip("bwrap not installed")
     spec = load_fixture(CORPUS / "leetcode__01-two-sum")
     digest = fixture_digest(spec.directory)
-    entry = tmp_path / "cache" / digest[:32]
+    entry = WarmCache(tmp_path / "cache").entry(spec, digest)
     make_entry(entry)
     (entry / COMPLETE).write_text(f"{spec.id}\nsha256 {entry_digest(entry)}\n", encoding="utf-8")
     ws = Workspace(spec.repo_dir, spec.protected, sandbox=Sandbox("bwrap"))

@@ -32,6 +32,7 @@ FACTS = {
     "RUSTUP_TOOLCHAIN",
     "VIRTUAL_ENV",
     "CARGO_TERM_COLOR",
+    "CARGO_INCREMENTAL",
     "PYTHONNOUSERSITE",
     "target",
     ".mypy_cache",

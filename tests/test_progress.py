@@ -114,8 +114,10 @@ def test_default_verbosity_on_a_terminal_rewrites_one_line(tmp_path: Path) -> No
     screen = b"".join(chunks).decode("utf-8", errors="replace")
     assert proc.returncode == 1, screen
     assert "\rarena: 1/2 items" in screen and "\rarena: 2/2 items" in screen, screen
-    assert "\rarena: warming 0/2 fixtures" in screen and "\rarena: warmed 2/2 fixtures in " in screen, screen
-    between = screen[screen.index("arena: warmed 2/2") : screen.index("\rarena: 1/2 items")]
-    assert "\n" in between  # the phase's last line stays, above the items' line
+    # The warm-up, beside the items without -n: its first and last lines are lines of their own,
+    # kept above the items' status line, never rewritten by it.
+    assert "arena: warming 0/2 fixtures" in screen and "arena: warmed 2/2 fixtures in " in screen, screen
+    assert "\rarena: warm" not in screen, screen
+    assert "\n" in screen[screen.index("arena: warming 0/2") : screen.index("\rarena: 1/2 items")]
     assert "turn 1/6: shell" in screen  # the status line says what the item is doing
     assert "meta.toml F" not in screen  # pytest's per-item letters gave way to the status line

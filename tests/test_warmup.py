@@ -1,6 +1,7 @@
 """The warm-up phase (pytest_arena/warmup.py): the selected fixtures' warm entries and baselines are
-built before the first item starts, once per fixture, with or without -n, shown by the progress
-line; a fixture that cannot be warmed ends as it does without the phase (--arena-cold)."""
+built before each item's session (under -n before the first item, without it beside the items),
+once per fixture, shown by the progress line; a fixture that cannot be warmed ends as it does
+without the phase (--arena-cold)."""
 
 from __future__ import annotations
 
@@ -31,10 +32,19 @@ def entries():
     found = [*CACHE.glob("warm/*/.complete"), *CACHE.glob("baselines/*.json")]
     return sorted(p.relative_to(CACHE).as_posix() for p in found)
 
+def own(item):
+    # whether the item's own fixture has its warm entries and its baseline
+    from pytest_arena.engine.baseline import version_digest
+    from pytest_arena.engine.corpus import fixture_digest
+    from pytest_arena.engine.warm import WarmCache
+    spec = item.spec
+    baseline = (CACHE / "baselines" / f"{version_digest(spec)}.json").is_file()
+    return baseline and not WarmCache(CACHE / "warm").missing(spec, fixture_digest(spec.directory))
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("arena") is not None:
         with (HERE / "seen.log").open("a") as log:
-            log.write(json.dumps([item.name, entries()]) + "\\n")
+            log.write(json.dumps([item.name, entries(), own(item)]) + "\\n")
 
 try:
     from pytest_arena import warmup
@@ -80,7 +90,7 @@ def test_each_at_once_keeps_the_items_order_and_counts_each_end() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_fixtures_are_warmed_once_before_the_first_item(
+def test_fixtures_are_warmed_once_before_their_items(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, xdist: list[str]
 ) -> None:
     corpus = ROOT / "fixtures" / "python"
@@ -96,11 +106,16 @@ def test_fixtures_are_warmed_once_before_the_first_item(
     assert len([e for e in final if e.startswith("baselines/")]) == 2 and len(final) >= 4, final
     seen = [json.loads(line) for line in (project / "seen.log").read_text().splitlines()]
     assert len(seen) == 4
-    assert all(entries == final for _, entries in seen), (seen, final)  # there before every item's session
-    # Once per fixture, whatever the number of students; the phase's lines come before any item.
+    # Its own fixture's entries are there before every item's session: under xdist every fixture's
+    # (the controller's phase ends before anything is scheduled), without it the rest may still build.
+    assert all(ready for _, _, ready in seen), seen
+    if xdist:
+        assert all(entries == final for _, entries, _ in seen), (seen, final)
+    # Once per fixture, whatever the number of students; the phase's first line comes before any item.
     assert sorted((project / "warmed.log").read_text().split()) == sorted([UNIQ, TR])
-    assert "arena: warming 0/2 fixtures" in run.stdout, run.stdout
-    assert run.stdout.index("arena: warmed 2/2 fixtures") < run.stdout.index("meta.toml"), run.stdout
+    assert run.stdout.index("arena: warming 0/2 fixtures") < run.stdout.index("meta.toml"), run.stdout
+    ended = run.stdout.index("arena: warmed 2/2 fixtures")
+    assert ended < run.stdout.index("meta.toml") if xdist else ended < run.stdout.index("short test summary")
     assert "\r" not in run.stdout
     # A second run finds everything cached: no phase, nothing warmed again.
     again = run_pytest("--arena", f"--arena-reports={project / 'r'}", *students, *xdist, cwd=project, timeout=600)

@@ -1,7 +1,12 @@
 """A fixture's FAIL_TO_PASS / PASS_TO_PASS tests, derived once per fixture version (the pristine
 tree and the reference solution each run through the oracle command on a clean tree, hidden tests
 included, read with the same per-test evidence the oracle reads) and cached on disk, so every
-item, every xdist worker and ``arena-validate`` share one derivation."""
+item, every xdist worker and ``arena-validate`` share one derivation.
+
+Given the warm cache, the two runs start from the oracle's warm build, as every oracle run does:
+the pristine tree then compiles nothing and the solution only the crate it changes, instead of two
+cold builds per fixture (most of a cold run's warm-up). A tool that crashes on that warm start is
+run again cold and the entry dropped, as :func:`cleantree.judge_clean` does."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from .cachenote import cache_folder, unwritable
 from .cleantree import clean_tree
 from .commands import CommandResult
 from .corpus import META, FixtureSpec
-from .harness import HarnessFault, harness_fault
+from .harness import HarnessFault, crashed, harness_fault
 from .oracle import Verdict, run_tests
 from .sandbox import Sandbox
 from .testresults import FAILED, PARSER_VERSION, PASSED, Baseline, TestCounts
@@ -73,10 +78,22 @@ class TestRun:
         return cls(verdict.tests, dict(verdict.evidence.results) if verdict.evidence else {})
 
 
-def tests_of(spec: FixtureSpec, sandbox: Sandbox | None, folder: Path | None = None) -> TestRun:
-    """The oracle's test command on a clean tree (repo/ and hidden/, ``folder`` laid over it)."""
-    with clean_tree(spec, sandbox or Sandbox(), overlay=folder) as tree:
-        result, evidence = run_tests(spec, tree.ws, tree.evidence)
+def tests_of(
+    spec: FixtureSpec,
+    sandbox: Sandbox | None,
+    folder: Path | None = None,
+    *,
+    warm: WarmCache | None = None,
+    digest: str = "",
+) -> TestRun:
+    """The oracle's test command on a clean tree (repo/ and hidden/, ``folder`` laid over it),
+    seeded from the oracle's warm entry when ``warm`` and ``digest`` are given."""
+    for seeded in (warm, None) if warm is not None and digest else (None,):
+        with clean_tree(spec, sandbox or Sandbox(), overlay=folder, warm=seeded, digest=digest) as tree:
+            result, evidence = run_tests(spec, tree.ws, tree.evidence)
+        if seeded is None or not crashed(result):
+            break
+        seeded.discard(spec, digest, hidden=True)  # the warm entry made the tool crash: built again
     return TestRun(result, dict(evidence.results))
 
 
@@ -154,22 +171,38 @@ def cached(spec: FixtureSpec) -> Baseline | None:
     return Baseline(tuple(entry.fail_to_pass), tuple(entry.pass_to_pass), entry.tests)
 
 
-def baseline_for(spec: FixtureSpec, sandbox: Sandbox | None) -> Baseline:
-    """The cached baseline, or a new derivation (two test runs) stored for the next caller."""
+def _pristine_tests(spec: FixtureSpec, sandbox: Sandbox | None, warm: WarmCache | None, digest: str) -> TestRun:
+    """The pristine tree's tests: the run that built the oracle's warm entry just now, if it did."""
+    if warm is not None and digest:
+        warm.artifacts(spec, digest, sandbox or Sandbox(), hidden=True)
+        kept = warm.pristine_run(digest)
+        if kept is not None:
+            return TestRun(kept[0], dict(kept[1].results))
+    return tests_of(spec, sandbox, warm=warm, digest=digest)
+
+
+def baseline_for(
+    spec: FixtureSpec, sandbox: Sandbox | None, *, warm: WarmCache | None = None, digest: str = ""
+) -> Baseline:
+    """The cached baseline, or a new derivation (two test runs, from the warm entry when given)
+    stored for the next caller."""
     found = cached(spec) or _UNSAVED.get(version_digest(spec))
     if found is not None:
         return found
     if not spec.solution_dir.is_dir():
         raise BaselineError(f"{spec.id}: no solution/ folder to derive FAIL_TO_PASS from")
-    derivation = derive(spec, tests_of(spec, sandbox), tests_of(spec, sandbox, spec.solution_dir))
+    pristine = _pristine_tests(spec, sandbox, warm, digest)
+    derivation = derive(spec, pristine, tests_of(spec, sandbox, spec.solution_dir, warm=warm, digest=digest))
     if store(spec, derivation) is None:
         _UNSAVED[version_digest(spec)] = derivation.baseline
     return derivation.baseline
 
 
-def known_baseline(spec: FixtureSpec, sandbox: Sandbox | None) -> Baseline | None:
+def known_baseline(
+    spec: FixtureSpec, sandbox: Sandbox | None, *, warm: WarmCache | None = None, digest: str = ""
+) -> Baseline | None:
     try:
-        return baseline_for(spec, sandbox)
+        return baseline_for(spec, sandbox, warm=warm, digest=digest)
     except BaselineError:
         return None
 
@@ -188,7 +221,7 @@ def measure(
     file (an untouched tree is the pristine one). None when no baseline can be had."""
     if verdict is not None and verdict.evidence is not None:
         return verdict.counts
-    baseline = known_baseline(spec, ws.sandbox)
+    baseline = known_baseline(spec, ws.sandbox, warm=warm, digest=digest)
     if baseline is None:
         return None
     if not changed:

@@ -87,7 +87,10 @@ RUST = Language(
     tool_homes=("CARGO_HOME", "RUSTUP_HOME"),
     home_defaults=(("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")),
     passed_env=("RUSTUP_TOOLCHAIN",),
-    command_env={"CARGO_TERM_COLOR": "never"},
+    # Incremental compilation off: every build here starts in a fresh tree whose seeded target/
+    # holds no incremental caches (warm.py), so writing them only cost time: a cold `cargo test`
+    # and clippy of a fixture took 2.0 s with them, 1.1 s without (and 73 MB against 47 MB).
+    command_env={"CARGO_TERM_COLOR": "never", "CARGO_INCREMENTAL": "0"},
     install_hints={"cargo": "install Rust (apt-get install cargo rust-clippy rustfmt, or rustup) or run ./run setup"},
     relocated=_rust_relocated,
     replaced=_rust_replaced,

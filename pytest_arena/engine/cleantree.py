@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .corpus import FixtureSpec
 from .editable import EditPolicy
+from .evidence import EVIDENCE_DIR
 from .harness import crashed
 from .oracle import ComplianceCheck, Verdict, judge
 from .sandbox import Sandbox
@@ -22,7 +23,6 @@ from .testresults import Baseline
 from .warm import WarmCache
 from .workspace import Workspace, read_regular
 
-EVIDENCE_DIR = "evidence"
 MAX_APPLIED_BYTES = 16 * 1024 * 1024  # per file: bigger than any source file a fixture needs
 
 

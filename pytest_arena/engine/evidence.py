@@ -64,6 +64,9 @@ def runner(spec: FixtureSpec) -> str:
     return "other"
 
 
+EVIDENCE_DIR = "evidence"  # harness-owned, beside a tree the oracle judges: its runner's JUnit file
+
+
 def runner_env(kind: str, evidence_dir: Path | None) -> dict[str, str]:
     """Environment the oracle's test command runs with: pytest writes its JUnit file where the
     harness reads it. Everything else the runner needs is the fixture's (the clean tree)."""

@@ -193,7 +193,7 @@ class Session:
             student=self.ws,
             warm=self.warm,
             digest=self.digest,
-            baseline=known_baseline(spec, self.ws.sandbox),
+            baseline=known_baseline(spec, self.ws.sandbox, warm=self.warm, digest=self.digest),
         )
         result.dropped, result.dropped_paths = tree.dropped, tree.dropped_paths
         result.suppressions = [str(s) for s in tree.suppressions]

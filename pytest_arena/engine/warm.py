@@ -33,8 +33,11 @@ from pathlib import Path
 
 from .artifact_links import links_allowed, place_tree
 from .cachenote import cache_folder, unwritable
+from .commands import CommandResult
 from .corpus import FixtureSpec
-from .languages import language_of, replaced_output, warm_dirs
+from .evidence import EVIDENCE_DIR, TestEvidence
+from .languages import command_env, language_of, replaced_output, warm_dirs
+from .oracle import run_tests
 from .sandbox import Sandbox
 from .tempdirs import out_of_space
 from .workspace import Workspace
@@ -47,8 +50,13 @@ CONTENT_HASHED_BYTES = 1 << 20
 
 
 def _entry_key(spec: FixtureSpec, digest: str, hidden: bool) -> str:
-    """The oracle's build with hidden/ laid over is an entry of its own beside the pristine one."""
-    return f"{digest[:31]}h" if hidden and spec.hidden_dir.is_dir() else digest
+    """The fixture's content and the environment every command gets (the languages' command_env:
+    cargo's fingerprints hash CARGO_INCREMENTAL, so an entry built under another value would be
+    rebuilt whole by every item). The oracle's build with hidden/ laid over is an entry of its own
+    beside the pristine one."""
+    env = "\0".join(f"{k}={v}" for k, v in sorted(command_env().items()))
+    key = hashlib.sha256(f"{digest}\0{env}".encode()).hexdigest()
+    return f"{key[:31]}h" if hidden and spec.hidden_dir.is_dir() else key
 
 
 def cache_root() -> Path:
@@ -62,16 +70,23 @@ class WarmCache:
         self.root = root or cache_root()
         self.ready: dict[str, Path | None] = {}
         self._locks: dict[str, threading.Lock] = {}
+        # fixture digest -> the oracle's test command on the pristine tree, hidden/ included, as
+        # the oracle's entry was built: the baseline's pristine run, so it is not run twice
+        self._pristine_runs: dict[str, tuple[CommandResult, TestEvidence]] = {}
 
     def artifacts(self, spec: FixtureSpec, digest: str, sandbox: Sandbox, hidden: bool = False) -> Path | None:
         """The artifact folder of this fixture's pristine build, built on first use; None when
         the build left nothing worth copying. ``hidden``: the oracle's build, with the hidden
         tests compiled in: a separate build, since the student's copy must not carry them."""
-        digest = _entry_key(spec, digest, hidden)
-        with self._lock(digest):
-            if digest not in self.ready:
-                self.ready[digest] = self._build(spec, digest, sandbox, hidden)
-            return self.ready[digest]
+        key = _entry_key(spec, digest, hidden)
+        with self._lock(key):
+            if key not in self.ready:
+                self.ready[key] = self._build(spec, digest, key, sandbox)
+            return self.ready[key]
+
+    def entry(self, spec: FixtureSpec, digest: str, *, hidden: bool = False) -> Path:
+        """Where this fixture's entry (pristine, or the oracle's) is kept."""
+        return self.root / _entry_key(spec, digest, hidden)[:32]
 
     def missing(self, spec: FixtureSpec, digest: str) -> bool:
         """Whether an entry of this fixture (pristine or oracle's) is neither known to this process
@@ -106,34 +121,36 @@ class WarmCache:
             language.relocated(ws.root)
         return seeded
 
+    def pristine_run(self, digest: str) -> tuple[CommandResult, TestEvidence] | None:
+        """The test run of the pristine tree (hidden tests included) that built this fixture's
+        oracle entry in this process, handed out once; None when the entry came from disk."""
+        return self._pristine_runs.pop(digest, None)
+
     def discard(self, spec: FixtureSpec, digest: str, *, hidden: bool = False) -> None:
         """Forgets an entry a tool crashed on: removed from disk, so the next use builds it again."""
-        digest = _entry_key(spec, digest, hidden)
-        with self._lock(digest):
-            self.ready.pop(digest, None)
-            _remove_entry(self.root / digest[:32])
+        key = _entry_key(spec, digest, hidden)
+        with self._lock(key):
+            self.ready.pop(key, None)
+            _remove_entry(self.root / key[:32])
 
     def _lock(self, key: str) -> threading.Lock:
         """One lock per entry: the warm-up's threads build different fixtures at once."""
         with _LOCK:
             return self._locks.setdefault(key, threading.Lock())
 
-    def _build(self, spec: FixtureSpec, digest: str, sandbox: Sandbox, hidden: bool) -> Path | None:
-        final = self.root / digest[:32]
+    def _build(self, spec: FixtureSpec, digest: str, key: str, sandbox: Sandbox) -> Path | None:
+        final = self.root / key[:32]
         if (final / COMPLETE).is_file():
             if _verified(final):
                 return final
             _remove_entry(final)
         ws = Workspace(spec.repo_dir, [], prefix=f"arena-warm-{spec.id}-", sandbox=sandbox)
         try:
-            if hidden:
-                ws.lay_over(spec.hidden_dir, keep_mtimes=True)
-            for command in filter(None, (spec.oracle_cmd, spec.compliance_cmd)):
-                ws.run(command, spec.oracle_timeout_s)  # pass or fail, the artifacts are what counts
+            self._run_build(spec, digest, key, ws)
             built = [name for name in warm_dirs() if (ws.root / name).is_dir()]
             if not built:
                 return None
-            staging = self.root / f".{digest[:32]}.{os.getpid()}.{threading.get_ident()}"
+            staging = self.root / f".{key[:32]}.{os.getpid()}.{threading.get_ident()}"
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir(parents=True)
             for name in built:
@@ -149,6 +166,27 @@ class WarmCache:
             return None  # a full disk or an unwritable cache: items simply build cold
         finally:
             ws.cleanup()
+
+    def _run_build(self, spec: FixtureSpec, digest: str, key: str, ws: Workspace) -> None:
+        """The fixture's own commands in ``ws``; pass or fail, the artifacts are what counts."""
+        if key != _entry_key(spec, digest, False):  # the oracle's entry: hidden/ over the pristine tree
+            # Started from the pristine build, the oracle's compiles only what hidden/ adds.
+            # The hidden files are stamped now: one that replaces a pristine file must not
+            # look older than the pristine artifacts built from that file.
+            seeded = self.seed(spec, digest, ws)
+            laid = ws.lay_over(spec.hidden_dir, keep_mtimes=True)
+            if seeded:
+                ws.freshen(laid)
+        if key == _entry_key(spec, digest, True):
+            # The oracle's entry is built by the pristine tree's tests as the oracle runs them
+            # (the harness's runner settings): the baseline's pristine run, kept for it.
+            evidence = ws.base / EVIDENCE_DIR
+            evidence.mkdir(exist_ok=True)
+            self._pristine_runs[digest] = run_tests(spec, ws, evidence)
+        else:
+            ws.run(spec.oracle_cmd, spec.oracle_timeout_s)
+        if spec.compliance_cmd:
+            ws.run(spec.compliance_cmd, spec.oracle_timeout_s)
 
     def clear(self) -> None:
         with contextlib.suppress(OSError):

@@ -96,6 +96,10 @@ class Workspace:
         self.quota = quota  # bytes the workspace may hold in all; 0: no limit
         # time.monotonic() past which no command may run on (the session's wall budget); None: none
         self.deadline: float | None = None
+        # Run once, before the first command: laying in the warm build's artifacts (warm.seed),
+        # which only commands use, so a session that runs none (a reference or a finish-only
+        # student, a model that answers at once) never pays for them.
+        self.before_first_command: Callable[[], object] | None = None
         self.pristine = pristine.resolve()
         self.protected = list(protected)
         self.base = self.root = Path()
@@ -154,6 +158,9 @@ class Workspace:
     ) -> CommandResult:
         """A shell command in the workspace, confined by the workspace's sandbox and its quota, and
         timed out at the deadline when that comes first."""
+        if self.before_first_command is not None:
+            prepare, self.before_first_command = self.before_first_command, None
+            prepare()
         if self.deadline is not None:
             timeout_s = max(0.01, min(timeout_s, self.deadline - time.monotonic()))
         watch = QuotaWatch(self.root, self.quota) if self.quota else None
