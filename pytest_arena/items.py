@@ -22,7 +22,6 @@ from .engine.oracle import fixture_compliance
 from .engine.outcomes import NOT_COUNTED, DriverError, HarnessError, Outcome
 from .engine.sandbox import Limits, Sandbox, SandboxUnavailable, masked_paths
 from .engine.session import Session, SessionResult, SessionSettings, Turn
-from .engine.shard import fixture_bucket
 from .engine.student import Student, StudentConfig, StudentError
 from .engine.tools import Toolbox
 from .engine.warm import WarmCache
@@ -42,22 +41,24 @@ from .students.pool import StudentPool
 from .students.response_cache import ResponseCache
 from .synth_collect import fixture_marks
 from .turn_marker import forget, note_turn
-from .xdist_role import is_worker, worker_count
+from .xdist_role import is_worker
 
 POOL_KEY = pytest.StashKey[StudentPool]()
 
 
-def group_name(student: str, fixture: str, workers: int) -> str:
-    """The worker group of a student's item: its items split into ``workers`` groups by fixture (a
-    stable hash), and xdist keeps a group on one worker: each worker loads each model at most once,
-    and a single-student run still uses every worker."""
-    return f"{student}-{fixture_bucket(fixture, workers)}"
+def group_name(student: str, fixture: str) -> str:
+    """The worker group of a student's item: its items on one fixture (seeds, temperatures,
+    dialects). Groups are small so that xdist hands them out as workers free up: a fixed split of
+    a sweep into one group per worker left one worker idle for the last items of the other
+    (14 against 16 items in the main job). The scheduler keeps a worker on its student's groups
+    while any are left (xdist_schedule), so each worker still loads each model about once."""
+    return f"{student}-{fixture}"
 
 
-def xdist_group(config: pytest.Config, fixture: str, student: str) -> str:
+def xdist_group(fixture: str, student: str) -> str:
     """The ``xdist_group`` marker's name, for xdist and users' hooks; the arena's scheduler
     (``xdist_schedule``) derives the same group from the node id, which is all the controller sees."""
-    return group_name(student, fixture, worker_count(config))
+    return group_name(student, fixture)
 
 
 def student_pool(config: pytest.Config) -> StudentPool:
@@ -147,7 +148,7 @@ class ArenaItem(pytest.Item):
         for mark in fixture_marks(spec):  # arena, the fixture's class, synth for an arena-synth fixture
             self.add_marker(mark)
         if is_worker(self.config):
-            self.add_marker(pytest.mark.xdist_group(xdist_group(self.config, spec.id, variant.student)))
+            self.add_marker(pytest.mark.xdist_group(xdist_group(spec.id, variant.student)))
         # `-k two_sum` should find leetcode__01-two-sum: ids use '-', Python words use '_'.
         self.extra_keyword_matches.add(spec.id.replace("-", "_"))
 

@@ -212,6 +212,9 @@ class Progress:
             if reporter._tw.width_of_current_line:  # xdist's letters do not end their line
                 reporter._tw.line()
             reporter.write_line(line)
+            # pytest then starts the next item's letters on a line of their own, under their file's
+            # name, not bare at the start of a line (where an "E" reads like an assertion's detail)
+            reporter.currentfspath = None
 
     def _write_status(self, extra: str = "") -> None:
         self._rewrite(self.status() + (f"; {extra}" if extra else ""))

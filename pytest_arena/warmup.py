@@ -184,21 +184,26 @@ class WarmUp:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         if self.pipeline is not None and isinstance(item, ArenaItem):
             self.pipeline.wait(item.spec.directory)
-            self._show(self.pipeline)
+            self._show(self.pipeline, lines=False)
+
+    def pytest_runtest_logfinish(self) -> None:
+        """Between items (pytest's letters for one are written): the phase's last line, once."""
+        if self.pipeline is not None:
+            self._show(self.pipeline, lines=True)
 
     def pytest_sessionfinish(self) -> None:
         if self.pipeline is not None:
             self.pipeline.close()
-            self._show(self.pipeline)
+            self._show(self.pipeline, lines=True)
 
-    def _show(self, pipeline: Pipeline) -> None:
+    def _show(self, pipeline: Pipeline, *, lines: bool) -> None:
         """The pipeline's count on the items' status line while it runs; its last line once."""
         progress = self.config.stash.get(PROGRESS_KEY, None)
         if progress is None or self._said_done:
             return
         finished = pipeline.done == pipeline.total
         progress.beside(None if finished else pipeline.line())
-        if finished:
+        if finished and lines:
             self._said_done = True
             progress.note(pipeline.line())
 

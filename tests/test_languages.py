@@ -33,6 +33,7 @@ FACTS = {
     "VIRTUAL_ENV",
     "CARGO_TERM_COLOR",
     "CARGO_INCREMENTAL",
+    "CARGO_PROFILE_DEV_DEBUG",
     "PYTHONNOUSERSITE",
     "target",
     ".mypy_cache",

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from pytest_arena.engine.baseline import baseline_for, derive, tests_of
+from pytest_arena.engine.baseline import baseline_for, derive
+from pytest_arena.engine.baseline import tests_of as clean_tests
 from pytest_arena.engine.corpus import fixture_digest, load_fixture
 from pytest_arena.engine.oracle import fixture_compliance, judge
 from pytest_arena.engine.sandbox import Sandbox
@@ -147,7 +148,7 @@ def test_a_backdated_hidden_file_is_rebuilt_not_taken_from_the_pristine_entry(tm
     assert cache.artifacts(spec, digest, sandbox, hidden=True) is not None
     kept = cache.pristine_run(digest)
     assert kept is not None and "hidden_canary_replaces_the_pristine_test" in " ".join(kept[1].results)
-    again = tests_of(spec, sandbox, warm=cache, digest=digest)  # a clean tree seeded from that entry
+    again = clean_tests(spec, sandbox, warm=cache, digest=digest)  # a clean tree seeded from that entry
     assert any("hidden_canary" in name for name in again.tests), again.result.output[-2000:]
     assert not any("finds_pair_at_the_start" in name for name in again.tests), sorted(again.tests)
 
@@ -164,7 +165,7 @@ def test_a_baseline_from_the_warm_entry_is_the_cold_one(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     spec = load_fixture(fixture)
     sandbox = Sandbox()
-    cold = derive(spec, tests_of(spec, sandbox), tests_of(spec, sandbox, spec.solution_dir))
+    cold = derive(spec, clean_tests(spec, sandbox), clean_tests(spec, sandbox, spec.solution_dir))
     cache, digest = WarmCache(tmp_path / "cache"), fixture_digest(fixture)
     warm = baseline_for(spec, sandbox, warm=cache, digest=digest)
     assert warm == cold.baseline and warm.fail_to_pass

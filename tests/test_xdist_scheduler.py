@@ -67,7 +67,7 @@ def complete_all(sched: ArenaGroupScheduling, node: MockNode, collection: list[s
 
 def test_an_arena_items_group_is_its_students_fixture_share(pytester: pytest.Pytester) -> None:
     sched, _, collection = scheduler(pytester, 2)
-    assert sched._split_scope(collection[0]) == group_name("reference", FIXTURES[0], 2)
+    assert sched._split_scope(collection[0]) == group_name("reference", FIXTURES[0])
     assert sched._split_scope(collection[-1]) == collection[-1]  # not an arena item: a group alone
     assert sched._split_scope(collection[0] + "@mygroup") == "mygroup"  # an xdist_group marker wins
 
@@ -121,3 +121,61 @@ def test_nodes_beyond_the_groups_get_an_empty_share_and_are_shut_down(pytester: 
     busy = [node for node in workers if node.sent]
     assert len(busy) == 1
     assert all(node.shutting_down for node in workers if not node.sent)
+
+
+def test_groups_go_to_whichever_node_is_free(pytester: pytest.Pytester) -> None:
+    """A slow node keeps only what it holds: the fast one takes every group still queued (a fixed
+    split of the groups between the nodes left the fast one idle)."""
+    sched, (fast, slow), collection = scheduler(pytester, 2)
+    for _ in range(20):
+        complete_all(sched, fast, collection)
+    assert len(sent_ids(fast, collection)) > len(sent_ids(slow, collection)) + 2
+    assert sorted(sent_ids(fast, collection) + sent_ids(slow, collection)) == sorted(collection)
+
+
+def test_a_node_keeps_its_student_while_its_groups_last(pytester: pytest.Pytester) -> None:
+    """Collected fixture by fixture (a, b, a, b, ...), yet each node runs one student's groups
+    until none is queued: a model loads once per node, not once per group."""
+    config = pytester.parseconfig("--tx=2*popen")
+    sched = ArenaGroupScheduling(config, None)
+    workers = [MockNode("gw0"), MockNode("gw1")]
+    collection = [nodeid(f, student) for f in FIXTURES for student in ("a", "b")]
+    node: Any
+    for node in workers:
+        sched.add_node(node)
+        sched.add_node_collection(node, collection)
+    sched.schedule()
+    for _ in range(20):
+        complete_all(sched, workers[0], collection)  # gw0 is faster: it ends up running both students
+        if _ % 3 == 0:
+            complete_all(sched, workers[1], collection)
+    for node in workers:
+        order = [collection[i].rsplit("[", 1)[1].split("-")[0] for i in node.sent]
+        assert sum(a != b for a, b in zip(order, order[1:], strict=False)) <= 1, (node, order)
+    assert sorted(i for node in workers for i in node.sent) == list(range(len(collection)))
+
+
+def test_a_node_that_replaces_a_dead_one_holds_two_items_or_is_shut_down(pytester: pytest.Pytester) -> None:
+    """An xdist worker runs an item only once it knows the next one (or is shut down): the worker
+    that replaced a dead one, handed the dead one's one-item rest, waited forever (a real run hung)."""
+    config = pytester.parseconfig("--tx=2*popen")
+    sched = ArenaGroupScheduling(config, None)
+    workers = [MockNode("gw0"), MockNode("gw1")]
+    collection = [nodeid(f).replace("-s0]", f"-s{seed}]") for f in FIXTURES[:3] for seed in (0, 1)]
+    node: Any
+    for node in workers:
+        sched.add_node(node)
+        sched.add_node_collection(node, collection)
+    sched.schedule()
+    complete_all(sched, workers[1], collection)
+    assert sched.remove_node(workers[0]) == collection[0]  # type: ignore[arg-type]
+    new = MockNode("gw2")
+    sched.add_node(new)
+    sched.add_node_collection(new, collection)
+    sched.schedule()
+    assert len(new.sent) >= 2 or new.shutting_down, sent_ids(new, collection)
+    for _ in range(10):
+        complete_all(sched, new, collection)
+    assert sorted(sent_ids(new, collection)) == sorted(
+        set(collection) - set(sent_ids(workers[1], collection)) - {collection[0]}
+    )

@@ -93,7 +93,7 @@ def tests_of(
             result, evidence = run_tests(spec, tree.ws, tree.evidence)
         if seeded is None or not crashed(result):
             break
-        seeded.discard(spec, digest, hidden=True)  # the warm entry made the tool crash: built again
+        seeded.discard(spec, digest)  # the warm entries made the tool crash: built again
     return TestRun(result, dict(evidence.results))
 
 

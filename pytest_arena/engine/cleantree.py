@@ -93,7 +93,7 @@ def judge_clean(
         if not _crashed(verdict):
             break
     if warm is not None and digest and seeded is None and not _crashed(verdict):
-        warm.discard(spec, digest, hidden=True)  # the warm entry made the tool crash: built again
+        warm.discard(spec, digest)  # the warm entries made the tool crash: built again
     return verdict, tree
 
 

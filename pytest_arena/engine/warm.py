@@ -126,12 +126,14 @@ class WarmCache:
         oracle entry in this process, handed out once; None when the entry came from disk."""
         return self._pristine_runs.pop(digest, None)
 
-    def discard(self, spec: FixtureSpec, digest: str, *, hidden: bool = False) -> None:
-        """Forgets an entry a tool crashed on: removed from disk, so the next use builds it again."""
-        key = _entry_key(spec, digest, hidden)
-        with self._lock(key):
-            self.ready.pop(key, None)
-            _remove_entry(self.root / key[:32])
+    def discard(self, spec: FixtureSpec, digest: str) -> None:
+        """Forgets a fixture's entries after a tool crashed on one: removed from disk, so the next
+        use builds them again. Both go: the oracle's entry is built from the pristine one, so a
+        corrupted pristine entry would corrupt the oracle's again."""
+        for key in dict.fromkeys(_entry_key(spec, digest, hidden) for hidden in (True, False)):
+            with self._lock(key):
+                self.ready.pop(key, None)
+                _remove_entry(self.root / key[:32])
 
     def _lock(self, key: str) -> threading.Lock:
         """One lock per entry: the warm-up's threads build different fixtures at once."""
