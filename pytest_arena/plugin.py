@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from . import hookspecs
+from .engine.commands import share_cores
 from .engine.corpus import META, is_inside_fixture, root_problem
 from .engine.outcomes import BY_NAME
 from .engine.tempdirs import clean_stale
@@ -27,6 +28,7 @@ from .run_script import tell_run_script
 from .students import builtin
 from .students.pool import StudentPool
 from .students.schemes import LoadSettings
+from .students.threads import llama_threads
 from .synth_collect import MARKER as SYNTH_MARKER
 from .synth_collect import asks_for_synth, unasked_synthesized
 from .warmup import WarmUp
@@ -82,6 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
     student_pool(config)
     if is_worker(config):
         config.stash[RUN_DIR_KEY] = options.reports / str(worker_input(config)["arena_run_id"])
+        share_cores(llama_threads(worker_count(config)))
     else:
         run_dir = options.resume or options.reports / new_run_id()
         shard = options.shard.text if options.shard is not None else ""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_arena.engine import languages
+from pytest_arena.engine import commands, languages
 from pytest_arena.engine.commands import command_env, toolchain_env
 from pytest_arena.engine.corpus import FixtureError, discover, fixture_files, load_fixture
 from pytest_arena.engine.editable import EditPolicy, default_editable, never_kind
@@ -34,6 +34,7 @@ FACTS = {
     "CARGO_TERM_COLOR",
     "CARGO_INCREMENTAL",
     "CARGO_PROFILE_DEV_DEBUG",
+    "CARGO_BUILD_JOBS",
     "PYTHONNOUSERSITE",
     "target",
     ".mypy_cache",
@@ -139,3 +140,14 @@ def test_an_unregistered_format_is_refused_as_before(tmp_path: Path) -> None:
         "key 'test_format': Input should be 'auto', 'cargo', 'unittest' or 'pytest' (got 'toytest'). Fix: give "
         "`test_format` a valid value (input should be 'auto', 'cargo', 'unittest' or 'pytest')"
     )
+
+
+def test_a_workers_builds_get_its_share_of_the_cores(tmp_path: Path) -> None:
+    """Set only under -n (plugin: a worker's share_cores); a run without it keeps cargo's default."""
+    assert "CARGO_BUILD_JOBS" not in command_env(tmp_path, tmp_path)
+    commands.share_cores(1)
+    try:
+        assert command_env(tmp_path, tmp_path)["CARGO_BUILD_JOBS"] == "1"
+    finally:
+        commands.share_cores(0)
+    assert "CARGO_BUILD_JOBS" not in command_env(tmp_path, tmp_path)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_arena.items import group_name
+from pytest_arena.students.threads import llama_threads
 
 from .helpers import ROOT, junit_cases, run_pytest
 
@@ -30,6 +31,7 @@ CONFTEST = """
 import os, signal
 from pathlib import Path
 import pytest
+from pytest_arena.engine.commands import command_env
 from pytest_arena.students.scripted import ReferenceStudent
 
 LOG = Path(__file__).parent / "started.log"
@@ -39,7 +41,8 @@ class Logged(ReferenceStudent):
     def start(self, fixture, config):
         self.fixture = fixture.id
         with LOG.open("a") as log:
-            log.write(f"{os.environ['PYTEST_XDIST_WORKER']} {self.spec} {fixture.id} {config.seed}\\n")
+            jobs = command_env(Path("/"), Path("/tmp")).get("CARGO_BUILD_JOBS", "-")
+            log.write(f"{os.environ['PYTEST_XDIST_WORKER']} {self.spec} {fixture.id} {config.seed} {jobs}\\n")
         super().start(fixture, config)
 
 class Crashing(Logged):
@@ -74,9 +77,12 @@ def project(tmp_path: Path) -> Path:
 
 def started(project: Path) -> list[tuple[str, str, str, str]]:
     """(worker, student spec, fixture, seed) for every item a student started, in order."""
+    return [(w, s, f, seed) for w, s, f, seed, _ in _log(project)]
+
+
+def _log(project: Path) -> list[list[str]]:
     log = project / "started.log"
-    lines = log.read_text().splitlines() if log.exists() else []
-    return [(w, s, f, seed) for w, s, f, seed in (line.split(" ") for line in lines)]
+    return [line.split(" ") for line in (log.read_text().splitlines() if log.exists() else [])]
 
 
 def arena(project: Path, *args: str) -> tuple[str, dict[str, dict[str, object]]]:
@@ -129,6 +135,8 @@ def test_each_group_runs_on_one_worker_and_a_worker_keeps_its_student(project: P
     for order in students.values():
         assert sum(a != b for a, b in zip(order, order[1:], strict=False)) <= 1, students
     assert sorted(junit_cases(junit)) == sorted(records)  # the same names as a run without -n
+    # Each worker's builds run on its share of the cores, as its model's threads do.
+    assert {jobs for *_, jobs in _log(project)} == {str(llama_threads(2))}
 
 
 @pytest.mark.slow

@@ -94,6 +94,7 @@ RUST = Language(
     # no test reads its own debug info, and a cold `cargo test` took 0.78 s instead of 0.99 s,
     # leaving 7.5 MB of target/ to seed and remove instead of 47 MB.
     command_env={"CARGO_TERM_COLOR": "never", "CARGO_INCREMENTAL": "0", "CARGO_PROFILE_DEV_DEBUG": "0"},
+    jobs_env="CARGO_BUILD_JOBS",
     install_hints={"cargo": "install Rust (apt-get install cargo rust-clippy rustfmt, or rustup) or run ./run setup"},
     relocated=_rust_relocated,
     replaced=_rust_replaced,

@@ -51,6 +51,9 @@ class Language:
     home_defaults: tuple[tuple[str, str], ...] = ()  # (variable, folder under the home) when it is unset
     passed_env: tuple[str, ...] = ()  # further variables a toolchain needs, passed through
     command_env: Mapping[str, str] = field(default_factory=dict)  # set for every command
+    # The variable a toolchain reads its build's parallel jobs from: set to a worker's share of
+    # the cores under -n (commands.share_cores), left unset otherwise (the toolchain's default).
+    jobs_env: str = ""
     install_hints: Mapping[str, str] = field(default_factory=dict)  # oracle program -> how to get it
     # tamper kind (editable.KIND_ORDER) -> globs of files that configure the build: never editable.
     never_editable: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -146,6 +149,10 @@ def home_defaults() -> tuple[tuple[str, str], ...]:
 
 def command_env() -> dict[str, str]:
     return {key: value for lang in registered() for key, value in lang.command_env.items()}
+
+
+def jobs_variables() -> tuple[str, ...]:
+    return tuple(lang.jobs_env for lang in registered() if lang.jobs_env)
 
 
 def install_hint(program: str) -> str | None:
