@@ -58,7 +58,7 @@ def test_the_summary_of_a_reference_run_claims_no_gate(pytester: pytest.Pytester
 
 
 @pytest.mark.slow
-def test_items_carry_an_xdist_group_per_student_and_share(pytester: pytest.Pytester, corpus: Path) -> None:
+def test_items_carry_an_xdist_group_per_student_and_fixture(pytester: pytest.Pytester, corpus: Path) -> None:
     pytester.makeconftest(
         "def pytest_collection_finish(session):\n"
         "    import os\n"
@@ -70,7 +70,9 @@ def test_items_carry_an_xdist_group_per_student_and_share(pytester: pytest.Pytes
         "--arena", "-n", "1", "--arena-student", "reference", "--arena-reports", str(pytester.path / "r"), str(corpus)
     )
     run.assert_outcomes(passed=2)
-    assert (pytester.path / "groups-gw0").read_text() == "['reference-0', 'reference-0']"  # 1 worker: 1 share
+    fixtures = sorted(meta.parent.name for meta in corpus.rglob("meta.toml"))
+    assert len(fixtures) == 2
+    assert (pytester.path / "groups-gw0").read_text() == str([f"reference-{fixture}" for fixture in fixtures])
 
 
 def test_a_user_test_drives_a_student_through_arena_student_pool(pytester: pytest.Pytester) -> None:

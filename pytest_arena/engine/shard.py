@@ -1,7 +1,6 @@
 """CI shards: ``--arena-shard I/N`` runs the I-th of N shares of the fixtures.
 
-A fixture's share is a stable hash of its id, the one the xdist scheduler groups by, so every
-variant of a fixture (students, temperatures, seeds, dialects) lands in one shard, on every
+A fixture's share is a stable hash of its id, so every variant of a fixture (students, temperatures, seeds, dialects) lands in one shard, on every
 machine and Python version (crc32, not ``hash()``, which is salted per process)."""
 
 from __future__ import annotations
