@@ -1,7 +1,8 @@
 """CI shards: ``--arena-shard I/N`` runs the I-th of N shares of the fixtures.
 
-A fixture's share is a stable hash of its id, so every variant of a fixture (students, temperatures, seeds, dialects) lands in one shard, on every
-machine and Python version (crc32, not ``hash()``, which is salted per process)."""
+A fixture's share is a stable hash of its id, so every variant of a fixture (students,
+temperatures, seeds, dialects) lands in one shard, on every machine and Python version (crc32,
+not ``hash()``, which is salted per process)."""
 
 from __future__ import annotations
 
