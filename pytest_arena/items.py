@@ -51,14 +51,10 @@ def group_name(student: str, fixture: str) -> str:
     dialects). Groups are small so that xdist hands them out as workers free up: a fixed split of
     a sweep into one group per worker left one worker idle for the last items of the other
     (14 against 16 items in the main job). The scheduler keeps a worker on its student's groups
-    while any are left (xdist_schedule), so each worker still loads each model about once."""
+    while any are left (xdist_schedule), so each worker still loads each model about once. Also the
+    ``xdist_group`` marker's name, for xdist and users' hooks: the arena's scheduler derives the
+    same group from the node id, which is all the controller sees."""
     return f"{student}-{fixture}"
-
-
-def xdist_group(fixture: str, student: str) -> str:
-    """The ``xdist_group`` marker's name, for xdist and users' hooks; the arena's scheduler
-    (``xdist_schedule``) derives the same group from the node id, which is all the controller sees."""
-    return group_name(student, fixture)
 
 
 def student_pool(config: pytest.Config) -> StudentPool:
@@ -148,7 +144,7 @@ class ArenaItem(pytest.Item):
         for mark in fixture_marks(spec):  # arena, the fixture's class, synth for an arena-synth fixture
             self.add_marker(mark)
         if is_worker(self.config):
-            self.add_marker(pytest.mark.xdist_group(xdist_group(spec.id, variant.student)))
+            self.add_marker(pytest.mark.xdist_group(group_name(variant.student, spec.id)))
         # `-k two_sum` should find leetcode__01-two-sum: ids use '-', Python words use '_'.
         self.extra_keyword_matches.add(spec.id.replace("-", "_"))
 

@@ -6,7 +6,7 @@ item, every xdist worker and ``arena-validate`` share one derivation.
 Given the warm cache, the two runs start from the oracle's warm build, as every oracle run does:
 the pristine tree then compiles nothing and the solution only the crate it changes, instead of two
 cold builds per fixture (most of a cold run's warm-up). A tool that crashes on that warm start is
-run again cold and the entry dropped, as :func:`cleantree.judge_clean` does."""
+run again cold (:func:`cleantree.warm_then_cold`, as the oracle's run is)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .cachenote import cache_folder, unwritable
-from .cleantree import clean_tree
+from .cleantree import clean_tree, warm_then_cold
 from .commands import CommandResult
 from .corpus import META, FixtureSpec
 from .harness import HarnessFault, crashed, harness_fault
@@ -88,13 +88,13 @@ def tests_of(
 ) -> TestRun:
     """The oracle's test command on a clean tree (repo/ and hidden/, ``folder`` laid over it),
     seeded from the oracle's warm entry when ``warm`` and ``digest`` are given."""
-    for seeded in (warm, None) if warm is not None and digest else (None,):
+
+    def attempt(seeded: WarmCache | None) -> TestRun:
         with clean_tree(spec, sandbox or Sandbox(), overlay=folder, warm=seeded, digest=digest) as tree:
             result, evidence = run_tests(spec, tree.ws, tree.evidence)
-        if seeded is None or not crashed(result):
-            break
-        seeded.discard(spec, digest)  # the warm entries made the tool crash: built again
-    return TestRun(result, dict(evidence.results))
+        return TestRun(result, dict(evidence.results))
+
+    return warm_then_cold(spec, warm, digest, attempt, lambda run: crashed(run.result))
 
 
 @dataclass(frozen=True)

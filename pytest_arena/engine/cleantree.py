@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .corpus import FixtureSpec
 from .editable import EditPolicy
@@ -23,6 +24,7 @@ from .testresults import Baseline
 from .warm import WarmCache
 from .workspace import Workspace, read_regular
 
+T = TypeVar("T")
 MAX_APPLIED_BYTES = 16 * 1024 * 1024  # per file: bigger than any source file a fixture needs
 
 
@@ -85,16 +87,35 @@ def judge_clean(
     per-test clause; the tree itself is gone afterwards, what was applied and dropped is kept.
     A tool that crashes on a warm start is judged again cold, its warm entry dropped: a corrupted
     cache must not decide a verdict (a crash that persists cold is a harness fault, see harness)."""
-    for seeded in (warm, None) if warm is not None and digest else (None,):
+
+    def attempt(seeded: WarmCache | None) -> tuple[Verdict, CleanTree]:
         with clean_tree(spec, sandbox, student, warm=seeded, digest=digest, overlay=overlay) as tree:
             tree.suppressions = added(spec.repo_dir, tree.ws.root, tree.applied)
             found = [str(s) for s in tree.suppressions]
             verdict = judge(spec, tree.ws, checks, evidence_dir=tree.evidence, baseline=baseline, added=found)
-        if not _crashed(verdict):
+        return verdict, tree
+
+    return warm_then_cold(spec, warm, digest, attempt, lambda judged: _crashed(judged[0]))
+
+
+def warm_then_cold(
+    spec: FixtureSpec,
+    warm: WarmCache | None,
+    digest: str,
+    attempt: Callable[[WarmCache | None], T],
+    crashed_on: Callable[[T], bool],
+) -> T:
+    """``attempt`` on a tree seeded from the warm entries, and once more cold when a tool crashed
+    on that warm start; the entries are dropped when the cold run did not crash (they were the
+    cause: built again next time; a crash that persists cold is the tool's, see harness)."""
+    tries = (warm, None) if warm is not None and digest else (None,)
+    for seeded in tries:
+        result = attempt(seeded)
+        if not crashed_on(result):
             break
-    if warm is not None and digest and seeded is None and not _crashed(verdict):
-        warm.discard(spec, digest)  # the warm entries made the tool crash: built again
-    return verdict, tree
+    if warm is not None and len(tries) == 2 and seeded is None and not crashed_on(result):
+        warm.discard(spec, digest)
+    return result
 
 
 def _crashed(verdict: Verdict) -> bool:
